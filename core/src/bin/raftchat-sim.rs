@@ -1,0 +1,434 @@
+//! `raftchat-sim`: runs a seeded chat cluster in virtual time and prints a summary,
+//! the full client history (`--json`), or benchmark figures (`--bench`).
+
+use raftchat_core::campaign::{self, Faults, RunConfig, RunReport};
+use raftchat_core::chat::{ChatCommand, ChatRoom};
+use raftchat_core::sim::{SimConfig, Simulator};
+use raftchat_core::{Outcome, Request};
+use std::process::ExitCode;
+use std::time::Instant;
+
+const HELP: &str = "\
+raftchat-sim: run a seeded Raft chat cluster in virtual time
+
+USAGE: raftchat-sim [OPTIONS]
+
+OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
+  --seed N                  seed of every random choice            [1]
+  --nodes N                 cluster size, 1 to 9                   [5]
+  --duration D              virtual time to run                    [10s]
+  --election-timeout A-B    election timeout range                 [150-300]
+  --heartbeat T             heartbeat interval                     [50]
+  --latency A-B             message latency range                  [5-15]
+  --disk-latency A-B        durable write latency range            [1-3]
+  --drop P                  message loss probability, 0..1         [0]
+  --dup P                   message duplication probability, 0..1  [0]
+  --crash-rate R            crashes per second (each restarts later) [0]
+  --partition-rate R        partitions per second (each heals later) [0]
+  --client-rate R           chat messages per second               [10]
+  --max-batch N             entries per AppendEntries              [64]
+  --campaign                use the fault campaign's profile for this seed
+                            (the command printed for a failing campaign seed)
+  --json                    print the client history and every replica's chat
+  --bench                   measure simulator speed (ignores other options)
+  -h, --help                this help
+";
+
+fn main() -> ExitCode {
+    match parse(std::env::args_os().skip(1)) {
+        Ok(Mode::Help) => {
+            print!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        Ok(Mode::Bench) => bench(),
+        Ok(Mode::Run { cfg, json }) => run(&cfg, json),
+        Err(e) => {
+            eprintln!("raftchat-sim: {e}\n(try --help)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+enum Mode {
+    Help,
+    Bench,
+    Run { cfg: RunConfig, json: bool },
+}
+
+fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, String> {
+    use lexopt::Arg::{Long, Short, Value};
+    let mut p = lexopt::Parser::from_args(args);
+    let mut sim = SimConfig::default();
+    let mut faults = Faults::default();
+    let mut duration_ms = 10_000;
+    let (mut json, mut bench, mut campaign) = (false, false, false);
+    let mut seed = 1;
+    // Explicit options, applied over the campaign profile when both are given.
+    let mut overrides: Vec<Box<dyn Fn(&mut RunConfig)>> = Vec::new();
+    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+        let name = match arg {
+            Long(n) => format!("--{n}"),
+            Short(c) => format!("-{c}"),
+            Value(v) => return Err(format!("unexpected argument {:?}", v.to_string_lossy())),
+        };
+        let mut value = || -> Result<String, String> {
+            p.value()
+                .map_err(|_| format!("{name} needs a value"))?
+                .into_string()
+                .map_err(|_| format!("the value of {name} is not valid text"))
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(Mode::Help),
+            "--json" => json = true,
+            "--bench" => bench = true,
+            "--campaign" => campaign = true,
+            "--seed" => seed = number(&name, &value()?)?,
+            "--nodes" => {
+                let n: u32 = number(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.sim.nodes = n));
+            }
+            "--duration" => duration_ms = millis(&name, &value()?)?,
+            "--election-timeout" => {
+                let (a, b) = range(&name, &value()?)?;
+                overrides.push(Box::new(move |c| {
+                    c.sim.election_timeout_min_ms = a;
+                    c.sim.election_timeout_max_ms = b;
+                }));
+            }
+            "--heartbeat" => {
+                let t = millis(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.sim.heartbeat_interval_ms = t));
+            }
+            "--latency" => {
+                let (a, b) = range(&name, &value()?)?;
+                overrides.push(Box::new(move |c| {
+                    c.sim.net.latency_min_ms = a;
+                    c.sim.net.latency_max_ms = b;
+                }));
+            }
+            "--disk-latency" => {
+                let (a, b) = range(&name, &value()?)?;
+                overrides.push(Box::new(move |c| {
+                    c.sim.disk_latency_min_ms = a;
+                    c.sim.disk_latency_max_ms = b;
+                }));
+            }
+            "--drop" => {
+                let p = number(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.sim.net.drop_rate = p));
+            }
+            "--dup" => {
+                let p = number(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.sim.net.duplicate_rate = p));
+            }
+            "--crash-rate" => {
+                let r = number(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.faults.crash_rate = r));
+            }
+            "--partition-rate" => {
+                let r = number(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.faults.partition_rate = r));
+            }
+            "--client-rate" => {
+                let r = number(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.faults.client_rate = r));
+            }
+            "--max-batch" => {
+                let n = number(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.sim.max_entries_per_append = n));
+            }
+            _ => return Err(format!("unknown option {name}")),
+        }
+    }
+    if bench {
+        return Ok(Mode::Bench);
+    }
+    let mut cfg = if campaign {
+        campaign::campaign_config(seed, duration_ms)
+    } else {
+        sim.seed = seed;
+        faults.client_rate = 10.0;
+        RunConfig {
+            sim,
+            faults,
+            duration_ms,
+            check: true,
+            liveness_ms: None,
+        }
+    };
+    for o in &overrides {
+        o(&mut cfg);
+    }
+    cfg.sim.validate()?;
+    cfg.faults.validate()?;
+    Ok(Mode::Run { cfg, json })
+}
+
+fn number<T: std::str::FromStr>(name: &str, s: &str) -> Result<T, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{name}: {s:?} is not a valid number"))
+}
+
+/// "250", "250ms", "20s", "2m" → milliseconds.
+fn millis(name: &str, s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, scale) = if let Some(d) = s.strip_suffix("ms") {
+        (d, 1)
+    } else if let Some(d) = s.strip_suffix('s') {
+        (d, 1_000)
+    } else if let Some(d) = s.strip_suffix('m') {
+        (d, 60_000)
+    } else {
+        (s, 1)
+    };
+    let n: u64 = number(name, digits)?;
+    n.checked_mul(scale)
+        .filter(|&ms| ms <= 365 * 24 * 3_600_000)
+        .ok_or_else(|| format!("{name}: {s:?} is too long"))
+}
+
+/// "150-300" (or a single "200") → (min, max) in ms.
+fn range(name: &str, s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    let (a, b) = (millis(name, a)?, millis(name, b)?);
+    if a > b {
+        return Err(format!("{name}: range {s:?} is empty"));
+    }
+    Ok((a, b))
+}
+
+fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).copied()
+}
+
+fn run(cfg: &RunConfig, json: bool) -> ExitCode {
+    let report = match campaign::run(cfg) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("raftchat-sim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if json {
+        print_json(cfg, &report);
+    } else {
+        print_summary(cfg, &report);
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        if let Some(v) = &report.violation {
+            eprintln!("INVARIANT VIOLATION {v}");
+        }
+        if let Some(Err(why)) = &report.liveness {
+            eprintln!("LIVENESS FAILURE {why}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
+fn print_summary(cfg: &RunConfig, r: &RunReport) {
+    let s = r.sim.stats();
+    let h = r.sim.history();
+    let committed = h
+        .iter()
+        .filter(|x| matches!(x.outcome, Some(Outcome::Committed { .. })))
+        .count();
+    let failed = h
+        .iter()
+        .filter(|x| matches!(x.outcome, Some(Outcome::Failed(_))))
+        .count();
+    let lat = r.commit_latencies_ms();
+    let show = |v: Option<u64>| v.map_or("-".to_string(), |v| format!("{v} ms"));
+    println!(
+        "seed {} · {} nodes · {} ms virtual · {} steps",
+        cfg.sim.seed, cfg.sim.nodes, cfg.duration_ms, r.steps
+    );
+    println!("leader changes        {}", s.leader_changes);
+    println!("highest term          {}", s.highest_term);
+    println!(
+        "messages sent         {} ({} dropped)",
+        s.messages_sent, s.messages_dropped
+    );
+    println!("entries committed     {}", s.highest_commit);
+    println!("crashes / restarts    {} / {}", s.crashes, s.restarts);
+    println!(
+        "client requests       {} ({} committed, {} failed, {} open)",
+        h.len(),
+        committed,
+        failed,
+        h.len() - committed - failed
+    );
+    println!("commit latency p50    {}", show(percentile(&lat, 0.50)));
+    println!("commit latency p99    {}", show(percentile(&lat, 0.99)));
+    println!(
+        "invariant violations  {}",
+        usize::from(r.violation.is_some())
+    );
+    match &r.liveness {
+        Some(Ok(ms)) => println!("liveness              converged {ms} ms after healing"),
+        Some(Err(why)) => println!("liveness              FAILED: {why}"),
+        None => {}
+    }
+}
+
+fn print_json(cfg: &RunConfig, r: &RunReport) {
+    let chats: serde_json::Map<String, serde_json::Value> = r
+        .sim
+        .node_ids()
+        .map(|id| {
+            let msgs = r.sim.node(id).and_then(|v| v.node).map(|n| {
+                serde_json::to_value(n.replica().machine().messages()).unwrap_or_default()
+            });
+            (id.to_string(), msgs.unwrap_or(serde_json::Value::Null))
+        })
+        .collect();
+    let history: Vec<_> = r
+        .sim
+        .history()
+        .iter()
+        .map(|h| {
+            serde_json::json!({
+                "node": h.node,
+                "client": h.client,
+                "seq": h.seq,
+                "invoke_ms": h.invoke_ms,
+                "complete_ms": h.complete_ms,
+                "outcome": match h.outcome {
+                    None => "open".to_string(),
+                    Some(Outcome::Committed { .. }) => "committed".to_string(),
+                    Some(Outcome::Failed(why)) => format!("failed: {why}"),
+                },
+                "index": match h.outcome {
+                    Some(Outcome::Committed { index, .. }) => Some(index),
+                    _ => None,
+                },
+            })
+        })
+        .collect();
+    let lat = r.commit_latencies_ms();
+    let out = serde_json::json!({
+        "config": cfg,
+        "summary": {
+            "stats": r.sim.stats(),
+            "commit_latency_p50_ms": percentile(&lat, 0.5),
+            "commit_latency_p99_ms": percentile(&lat, 0.99),
+            "invariant_violations": usize::from(r.violation.is_some()),
+            "violation": r.violation.as_ref().map(|v| v.to_string()),
+            "liveness": r.liveness.as_ref().map(|l| match l {
+                Ok(ms) => format!("converged {ms} ms after healing"),
+                Err(why) => format!("failed: {why}"),
+            }),
+        },
+        "history": history,
+        "chats": chats,
+    });
+    match serde_json::to_string_pretty(&out) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("raftchat-sim: cannot print JSON: {e}"),
+    }
+}
+
+/// (a) virtual-time speed of an idle 5-node cluster; (b) committed chat entries
+/// per second under saturating load, natively, on one core.
+fn bench() -> ExitCode {
+    // (a) Idle: heartbeats only.
+    let idle_virtual_ms = 3_600_000;
+    let mut sim = match Simulator::<ChatRoom>::new(SimConfig::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("raftchat-sim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    sim.set_record_events(false);
+    let t = Instant::now();
+    sim.run_until(idle_virtual_ms);
+    let idle_wall = t.elapsed().as_secs_f64();
+    println!(
+        "idle 5-node cluster: {} s virtual in {:.3} s wall = {:.0}x real time ({} messages)",
+        idle_virtual_ms / 1000,
+        idle_wall,
+        idle_virtual_ms as f64 / 1000.0 / idle_wall,
+        sim.stats().messages_sent
+    );
+
+    // (b) Saturating load: every virtual millisecond a burst of requests reaches
+    // the leader, which sends them on in AppendEntries of up to `batch` entries.
+    let batch = 1024;
+    let cfg = SimConfig {
+        max_entries_per_append: batch,
+        max_queued_requests: 1 << 20,
+        request_timeout_ms: 60_000,
+        disk_latency_min_ms: 0,
+        disk_latency_max_ms: 0,
+        net: raftchat_core::NetConfig {
+            latency_min_ms: 1,
+            latency_max_ms: 1,
+            ..Default::default()
+        },
+        ..SimConfig::default()
+    };
+    let mut sim = match Simulator::<ChatRoom>::new(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("raftchat-sim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    sim.set_record_events(false);
+    sim.run_until(2_000);
+    let Some(leader) = sim.leader() else {
+        eprintln!("raftchat-sim: no leader elected for the load benchmark");
+        return ExitCode::FAILURE;
+    };
+    let committed_before = applied_on(&sim, leader);
+    let burst = 2_000u64;
+    let mut seq = 0;
+    let t = Instant::now();
+    let mut now = sim.now_ms();
+    while t.elapsed().as_secs_f64() < 3.0 {
+        let requests = (0..burst)
+            .map(|_| {
+                seq += 1;
+                request(1, seq)
+            })
+            .collect();
+        if sim.submit_many(leader, requests).is_err() {
+            break;
+        }
+        now += 1;
+        sim.run_until(now);
+    }
+    sim.run_until(now + 50);
+    let wall = t.elapsed().as_secs_f64();
+    let committed = applied_on(&sim, leader) - committed_before;
+    println!(
+        "saturating load, 5 nodes, batches of up to {batch}: {committed} entries committed in {wall:.2} s wall = {:.0} entries/s ({} requests submitted, leader {leader})",
+        committed as f64 / wall,
+        seq
+    );
+    ExitCode::SUCCESS
+}
+
+fn applied_on(sim: &Simulator<ChatRoom>, id: u32) -> u64 {
+    sim.node(id)
+        .and_then(|v| v.node)
+        .map_or(0, |n| n.replica().machine().messages().len() as u64)
+}
+
+fn request(client: u64, seq: u64) -> Request<ChatCommand> {
+    Request {
+        client,
+        seq,
+        command: ChatCommand {
+            author: "bench".into(),
+            text: "hello".into(),
+        },
+    }
+}

@@ -1,0 +1,397 @@
+//! Seeded runs of a chat cluster under faults, checked after every step.
+//! The fault campaign in `cargo test` and the `raftchat-sim` tool both run
+//! clusters through [`run`], so a failing seed replays exactly from the command
+//! line.
+
+use crate::chat::{ChatCommand, ChatRoom};
+use crate::checker::{Checker, Violation};
+use crate::rng::{mix_seed, Rng};
+use crate::sim::{NetConfig, SimConfig, Simulator};
+use crate::types::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Faults and load injected during a run. Rates are per virtual second.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Faults {
+    pub crash_rate: f64,
+    /// A crashed node stays down for a time drawn from `min ..= max`.
+    pub down_min_ms: u64,
+    pub down_max_ms: u64,
+    pub partition_rate: f64,
+    /// A partition heals after a time drawn from `min ..= max`.
+    pub partition_min_ms: u64,
+    pub partition_max_ms: u64,
+    pub client_rate: f64,
+    /// Fraction of client requests that retry an earlier unacknowledged request
+    /// (same client and sequence number) through a random node.
+    pub retry_fraction: f64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            crash_rate: 0.0,
+            down_min_ms: 100,
+            down_max_ms: 3_000,
+            partition_rate: 0.0,
+            partition_min_ms: 200,
+            partition_max_ms: 4_000,
+            client_rate: 10.0,
+            retry_fraction: 0.1,
+        }
+    }
+}
+
+impl Faults {
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, r) in [
+            ("crash rate", self.crash_rate),
+            ("partition rate", self.partition_rate),
+            ("client rate", self.client_rate),
+        ] {
+            if !(0.0..=1_000_000.0).contains(&r) {
+                return Err(format!(
+                    "{name} must be between 0 and 1000000 per second, not {r}"
+                ));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.retry_fraction) {
+            return Err("retry fraction must be between 0 and 1".into());
+        }
+        if self.down_min_ms > self.down_max_ms || self.partition_min_ms > self.partition_max_ms {
+            return Err("a duration range is empty".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub sim: SimConfig,
+    pub faults: Faults,
+    pub duration_ms: u64,
+    /// Run the invariant checker after every step.
+    pub check: bool,
+    /// After `duration_ms`, heal every fault and require that within this time a
+    /// leader is elected and every acknowledged message reaches every replica.
+    pub liveness_ms: Option<u64>,
+}
+
+/// The profile of the fault campaign for one seed: crashes, restarts,
+/// partitions (one-way cuts included), loss, duplication and reordering.
+pub fn campaign_config(seed: u64, duration_ms: u64) -> RunConfig {
+    RunConfig {
+        sim: SimConfig {
+            nodes: [5, 3, 5, 7][(seed % 4) as usize],
+            seed,
+            net: NetConfig {
+                latency_min_ms: 1,
+                latency_max_ms: 30,
+                drop_rate: 0.05,
+                duplicate_rate: 0.05,
+            },
+            disk_latency_min_ms: 0,
+            disk_latency_max_ms: 5,
+            max_entries_per_append: 8,
+            ..SimConfig::default()
+        },
+        faults: Faults {
+            crash_rate: 0.5,
+            partition_rate: 0.3,
+            client_rate: 20.0,
+            ..Faults::default()
+        },
+        duration_ms,
+        check: true,
+        liveness_ms: Some(10_000),
+    }
+}
+
+/// The command that replays a campaign seed.
+pub fn replay_command(seed: u64, duration_ms: u64) -> String {
+    format!(
+        "cargo run --release -p raftchat-core --features cli --bin raftchat-sim -- --campaign --seed {seed} --duration {duration_ms}ms"
+    )
+}
+
+pub struct RunReport {
+    pub sim: Simulator<ChatRoom>,
+    pub violation: Option<Violation>,
+    /// `Ok(ms)`: time from healing to a leader and every acknowledged message on
+    /// every replica; `Err`: what was still missing at the bound.
+    pub liveness: Option<Result<u64, String>>,
+    pub steps: u64,
+}
+
+impl RunReport {
+    pub fn passed(&self) -> bool {
+        self.violation.is_none() && !matches!(self.liveness, Some(Err(_)))
+    }
+
+    /// Commit latencies of acknowledged requests, in virtual ms, sorted.
+    pub fn commit_latencies_ms(&self) -> Vec<u64> {
+        let mut l: Vec<u64> = self
+            .sim
+            .history()
+            .iter()
+            .filter(|r| matches!(r.outcome, Some(Outcome::Committed { .. })))
+            .filter_map(|r| Some(r.complete_ms? - r.invoke_ms))
+            .collect();
+        l.sort_unstable();
+        l
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Action {
+    Crash,
+    Restart(NodeId),
+    Partition,
+    Heal,
+    Client,
+}
+
+struct Driver {
+    rng: Rng,
+    agenda: BTreeMap<(u64, u64), Action>,
+    seq: u64,
+    next_seq: BTreeMap<ClientId, u64>,
+    unacked: Vec<Request<ChatCommand>>,
+    sent: u64,
+}
+
+impl Driver {
+    fn at(&mut self, t: u64, action: Action) {
+        self.seq += 1;
+        self.agenda.insert((t, self.seq), action);
+    }
+
+    /// Schedules the next occurrence of a Poisson-like process (uniform gaps with
+    /// the given mean rate, so no floating-point logarithm is involved).
+    fn next(&mut self, now: u64, rate: f64, action: Action) {
+        if rate > 0.0 {
+            let mean_gap_ms = (1000.0 / rate).max(0.001);
+            let gap = (self.rng.uniform(0, 2_000_000) as f64 / 1_000_000.0 * mean_gap_ms) as u64;
+            self.at(now + gap, action);
+        }
+    }
+}
+
+/// Runs one seeded cluster under `cfg`'s faults. Never panics on a bad
+/// configuration: it is validated first.
+pub fn run(cfg: &RunConfig) -> Result<RunReport, String> {
+    cfg.faults.validate()?;
+    let mut sim = Simulator::<ChatRoom>::new(cfg.sim.clone())?;
+    sim.set_record_events(false);
+    let mut checker = Checker::new();
+    let mut d = Driver {
+        rng: Rng::new(mix_seed(cfg.sim.seed, 0xFA, 0x17)),
+        agenda: BTreeMap::new(),
+        seq: 0,
+        next_seq: BTreeMap::new(),
+        unacked: Vec::new(),
+        sent: 0,
+    };
+    let f = &cfg.faults;
+    d.next(0, f.crash_rate, Action::Crash);
+    d.next(0, f.partition_rate, Action::Partition);
+    d.next(0, f.client_rate, Action::Client);
+    let mut steps = 0u64;
+
+    macro_rules! check {
+        () => {
+            if cfg.check {
+                if let Err(v) = checker.check(&sim) {
+                    return Ok(RunReport {
+                        sim,
+                        violation: Some(v),
+                        liveness: None,
+                        steps,
+                    });
+                }
+            }
+        };
+    }
+
+    loop {
+        let next_action = d.agenda.keys().next().map(|k| k.0);
+        let horizon = next_action.unwrap_or(u64::MAX).min(cfg.duration_ms);
+        while sim.next_event_ms().is_some_and(|t| t <= horizon) {
+            sim.step();
+            steps += 1;
+            check!();
+        }
+        match d.agenda.pop_first() {
+            Some(((t, _), action)) if t <= cfg.duration_ms => {
+                sim.run_until(t);
+                perform(&mut sim, &mut d, f, action);
+                check!();
+            }
+            _ => break,
+        }
+    }
+    sim.run_until(cfg.duration_ms);
+
+    let liveness = match cfg.liveness_ms {
+        None => None,
+        Some(bound_ms) => {
+            // Heal everything: links, loss, duplication, crashed nodes.
+            let healed_at = sim.now_ms();
+            sim.heal_all();
+            let net = NetConfig {
+                drop_rate: 0.0,
+                duplicate_rate: 0.0,
+                ..cfg.sim.net.clone()
+            };
+            sim.set_net(net)?;
+            for id in sim.node_ids().collect::<Vec<_>>() {
+                if !sim.node(id).is_some_and(|v| v.is_up()) {
+                    let _ = sim.restart(id);
+                }
+            }
+            check!();
+            let deadline = healed_at + bound_ms;
+            let mut result = Err(String::new());
+            while sim.now_ms() <= deadline {
+                match converged(&sim) {
+                    Ok(()) => {
+                        result = Ok(sim.now_ms() - healed_at);
+                        break;
+                    }
+                    Err(why) => result = Err(why),
+                }
+                let until = sim.now_ms() + 10;
+                while sim.next_event_ms().is_some_and(|t| t <= until) {
+                    sim.step();
+                    steps += 1;
+                    check!();
+                }
+                sim.run_until(until);
+            }
+            Some(result.map_err(|why| format!("{bound_ms} ms after every fault healed: {why}")))
+        }
+    };
+    Ok(RunReport {
+        sim,
+        violation: None,
+        liveness,
+        steps,
+    })
+}
+
+fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Action) {
+    let now = sim.now_ms();
+    let n = sim.config().nodes;
+    match action {
+        Action::Crash => {
+            let up: Vec<NodeId> = sim
+                .node_ids()
+                .filter(|&i| sim.node(i).is_some_and(|v| v.is_up()))
+                .collect();
+            if !up.is_empty() {
+                let victim = up[d.rng.below(up.len())];
+                let _ = sim.crash(victim);
+                let back = now + d.rng.uniform(f.down_min_ms, f.down_max_ms);
+                d.at(back, Action::Restart(victim));
+            }
+            d.next(now, f.crash_rate, Action::Crash);
+        }
+        Action::Restart(id) => {
+            let _ = sim.restart(id);
+        }
+        Action::Partition => {
+            match d.rng.next_u64() % 3 {
+                0 => {
+                    let victim = 1 + (d.rng.next_u64() % n as u64) as NodeId;
+                    let _ = sim.isolate(victim);
+                }
+                1 => {
+                    // Two groups: cut every link between them, both ways.
+                    let side: Vec<bool> = (0..n).map(|_| d.rng.next_u64() % 2 == 0).collect();
+                    for a in 1..=n {
+                        for b in 1..=n {
+                            if side[a as usize - 1] != side[b as usize - 1] {
+                                let _ = sim.cut_link(a, b);
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    // Random one-way cuts.
+                    for a in 1..=n {
+                        for b in (1..=n).filter(|&b| b != a) {
+                            if d.rng.chance(0.25) {
+                                let _ = sim.cut_link(a, b);
+                            }
+                        }
+                    }
+                }
+            }
+            let heal = now + d.rng.uniform(f.partition_min_ms, f.partition_max_ms);
+            d.at(heal, Action::Heal);
+            d.next(now, f.partition_rate, Action::Partition);
+        }
+        Action::Heal => sim.heal_all(),
+        Action::Client => {
+            let node = 1 + (d.rng.next_u64() % n as u64) as NodeId;
+            let acked = |sim: &Simulator<ChatRoom>, r: &Request<ChatCommand>| {
+                sim.history().iter().any(|h| {
+                    h.client == r.client
+                        && h.seq == r.seq
+                        && matches!(h.outcome, Some(Outcome::Committed { .. }))
+                })
+            };
+            let request = if !d.unacked.is_empty() && d.rng.chance(f.retry_fraction) {
+                let i = d.rng.below(d.unacked.len());
+                d.unacked[i].clone()
+            } else {
+                let client = 1 + d.rng.next_u64() % 8;
+                let seq = d.next_seq.entry(client).or_insert(0);
+                *seq += 1;
+                d.sent += 1;
+                let text = format!("message {} from client {client}", d.sent);
+                Request {
+                    client,
+                    seq: *seq,
+                    command: ChatCommand {
+                        author: format!("client {client}"),
+                        text,
+                    },
+                }
+            };
+            let _ = sim.submit(node, request.clone());
+            d.unacked.retain(|r| !acked(sim, r));
+            if !acked(sim, &request) && !d.unacked.contains(&request) {
+                d.unacked.push(request);
+            }
+            if d.unacked.len() > 32 {
+                d.unacked.remove(0);
+            }
+            d.next(now, f.client_rate, Action::Client);
+        }
+    }
+}
+
+/// A leader is known to every node, and every acknowledged request is applied
+/// on every replica.
+fn converged(sim: &Simulator<ChatRoom>) -> Result<(), String> {
+    let Some(leader) = sim.leader() else {
+        return Err("no leader".into());
+    };
+    for id in sim.node_ids() {
+        let view = sim.node(id).ok_or("missing node")?;
+        let node = view.node.ok_or_else(|| format!("node {id} is down"))?;
+        if node.raft().leader() != Some(leader) {
+            return Err(format!("node {id} does not follow leader {leader}"));
+        }
+        for &(client, seq, index) in sim.acks() {
+            if node.replica().applied_at(client, seq).is_none() {
+                return Err(format!(
+                    "node {id} has not applied acknowledged request {client}/{seq} (index {index})"
+                ));
+            }
+        }
+    }
+    Ok(())
+}

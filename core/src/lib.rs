@@ -1,0 +1,31 @@
+//! raftchat-core: a sans-IO Raft core, the chat state machine, a deterministic
+//! simulator and an invariant checker.
+//!
+//! Reading guide, with the paper's Figure 2 at hand:
+//! - [`types`]: ids, entries, messages (the RPC arguments and results).
+//! - [`log`]: the log and the up-to-date rule (§5.4.1).
+//! - [`raft`]: the state machine; one handler per RPC and per role.
+//! - [`progress`]: the leader's nextIndex/matchIndex.
+//! - [`storage`]: what is persisted, and the `Storage` trait.
+//! - [`state_machine`], [`chat`]: applying committed entries exactly once.
+//! - [`node`]: Raft + replica + client requests, as a driver runs them.
+//! - [`sim`]: the deterministic simulator; [`checker`]: the invariants;
+//!   [`campaign`]: randomized fault runs.
+
+pub mod campaign;
+pub mod chat;
+pub mod checker;
+pub mod log;
+pub mod node;
+pub mod progress;
+pub mod raft;
+pub mod rng;
+pub mod sim;
+pub mod state_machine;
+pub mod storage;
+pub mod types;
+
+pub use chat::{ChatCommand, ChatMessage, ChatRoom};
+pub use raft::{Config, Raft, Ready};
+pub use sim::{Command, Event, EventKind, NetConfig, SimConfig, Simulator};
+pub use types::*;

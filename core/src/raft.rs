@@ -1,0 +1,818 @@
+//! The Raft state machine, sans IO (the structure follows etcd's `raft.go`).
+//!
+//! Inputs: [`Raft::step`] (a message), [`Raft::tick`] (virtual time has passed),
+//! [`Raft::propose`] (a client request). After any input, [`Raft::take_ready`]
+//! hands out one [`Ready`] batch: what must be made durable, the messages to send,
+//! the entries newly committed.
+//!
+//! The driver's contract: a batch's write is made durable before any of its
+//! messages leave and before its committed entries are applied, and a node's
+//! batches are released in order. Because of that contract the leader may count
+//! its own log as replicated as soon as it appends: any acknowledgement it later
+//! counts was caused by a message that left after the leader's own write.
+//!
+//! Every rule of the paper's Figure 2 is named where it is enforced.
+
+use crate::log::RaftLog;
+use crate::progress::{Progress, ProgressState};
+use crate::rng::Rng;
+use crate::storage::{DurableWrite, HardState, PersistedState};
+use crate::types::*;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Timing and sizing of one node. Times are virtual milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Config {
+    pub id: NodeId,
+    /// Election timeouts are drawn uniformly from `min ..= max` (§5.2).
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+    pub heartbeat_interval_ms: u64,
+    /// At most this many entries in one AppendEntries.
+    pub max_entries_per_append: usize,
+    /// Requests a node holds while it knows no leader; more are refused.
+    pub max_queued_requests: usize,
+    /// Seeds this node's random generator (election timeouts).
+    pub seed: u64,
+}
+
+impl Config {
+    pub fn new(id: NodeId, seed: u64) -> Self {
+        Config {
+            id,
+            election_timeout_min_ms: 150,
+            election_timeout_max_ms: 300,
+            heartbeat_interval_ms: 50,
+            max_entries_per_append: 64,
+            max_queued_requests: 64,
+            seed,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.election_timeout_min_ms == 0 || self.heartbeat_interval_ms == 0 {
+            return Err("timeouts must be at least 1 ms".into());
+        }
+        if self.election_timeout_min_ms > self.election_timeout_max_ms {
+            return Err(format!(
+                "election timeout range {}-{} ms is empty",
+                self.election_timeout_min_ms, self.election_timeout_max_ms
+            ));
+        }
+        if self.heartbeat_interval_ms >= self.election_timeout_min_ms {
+            return Err(format!(
+                "heartbeat interval ({} ms) must be shorter than the election timeout ({} ms), or followers time out under a healthy leader (§5.6)",
+                self.heartbeat_interval_ms, self.election_timeout_min_ms
+            ));
+        }
+        if self.max_entries_per_append == 0 {
+            return Err("max entries per append must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// What one input produced. See the module documentation for the driver's contract.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ready<C> {
+    pub write: DurableWrite<C>,
+    pub messages: Vec<Message<C>>,
+    /// Entries newly known to be committed, in index order.
+    pub committed: Vec<Entry<C>>,
+    /// Requests this node appended to its log as leader: (client, seq, index, term).
+    pub accepted: Vec<(ClientId, u64, Index, Term)>,
+    /// Requests this node refused outright.
+    pub refused: Vec<(ClientId, u64, FailReason)>,
+    /// The lowest index removed from the in-memory log (a conflicting suffix), if any.
+    pub truncated_from: Option<Index>,
+}
+
+impl<C> Default for Ready<C> {
+    fn default() -> Self {
+        Ready {
+            write: DurableWrite {
+                hard_state: None,
+                truncate_from: None,
+                entries: Vec::new(),
+            },
+            messages: Vec::new(),
+            committed: Vec::new(),
+            accepted: Vec::new(),
+            refused: Vec::new(),
+            truncated_from: None,
+        }
+    }
+}
+
+impl<C> Ready<C> {
+    pub fn is_empty(&self) -> bool {
+        self.write.is_empty()
+            && self.messages.is_empty()
+            && self.committed.is_empty()
+            && self.accepted.is_empty()
+            && self.refused.is_empty()
+    }
+}
+
+pub struct Raft<C> {
+    cfg: Config,
+    // Persistent state on all servers (Figure 2).
+    term: Term,
+    voted_for: Option<NodeId>,
+    log: RaftLog<C>,
+    // Volatile state on all servers.
+    commit_index: Index,
+    role: Role,
+    leader: Option<NodeId>,
+    now_ms: u64,
+    election_deadline_ms: u64,
+    heartbeat_deadline_ms: u64,
+    rng: Rng,
+    // Candidates: votes received this term (including its own).
+    votes: BTreeSet<NodeId>,
+    // Leaders: Figure 2's nextIndex[] and matchIndex[], per peer.
+    progress: BTreeMap<NodeId, Progress>,
+    // Client requests waiting for a leader to be known, and those handed to a leader.
+    queued: VecDeque<Request<C>>,
+    forwarded: BTreeMap<(ClientId, u64), (NodeId, Request<C>)>,
+    // Output being gathered for the next `Ready`.
+    ready: Ready<C>,
+    /// The last index already handed out in a `Ready` write (durable or on its way).
+    stable_index: Index,
+    /// The last index already handed out in `Ready::committed`.
+    committed_out: Index,
+    /// New entries await replication to the followers.
+    broadcast_pending: bool,
+}
+
+impl<C: Clone> Raft<C> {
+    /// Builds a node from what it persisted: a fresh node and a restarted one
+    /// alike. Everything volatile starts over: follower, commit index 0 (§5.2).
+    pub fn new(cfg: Config, persisted: PersistedState<C>, now_ms: u64) -> Self {
+        let log = RaftLog::new(
+            persisted.base_index,
+            persisted.base_term,
+            persisted.base_config,
+            persisted.entries,
+        );
+        let stable_index = log.last_index();
+        let base_index = persisted.base_index;
+        let rng = Rng::new(cfg.seed);
+        let mut raft = Raft {
+            term: persisted.hard_state.term,
+            voted_for: persisted.hard_state.voted_for,
+            log,
+            commit_index: base_index,
+            role: Role::Follower,
+            leader: None,
+            now_ms,
+            election_deadline_ms: 0,
+            heartbeat_deadline_ms: 0,
+            rng,
+            votes: BTreeSet::new(),
+            progress: BTreeMap::new(),
+            queued: VecDeque::new(),
+            forwarded: BTreeMap::new(),
+            ready: Ready::default(),
+            stable_index,
+            committed_out: base_index,
+            broadcast_pending: false,
+            cfg,
+        };
+        raft.reset_election_timer();
+        raft
+    }
+
+    // ----- read-only view -------------------------------------------------------
+
+    pub fn id(&self) -> NodeId {
+        self.cfg.id
+    }
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    pub fn term(&self) -> Term {
+        self.term
+    }
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+    pub fn log(&self) -> &RaftLog<C> {
+        &self.log
+    }
+    pub fn commit_index(&self) -> Index {
+        self.commit_index
+    }
+    pub fn membership(&self) -> &Membership {
+        self.log.config()
+    }
+    /// Votes a candidate has received in its current term (itself included).
+    pub fn votes(&self) -> &BTreeSet<NodeId> {
+        &self.votes
+    }
+    /// A leader's next/match index per peer; empty unless leader.
+    pub fn progress(&self) -> &BTreeMap<NodeId, Progress> {
+        &self.progress
+    }
+    pub fn election_deadline_ms(&self) -> u64 {
+        self.election_deadline_ms
+    }
+    /// The next virtual time at which `tick` has work to do.
+    pub fn next_deadline_ms(&self) -> u64 {
+        match self.role {
+            Role::Leader => self.heartbeat_deadline_ms,
+            _ => self.election_deadline_ms,
+        }
+    }
+    /// Requests held until a leader is known.
+    pub fn queued_requests(&self) -> usize {
+        self.queued.len()
+    }
+
+    pub fn has_ready(&self) -> bool {
+        !self.ready.is_empty() || self.committed_out < self.commit_index || self.broadcast_pending
+    }
+
+    /// Hands out everything gathered since the last call.
+    pub fn take_ready(&mut self) -> Ready<C> {
+        if std::mem::take(&mut self.broadcast_pending) && self.role == Role::Leader {
+            for peer in self.peers() {
+                self.replicate_to(peer);
+            }
+        }
+        let mut ready = std::mem::take(&mut self.ready);
+        self.stable_index = self.log.last_index();
+        if self.commit_index > self.committed_out {
+            ready.committed = self
+                .log
+                .slice(self.committed_out + 1, self.commit_index, usize::MAX);
+            self.committed_out = self.commit_index;
+        }
+        ready
+    }
+
+    // ----- inputs ---------------------------------------------------------------
+
+    /// Virtual time has advanced to `now_ms`: fire the election or heartbeat timer.
+    pub fn tick(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+        match self.role {
+            Role::Leader => {
+                if self.now_ms >= self.heartbeat_deadline_ms {
+                    self.heartbeat_deadline_ms = self.now_ms + self.cfg.heartbeat_interval_ms;
+                    self.heartbeat();
+                }
+            }
+            // Followers (§5.2): "If election timeout elapses without receiving
+            // AppendEntries RPC from current leader or granting vote to candidate:
+            // convert to candidate". Candidates: "If election timeout elapses:
+            // start new election".
+            Role::Follower | Role::Candidate => {
+                if self.now_ms >= self.election_deadline_ms {
+                    self.campaign();
+                }
+            }
+        }
+    }
+
+    /// Fires the election timeout now (the "time out" button).
+    pub fn timeout_now(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+        if self.role != Role::Leader {
+            self.campaign();
+        }
+    }
+
+    /// A client request arrives at this node.
+    pub fn propose(&mut self, now_ms: u64, request: Request<C>) {
+        self.now_ms = self.now_ms.max(now_ms);
+        match (self.role, self.leader) {
+            (Role::Leader, _) => self.append_request(request),
+            (_, Some(leader)) => self.forward(leader, request),
+            (_, None) => self.enqueue(request),
+        }
+    }
+
+    /// Stops tracking a request that has ended (committed or failed).
+    pub fn forget_request(&mut self, client: ClientId, seq: u64) {
+        self.forwarded.remove(&(client, seq));
+        self.queued.retain(|r| (r.client, r.seq) != (client, seq));
+    }
+
+    pub fn step(&mut self, now_ms: u64, msg: Message<C>) {
+        self.now_ms = self.now_ms.max(now_ms);
+        let forward = matches!(
+            msg.body,
+            MessageBody::Forward { .. } | MessageBody::ForwardRejected { .. }
+        );
+        // All servers: "If RPC request or response contains term T > currentTerm:
+        // set currentTerm = T, convert to follower" (§5.1).
+        if msg.term > self.term {
+            let leader = match msg.body {
+                MessageBody::AppendEntries { .. } => Some(msg.from),
+                _ => None,
+            };
+            self.become_follower(msg.term, leader);
+        } else if msg.term < self.term && !forward {
+            // §5.1: a request with a stale term is rejected; the reply carries our
+            // term so the stale sender steps down. Stale replies are ignored.
+            match msg.body {
+                MessageBody::RequestVote { .. } => {
+                    self.send(msg.from, MessageBody::RequestVoteReply { granted: false })
+                }
+                MessageBody::AppendEntries { prev_log_index, .. } => self.send(
+                    msg.from,
+                    MessageBody::AppendEntriesReply {
+                        prev_log_index,
+                        success: false,
+                        match_index: 0,
+                        hint: None,
+                    },
+                ),
+                _ => {}
+            }
+            return;
+        }
+
+        match msg.body {
+            MessageBody::RequestVote {
+                last_log_index,
+                last_log_term,
+            } => self.handle_request_vote(msg.from, last_log_index, last_log_term),
+            MessageBody::RequestVoteReply { granted } => {
+                self.handle_vote_reply(msg.from, msg.term, granted)
+            }
+            MessageBody::AppendEntries {
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => self.handle_append_entries(
+                msg.from,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            ),
+            MessageBody::AppendEntriesReply {
+                prev_log_index,
+                success,
+                match_index,
+                hint,
+            } => self.handle_append_reply(msg.from, prev_log_index, success, match_index, hint),
+            MessageBody::Forward { request } => {
+                if self.role == Role::Leader {
+                    self.append_request(request);
+                } else {
+                    self.send(
+                        msg.from,
+                        MessageBody::ForwardRejected {
+                            client: request.client,
+                            seq: request.seq,
+                        },
+                    );
+                }
+            }
+            MessageBody::ForwardRejected { client, seq } => {
+                if let Some((_, request)) = self.forwarded.remove(&(client, seq)) {
+                    self.propose(self.now_ms, request);
+                }
+            }
+        }
+    }
+
+    // ----- elections (§5.2) -----------------------------------------------------
+
+    fn reset_election_timer(&mut self) {
+        let timeout_ms = self.rng.uniform(
+            self.cfg.election_timeout_min_ms,
+            self.cfg.election_timeout_max_ms,
+        );
+        self.election_deadline_ms = self.now_ms + timeout_ms;
+    }
+
+    fn campaign(&mut self) {
+        if !self.membership().contains(self.cfg.id) {
+            // Only voters stand for election.
+            self.reset_election_timer();
+            return;
+        }
+        // Candidates (§5.2): "On conversion to candidate, start election: increment
+        // currentTerm, vote for self, reset election timer, send RequestVote RPCs to
+        // all other servers".
+        self.term += 1;
+        self.voted_for = Some(self.cfg.id);
+        self.mark_hard_state();
+        self.role = Role::Candidate;
+        self.set_leader(None);
+        self.progress.clear();
+        self.votes.clear();
+        self.votes.insert(self.cfg.id);
+        self.reset_election_timer();
+        let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
+        for peer in self.peers() {
+            self.send(
+                peer,
+                MessageBody::RequestVote {
+                    last_log_index,
+                    last_log_term,
+                },
+            );
+        }
+        self.maybe_win_election();
+    }
+
+    fn handle_request_vote(
+        &mut self,
+        candidate: NodeId,
+        last_log_index: Index,
+        last_log_term: Term,
+    ) {
+        // RequestVote receiver (§5.2, §5.4): "If votedFor is null or candidateId, and
+        // candidate's log is at least as up-to-date as receiver's log, grant vote".
+        let free = self.voted_for.is_none() || self.voted_for == Some(candidate);
+        let granted = free && self.log.is_up_to_date(last_log_index, last_log_term);
+        if granted {
+            // The vote is durable before the reply leaves (same batch): a restart
+            // cannot make this node vote twice in one term.
+            self.voted_for = Some(candidate);
+            self.mark_hard_state();
+            self.reset_election_timer();
+        }
+        self.send(candidate, MessageBody::RequestVoteReply { granted });
+    }
+
+    fn handle_vote_reply(&mut self, from: NodeId, term: Term, granted: bool) {
+        if self.role != Role::Candidate || term != self.term {
+            return;
+        }
+        if granted {
+            self.votes.insert(from);
+            self.maybe_win_election();
+        }
+    }
+
+    fn maybe_win_election(&mut self) {
+        let config = self.membership();
+        let votes = self.votes.iter().filter(|v| config.contains(**v)).count();
+        // Candidates: "If votes received from majority of servers: become leader".
+        if self.role == Role::Candidate && votes >= config.quorum() {
+            self.become_leader();
+        }
+    }
+
+    fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+            self.mark_hard_state();
+        }
+        self.role = Role::Follower;
+        self.progress.clear();
+        self.votes.clear();
+        self.set_leader(leader);
+        self.reset_election_timer();
+    }
+
+    fn become_leader(&mut self) {
+        self.role = Role::Leader;
+        self.votes.clear();
+        let last = self.log.last_index();
+        // Leaders: nextIndex initialised to leader last log index + 1, matchIndex to 0.
+        self.progress = self.peers().map(|p| (p, Progress::new(last))).collect();
+        // §8: "each leader commit a blank no-op entry into the log at the start of
+        // its term", so that entries of earlier terms can commit (§5.4.2).
+        self.append(Payload::Noop);
+        self.heartbeat_deadline_ms = self.now_ms + self.cfg.heartbeat_interval_ms;
+        self.set_leader(Some(self.cfg.id));
+        for peer in self.peers() {
+            self.send_append(peer);
+        }
+        self.maybe_commit();
+    }
+
+    /// Records a change of known leader and hands waiting client requests on to it.
+    fn set_leader(&mut self, leader: Option<NodeId>) {
+        let changed = self.leader != leader;
+        self.leader = leader;
+        let Some(leader) = leader else { return };
+        if !changed {
+            return;
+        }
+        let mut waiting: Vec<Request<C>> = self.queued.drain(..).collect();
+        // Requests handed to a former leader may have been lost with it: hand them
+        // to the new one. Sessions make a second copy harmless (thesis §6.3).
+        let stale: Vec<_> = self
+            .forwarded
+            .iter()
+            .filter(|(_, (to, _))| *to != leader)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in stale {
+            if let Some((_, r)) = self.forwarded.remove(&key) {
+                waiting.push(r);
+            }
+        }
+        for request in waiting {
+            if leader == self.cfg.id {
+                self.append_request(request);
+            } else {
+                self.forward(leader, request);
+            }
+        }
+    }
+
+    // ----- log replication (§5.3) -----------------------------------------------
+
+    fn handle_append_entries(
+        &mut self,
+        leader: NodeId,
+        prev_log_index: Index,
+        prev_log_term: Term,
+        entries: Vec<Entry<C>>,
+        leader_commit: Index,
+    ) {
+        // Here the message's term equals ours. Candidates: "If AppendEntries RPC
+        // received from new leader: convert to follower".
+        if self.role != Role::Follower || self.leader != Some(leader) {
+            self.become_follower(self.term, Some(leader));
+        } else {
+            self.reset_election_timer();
+        }
+        let reply = |success, match_index, hint| MessageBody::AppendEntriesReply {
+            prev_log_index,
+            success,
+            match_index,
+            hint,
+        };
+        // AppendEntries receiver: "Reply false if log doesn't contain an entry at
+        // prevLogIndex whose term matches prevLogTerm".
+        let (base_index, _) = self.log.base();
+        if prev_log_index >= base_index && self.log.term(prev_log_index) != Some(prev_log_term) {
+            let hint = self.log.conflict_hint(prev_log_index);
+            self.send(leader, reply(false, 0, Some(hint)));
+            return;
+        }
+        let last_new = prev_log_index + entries.len() as Index;
+        for entry in entries {
+            if entry.index <= base_index {
+                continue; // already covered by our snapshot, hence committed
+            }
+            match self.log.term(entry.index) {
+                // Already have it: keep it and what follows. A stale or reordered
+                // message must never shorten the log.
+                Some(term) if term == entry.term => continue,
+                // "If an existing entry conflicts with a new one (same index but
+                // different terms), delete the existing entry and all that follow it".
+                Some(_) => {
+                    self.truncate_from(entry.index);
+                    self.push(entry);
+                }
+                // "Append any new entries not already in the log".
+                None => self.push(entry),
+            }
+        }
+        // "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index
+        // of last new entry)".
+        if leader_commit > self.commit_index {
+            self.commit_index = self.commit_index.max(leader_commit.min(last_new));
+        }
+        self.send(leader, reply(true, last_new, None));
+    }
+
+    fn handle_append_reply(
+        &mut self,
+        from: NodeId,
+        prev_log_index: Index,
+        success: bool,
+        match_index: Index,
+        hint: Option<ConflictHint>,
+    ) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let Some(pr) = self.progress.get_mut(&from) else {
+            return;
+        };
+        pr.paused = false;
+        if success {
+            // Leaders: "If successful: update nextIndex and matchIndex for follower".
+            if match_index > pr.match_index {
+                pr.match_index = match_index;
+            }
+            if pr.state == ProgressState::Probe {
+                pr.state = ProgressState::Replicate;
+                pr.next_index = pr.match_index + 1;
+            }
+            pr.next_index = pr.next_index.max(pr.match_index + 1);
+            self.maybe_commit();
+            self.replicate_to(from);
+        } else {
+            if prev_log_index < pr.match_index {
+                return; // a stale rejection, from before the follower caught up
+            }
+            // "If AppendEntries fails because of log inconsistency: decrement
+            // nextIndex and retry" — jumping straight over the conflicting term.
+            let target = match hint {
+                Some(ConflictHint {
+                    term: Some(term),
+                    index,
+                }) => match self.log.last_index_of_term(term) {
+                    Some(i) => i + 1,
+                    None => index,
+                },
+                Some(ConflictHint { term: None, index }) => index,
+                None => prev_log_index,
+            };
+            pr.next_index =
+                target.clamp(pr.match_index + 1, prev_log_index.max(pr.match_index + 1));
+            pr.state = ProgressState::Probe;
+            self.send_append(from);
+        }
+    }
+
+    /// Sends `peer` what it lacks: every outstanding batch to a follower known to
+    /// match, one probe to a follower that is not.
+    fn replicate_to(&mut self, peer: NodeId) {
+        let last = self.log.last_index();
+        while let Some(pr) = self.progress.get(&peer) {
+            let more = match pr.state {
+                ProgressState::Replicate => pr.next_index <= last,
+                ProgressState::Probe => !pr.paused,
+            };
+            if !more || !self.send_append(peer) {
+                break;
+            }
+        }
+    }
+
+    /// Sends `peer` the entries from its next index (or a heartbeat when none).
+    fn send_append(&mut self, peer: NodeId) -> bool {
+        let last = self.log.last_index();
+        let max = self.cfg.max_entries_per_append;
+        let Some(pr) = self.progress.get_mut(&peer) else {
+            return false;
+        };
+        let prev_log_index = pr.next_index - 1;
+        let Some(prev_log_term) = self.log.term(prev_log_index) else {
+            // Needs a snapshot (log compaction, a later issue); unreachable while the
+            // log is never compacted.
+            return false;
+        };
+        let entries = self.log.slice(pr.next_index, last, max);
+        if let Some(e) = entries.last() {
+            if pr.state == ProgressState::Replicate {
+                pr.next_index = e.index + 1; // optimistic: pipeline the next batch
+            }
+        }
+        if pr.state == ProgressState::Probe {
+            pr.paused = true;
+        }
+        let body = MessageBody::AppendEntries {
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit: self.commit_index,
+        };
+        self.send(peer, body);
+        true
+    }
+
+    /// Leaders: "send initial empty AppendEntries RPCs (heartbeat) to each server;
+    /// repeat during idle periods to prevent election timeouts (§5.2)". A follower
+    /// that has not acknowledged everything gets the unacknowledged entries again,
+    /// which recovers from lost messages.
+    fn heartbeat(&mut self) {
+        for peer in self.peers() {
+            if let Some(pr) = self.progress.get_mut(&peer) {
+                pr.paused = false;
+                if pr.state == ProgressState::Replicate {
+                    pr.next_index = pr.match_index + 1;
+                }
+            }
+            self.send_append(peer);
+        }
+    }
+
+    /// Leaders: "If there exists an N such that N > commitIndex, a majority of
+    /// matchIndex[i] ≥ N, and log[N].term == currentTerm: set commitIndex = N".
+    fn maybe_commit(&mut self) {
+        let config = self.log.config();
+        let mut matched: Vec<Index> = config
+            .voters
+            .iter()
+            .map(|v| {
+                if *v == self.cfg.id {
+                    self.log.last_index()
+                } else {
+                    self.progress.get(v).map_or(0, |p| p.match_index)
+                }
+            })
+            .collect();
+        matched.sort_unstable_by(|a, b| b.cmp(a));
+        let Some(&n) = matched.get(config.quorum() - 1) else {
+            return;
+        };
+        // §5.4.2: only entries of the current term commit by counting replicas;
+        // earlier ones commit with them (Figure 8).
+        if n > self.commit_index && self.log.term(n) == Some(self.term) {
+            self.commit_index = n;
+        }
+    }
+
+    // ----- clients --------------------------------------------------------------
+
+    fn append_request(&mut self, request: Request<C>) {
+        let key = (request.client, request.seq);
+        self.forwarded.remove(&key);
+        let index = self.append(Payload::Command(request));
+        self.ready.accepted.push((key.0, key.1, index, self.term));
+        // Sent at `take_ready`, so that requests arriving together share one
+        // AppendEntries (batching).
+        self.broadcast_pending = true;
+        self.maybe_commit();
+    }
+
+    fn forward(&mut self, leader: NodeId, request: Request<C>) {
+        let key = (request.client, request.seq);
+        self.send(
+            leader,
+            MessageBody::Forward {
+                request: request.clone(),
+            },
+        );
+        self.forwarded.insert(key, (leader, request));
+    }
+
+    fn enqueue(&mut self, request: Request<C>) {
+        if self.queued.len() >= self.cfg.max_queued_requests {
+            self.ready
+                .refused
+                .push((request.client, request.seq, FailReason::QueueFull));
+        } else {
+            self.queued.push_back(request);
+        }
+    }
+
+    // ----- helpers --------------------------------------------------------------
+
+    fn peers(&self) -> impl Iterator<Item = NodeId> + 'static {
+        let me = self.cfg.id;
+        let voters: Vec<NodeId> = self.membership().voters.iter().copied().collect();
+        voters.into_iter().filter(move |&v| v != me)
+    }
+
+    fn send(&mut self, to: NodeId, body: MessageBody<C>) {
+        self.ready.messages.push(Message {
+            from: self.cfg.id,
+            to,
+            term: self.term,
+            body,
+        });
+    }
+
+    fn mark_hard_state(&mut self) {
+        self.ready.write.hard_state = Some(HardState {
+            term: self.term,
+            voted_for: self.voted_for,
+        });
+    }
+
+    /// Appends a new entry of the current term (leaders only).
+    fn append(&mut self, payload: Payload<C>) -> Index {
+        let index = self.log.last_index() + 1;
+        self.push(Entry {
+            index,
+            term: self.term,
+            payload,
+        });
+        index
+    }
+
+    fn push(&mut self, entry: Entry<C>) {
+        self.ready.write.entries.push(entry.clone());
+        self.log.push(entry);
+    }
+
+    fn truncate_from(&mut self, index: Index) {
+        debug_assert!(
+            index > self.commit_index,
+            "§5.4: committed entries are never removed"
+        );
+        self.log.truncate_from(index);
+        let t = &mut self.ready.truncated_from;
+        *t = Some(t.map_or(index, |t| t.min(index)));
+        let w = &mut self.ready.write;
+        w.entries.retain(|e| e.index < index);
+        if index <= self.stable_index {
+            w.truncate_from = Some(w.truncate_from.map_or(index, |t| t.min(index)));
+            self.stable_index = index - 1;
+        }
+    }
+}

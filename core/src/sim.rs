@@ -1,0 +1,1085 @@
+//! A deterministic simulator: 1 to 9 nodes over an in-memory bus, in virtual
+//! milliseconds. One seed drives every random choice; the same seed and the same
+//! commands at the same virtual times give the same run, event for event.
+//!
+//! It is the driver of the nodes: it keeps the persist-before-send contract (a
+//! batch's write completes after a simulated disk latency, and only then do its
+//! messages leave and its committed entries apply), and it reports everything
+//! that happens as an [`Event`] stream. The interface draws only from that stream
+//! and from [`NodeView`].
+
+use crate::node::{Batch, ClientReport, Node};
+use crate::raft::Config;
+use crate::rng::{mix_seed, Rng};
+use crate::state_machine::{Applied, StateMachine};
+use crate::storage::{DurableWrite, MemStorage, Storage};
+use crate::types::*;
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+
+pub const MAX_NODES: u32 = 9;
+
+/// The network between the nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetConfig {
+    /// Each message takes a latency drawn uniformly from `min ..= max`; the spread
+    /// reorders messages.
+    pub latency_min_ms: u64,
+    pub latency_max_ms: u64,
+    /// Probability that a message is lost.
+    pub drop_rate: f64,
+    /// Probability that a message is delivered twice.
+    pub duplicate_rate: f64,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            latency_min_ms: 5,
+            latency_max_ms: 15,
+            drop_rate: 0.0,
+            duplicate_rate: 0.0,
+        }
+    }
+}
+
+impl NetConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.latency_min_ms > self.latency_max_ms {
+            return Err(format!(
+                "latency range {}-{} ms is empty",
+                self.latency_min_ms, self.latency_max_ms
+            ));
+        }
+        for (name, p) in [
+            ("drop rate", self.drop_rate),
+            ("duplicate rate", self.duplicate_rate),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("{name} must be between 0 and 1, not {p}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimConfig {
+    pub nodes: u32,
+    pub seed: u64,
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+    pub heartbeat_interval_ms: u64,
+    pub max_entries_per_append: usize,
+    pub max_queued_requests: usize,
+    /// A client request not committed within this time fails (timed out).
+    pub request_timeout_ms: u64,
+    /// A durable write takes a latency drawn from `min ..= max`.
+    pub disk_latency_min_ms: u64,
+    pub disk_latency_max_ms: u64,
+    pub net: NetConfig,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        let raft = Config::new(1, 0);
+        SimConfig {
+            nodes: 5,
+            seed: 1,
+            election_timeout_min_ms: raft.election_timeout_min_ms,
+            election_timeout_max_ms: raft.election_timeout_max_ms,
+            heartbeat_interval_ms: raft.heartbeat_interval_ms,
+            max_entries_per_append: raft.max_entries_per_append,
+            max_queued_requests: raft.max_queued_requests,
+            request_timeout_ms: 3_000,
+            disk_latency_min_ms: 1,
+            disk_latency_max_ms: 3,
+            net: NetConfig::default(),
+        }
+    }
+}
+
+impl SimConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=MAX_NODES).contains(&self.nodes) {
+            return Err(format!(
+                "a cluster has 1 to {MAX_NODES} nodes, not {}",
+                self.nodes
+            ));
+        }
+        if self.disk_latency_min_ms > self.disk_latency_max_ms {
+            return Err(format!(
+                "disk latency range {}-{} ms is empty",
+                self.disk_latency_min_ms, self.disk_latency_max_ms
+            ));
+        }
+        if self.request_timeout_ms == 0 {
+            return Err("the request timeout must be at least 1 ms".into());
+        }
+        self.raft_config(1, 0).validate()?;
+        self.net.validate()
+    }
+
+    fn raft_config(&self, id: NodeId, seed: u64) -> Config {
+        Config {
+            id,
+            election_timeout_min_ms: self.election_timeout_min_ms,
+            election_timeout_max_ms: self.election_timeout_max_ms,
+            heartbeat_interval_ms: self.heartbeat_interval_ms,
+            max_entries_per_append: self.max_entries_per_append,
+            max_queued_requests: self.max_queued_requests,
+            seed,
+        }
+    }
+}
+
+/// Why a message did not arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DropReason {
+    /// Lost by the network (the drop rate).
+    Lost,
+    /// The link from sender to receiver is cut.
+    LinkCut,
+    /// The receiver is down.
+    NodeDown,
+    /// Dropped by hand (a click on the message).
+    ByUser,
+}
+
+/// Everything that happens in a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum EventKind {
+    MessageSent {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+        term: Term,
+        entries: usize,
+        /// Virtual time of arrival, or `None` when it will not arrive.
+        deliver_at_ms: Option<u64>,
+    },
+    MessageDelivered {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+    },
+    MessageDropped {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+        reason: DropReason,
+    },
+    /// A node became candidate (an election started), leader or follower.
+    RoleChanged {
+        node: NodeId,
+        role: Role,
+        term: Term,
+    },
+    TermChanged {
+        node: NodeId,
+        term: Term,
+    },
+    VoteGranted {
+        voter: NodeId,
+        candidate: NodeId,
+        term: Term,
+    },
+    EntriesAppended {
+        node: NodeId,
+        first_index: Index,
+        last_index: Index,
+        term: Term,
+    },
+    LogTruncated {
+        node: NodeId,
+        from_index: Index,
+    },
+    /// A durable write completed.
+    Persisted {
+        node: NodeId,
+        last_index: Index,
+        term: Term,
+    },
+    CommitAdvanced {
+        node: NodeId,
+        commit_index: Index,
+    },
+    EntryApplied {
+        node: NodeId,
+        applied: Applied,
+    },
+    Crashed {
+        node: NodeId,
+        lost_writes: usize,
+    },
+    Restarted {
+        node: NodeId,
+        term: Term,
+        log_len: u64,
+    },
+    /// A node could not be started from its storage.
+    StorageFailed {
+        node: NodeId,
+        error: String,
+    },
+    ElectionTimeoutForced {
+        node: NodeId,
+    },
+    LinkCut {
+        from: NodeId,
+        to: NodeId,
+    },
+    LinkHealed {
+        from: NodeId,
+        to: NodeId,
+    },
+    ClientSubmitted {
+        node: NodeId,
+        client: ClientId,
+        seq: u64,
+    },
+    ClientOutcome {
+        node: NodeId,
+        client: ClientId,
+        seq: u64,
+        outcome: Outcome,
+        latency_ms: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at_ms: u64,
+    pub kind: EventKind,
+}
+
+/// A message on the wire, as the interface may draw it.
+#[derive(Clone, Debug)]
+pub struct InFlight<C> {
+    pub id: u64,
+    pub sent_ms: u64,
+    pub deliver_ms: u64,
+    pub message: Message<C>,
+}
+
+/// One client request's history (the simulator records every one).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    pub node: NodeId,
+    pub client: ClientId,
+    pub seq: u64,
+    pub invoke_ms: u64,
+    pub outcome: Option<Outcome>,
+    pub complete_ms: Option<u64>,
+}
+
+/// Counters of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub messages_sent: u64,
+    pub messages_delivered: u64,
+    pub messages_dropped: u64,
+    pub leader_changes: u64,
+    pub highest_term: Term,
+    pub highest_commit: Index,
+    pub crashes: u64,
+    pub restarts: u64,
+    pub events: u64,
+}
+
+/// A user's (or a test's) action on the cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command<C> {
+    Crash(NodeId),
+    Restart(NodeId),
+    TimeoutNow(NodeId),
+    /// Cut the link `from → to` (one way).
+    Cut(NodeId, NodeId),
+    Heal(NodeId, NodeId),
+    /// Cut every link to and from the node.
+    Isolate(NodeId),
+    HealAll,
+    DropMessage(u64),
+    SetNet(NetConfig),
+    Submit(NodeId, Request<C>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Scheduled {
+    Deliver(u64),
+    Timer { node: NodeId, incarnation: u32 },
+    WriteDone { node: NodeId, incarnation: u32 },
+}
+
+struct PendingBatch<C> {
+    write: DurableWrite<C>,
+    messages: Vec<Message<C>>,
+    committed: Vec<Entry<C>>,
+}
+
+/// What the simulator last saw of a node, to turn state changes into events.
+#[derive(Clone, Copy, Default)]
+struct Seen {
+    role: Option<Role>,
+    term: Term,
+    voted_for: Option<NodeId>,
+    commit: Index,
+}
+
+struct Slot<M: StateMachine> {
+    node: Option<Node<M>>,
+    storage: Box<dyn Storage<M::Command>>,
+    /// Bumped at each crash: events scheduled for an earlier life are void.
+    incarnation: u32,
+    /// Batches waiting for their write (and every earlier write) to be durable.
+    batches: VecDeque<PendingBatch<M::Command>>,
+    last_write_done_ms: u64,
+    timer_at: Option<u64>,
+    seen: Seen,
+}
+
+pub struct Simulator<M: StateMachine> {
+    cfg: SimConfig,
+    now_ms: u64,
+    rng: Rng,
+    queue: BinaryHeap<Reverse<(u64, u64, Scheduled)>>,
+    queue_seq: u64,
+    slots: Vec<Slot<M>>,
+    in_flight: BTreeMap<u64, InFlight<M::Command>>,
+    next_message_id: u64,
+    cut: BTreeSet<(NodeId, NodeId)>,
+    record_events: bool,
+    events: Vec<Event>,
+    history: Vec<ClientRecord>,
+    open_requests: HashMap<(NodeId, ClientId, u64), usize>,
+    acks: Vec<(ClientId, u64, Index)>,
+    stats: Stats,
+}
+
+/// A read-only view of one node.
+pub struct NodeView<'a, M: StateMachine> {
+    pub id: NodeId,
+    /// `None` while the node is down.
+    pub node: Option<&'a Node<M>>,
+    pub incarnation: u32,
+    /// Durable writes not yet complete.
+    pub pending_writes: usize,
+    /// What is on this node's disk.
+    pub storage: &'a dyn Storage<M::Command>,
+}
+
+impl<M: StateMachine> NodeView<'_, M> {
+    pub fn is_up(&self) -> bool {
+        self.node.is_some()
+    }
+}
+
+impl<M: StateMachine + 'static> Simulator<M> {
+    /// A cluster of `cfg.nodes` fresh nodes, each storing in memory.
+    pub fn new(cfg: SimConfig) -> Result<Self, String> {
+        let membership = Membership::new(1..=cfg.nodes);
+        Self::with_storage(cfg, |_| Box::new(MemStorage::new(membership.clone())))
+    }
+
+    /// A cluster whose node `id` stores in `storage(id)`. Each node starts from
+    /// what its storage holds.
+    pub fn with_storage(
+        cfg: SimConfig,
+        mut storage: impl FnMut(NodeId) -> Box<dyn Storage<M::Command>>,
+    ) -> Result<Self, String> {
+        cfg.validate()?;
+        let mut sim = Simulator {
+            now_ms: 0,
+            rng: Rng::new(mix_seed(cfg.seed, 0, 0)),
+            queue: BinaryHeap::new(),
+            queue_seq: 0,
+            slots: Vec::new(),
+            in_flight: BTreeMap::new(),
+            next_message_id: 1,
+            cut: BTreeSet::new(),
+            record_events: true,
+            events: Vec::new(),
+            history: Vec::new(),
+            open_requests: HashMap::new(),
+            acks: Vec::new(),
+            stats: Stats::default(),
+            cfg,
+        };
+        for id in 1..=sim.cfg.nodes {
+            sim.slots.push(Slot {
+                node: None,
+                storage: storage(id),
+                incarnation: 0,
+                batches: VecDeque::new(),
+                last_write_done_ms: 0,
+                timer_at: None,
+                seen: Seen::default(),
+            });
+            sim.start(id);
+        }
+        Ok(sim)
+    }
+
+    // ----- reading --------------------------------------------------------------
+
+    pub fn config(&self) -> &SimConfig {
+        &self.cfg
+    }
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> {
+        1..=self.cfg.nodes
+    }
+    pub fn node(&self, id: NodeId) -> Option<NodeView<'_, M>> {
+        let slot = self.slots.get(id.checked_sub(1)? as usize)?;
+        Some(NodeView {
+            id,
+            node: slot.node.as_ref(),
+            incarnation: slot.incarnation,
+            pending_writes: slot.batches.iter().filter(|b| !b.write.is_empty()).count(),
+            storage: slot.storage.as_ref(),
+        })
+    }
+    /// The node that is leader in the highest term, if any node is leader.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.node.as_ref())
+            .filter(|n| n.raft().role() == Role::Leader)
+            .max_by_key(|n| n.raft().term())
+            .map(|n| n.raft().id())
+    }
+    pub fn in_flight(&self) -> impl Iterator<Item = &InFlight<M::Command>> {
+        self.in_flight.values()
+    }
+    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        self.cut.contains(&(from, to))
+    }
+    pub fn cut_links(&self) -> &BTreeSet<(NodeId, NodeId)> {
+        &self.cut
+    }
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+    pub fn history(&self) -> &[ClientRecord] {
+        &self.history
+    }
+    /// Every acknowledged request: (client, seq, index), in order of acknowledgement.
+    pub fn acks(&self) -> &[(ClientId, u64, Index)] {
+        &self.acks
+    }
+    /// The virtual time of the next scheduled event.
+    pub fn next_event_ms(&self) -> Option<u64> {
+        self.queue.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// Turns event recording off (benchmarks) or on.
+    pub fn set_record_events(&mut self, on: bool) {
+        self.record_events = on;
+    }
+    /// The events recorded since the last call.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    // ----- running --------------------------------------------------------------
+
+    /// Processes the next scheduled event; returns false if there is none.
+    pub fn step(&mut self) -> bool {
+        let Some(Reverse((at, _, what))) = self.queue.pop() else {
+            return false;
+        };
+        self.now_ms = self.now_ms.max(at);
+        match what {
+            Scheduled::Deliver(id) => self.deliver(id),
+            Scheduled::Timer { node, incarnation } => {
+                let slot = &mut self.slots[node as usize - 1];
+                if slot.incarnation == incarnation && slot.timer_at == Some(at) {
+                    slot.timer_at = None;
+                    if let Some(n) = slot.node.as_mut() {
+                        let batch = n.tick(self.now_ms);
+                        self.process(node, batch);
+                    }
+                }
+            }
+            Scheduled::WriteDone { node, incarnation } => {
+                if self.slots[node as usize - 1].incarnation == incarnation {
+                    self.write_done(node);
+                }
+            }
+        }
+        true
+    }
+
+    /// Runs every event scheduled up to `t_ms`, then sets the clock to `t_ms`.
+    pub fn run_until(&mut self, t_ms: u64) {
+        while self.next_event_ms().is_some_and(|t| t <= t_ms) {
+            self.step();
+        }
+        self.now_ms = self.now_ms.max(t_ms);
+    }
+
+    /// Applies a command at the current virtual time.
+    pub fn apply(&mut self, command: Command<M::Command>) -> Result<(), String> {
+        match command {
+            Command::Crash(id) => self.crash(id),
+            Command::Restart(id) => self.restart(id),
+            Command::TimeoutNow(id) => self.timeout_now(id),
+            Command::Cut(from, to) => self.cut_link(from, to),
+            Command::Heal(from, to) => self.heal_link(from, to),
+            Command::Isolate(id) => self.isolate(id),
+            Command::HealAll => {
+                self.heal_all();
+                Ok(())
+            }
+            Command::DropMessage(id) => self.drop_message(id),
+            Command::SetNet(net) => self.set_net(net),
+            Command::Submit(id, request) => self.submit(id, request),
+        }
+    }
+
+    pub fn crash(&mut self, id: NodeId) -> Result<(), String> {
+        self.check_id(id)?;
+        let slot = &mut self.slots[id as usize - 1];
+        let Some(node) = slot.node.take() else {
+            return Err(format!("node {id} is already down"));
+        };
+        // Volatile state and every write not yet durable are lost.
+        let lost_writes = slot.batches.iter().filter(|b| !b.write.is_empty()).count();
+        slot.batches.clear();
+        slot.incarnation += 1;
+        slot.timer_at = None;
+        slot.seen = Seen::default();
+        self.stats.crashes += 1;
+        self.emit(EventKind::Crashed {
+            node: id,
+            lost_writes,
+        });
+        let reports = node.crash();
+        self.report(id, reports);
+        Ok(())
+    }
+
+    /// Restarts a crashed node from what its storage holds.
+    pub fn restart(&mut self, id: NodeId) -> Result<(), String> {
+        self.check_id(id)?;
+        if self.slots[id as usize - 1].node.is_some() {
+            return Err(format!("node {id} is already up"));
+        }
+        self.start(id);
+        if self.slots[id as usize - 1].node.is_some() {
+            self.stats.restarts += 1;
+            Ok(())
+        } else {
+            Err(format!("node {id} could not be restarted from its storage"))
+        }
+    }
+
+    pub fn timeout_now(&mut self, id: NodeId) -> Result<(), String> {
+        self.check_id(id)?;
+        let now = self.now_ms;
+        let Some(node) = self.slots[id as usize - 1].node.as_mut() else {
+            return Err(format!("node {id} is down"));
+        };
+        let batch = node.timeout_now(now);
+        self.emit(EventKind::ElectionTimeoutForced { node: id });
+        self.process(id, batch);
+        Ok(())
+    }
+
+    pub fn cut_link(&mut self, from: NodeId, to: NodeId) -> Result<(), String> {
+        self.check_link(from, to)?;
+        if self.cut.insert((from, to)) {
+            self.emit(EventKind::LinkCut { from, to });
+        }
+        Ok(())
+    }
+
+    pub fn heal_link(&mut self, from: NodeId, to: NodeId) -> Result<(), String> {
+        self.check_link(from, to)?;
+        if self.cut.remove(&(from, to)) {
+            self.emit(EventKind::LinkHealed { from, to });
+        }
+        Ok(())
+    }
+
+    pub fn isolate(&mut self, id: NodeId) -> Result<(), String> {
+        self.check_id(id)?;
+        for other in self.node_ids().filter(|&o| o != id).collect::<Vec<_>>() {
+            self.cut_link(id, other)?;
+            self.cut_link(other, id)?;
+        }
+        Ok(())
+    }
+
+    pub fn heal_all(&mut self) {
+        for (from, to) in std::mem::take(&mut self.cut) {
+            self.emit(EventKind::LinkHealed { from, to });
+        }
+    }
+
+    pub fn drop_message(&mut self, id: u64) -> Result<(), String> {
+        let m = self
+            .in_flight
+            .remove(&id)
+            .ok_or_else(|| format!("message {id} is not in flight"))?;
+        self.dropped(id, &m.message, DropReason::ByUser);
+        Ok(())
+    }
+
+    pub fn set_net(&mut self, net: NetConfig) -> Result<(), String> {
+        net.validate()?;
+        self.cfg.net = net;
+        Ok(())
+    }
+
+    /// A client submits `request` through node `id`. Through a down node it fails
+    /// at once.
+    pub fn submit(&mut self, id: NodeId, request: Request<M::Command>) -> Result<(), String> {
+        self.submit_many(id, vec![request])
+    }
+
+    /// Several requests arrive at node `id` together (a leader batches them).
+    pub fn submit_many(
+        &mut self,
+        id: NodeId,
+        requests: Vec<Request<M::Command>>,
+    ) -> Result<(), String> {
+        self.check_id(id)?;
+        let now = self.now_ms;
+        for r in &requests {
+            let key = (id, r.client, r.seq);
+            if !self.open_requests.contains_key(&key) {
+                self.open_requests.insert(key, self.history.len());
+                self.history.push(ClientRecord {
+                    node: id,
+                    client: r.client,
+                    seq: r.seq,
+                    invoke_ms: now,
+                    outcome: None,
+                    complete_ms: None,
+                });
+            }
+            let (client, seq) = (r.client, r.seq);
+            self.emit(EventKind::ClientSubmitted {
+                node: id,
+                client,
+                seq,
+            });
+        }
+        match self.slots[id as usize - 1].node.as_mut() {
+            Some(node) => {
+                let batch = node.submit_many(now, requests);
+                self.process(id, batch);
+            }
+            None => {
+                let reports = requests
+                    .iter()
+                    .map(|r| ClientReport {
+                        client: r.client,
+                        seq: r.seq,
+                        submitted_ms: now,
+                        outcome: Outcome::Failed(FailReason::NodeCrashed),
+                    })
+                    .collect();
+                self.report(id, reports);
+            }
+        }
+        Ok(())
+    }
+
+    // ----- internals ------------------------------------------------------------
+
+    fn check_id(&self, id: NodeId) -> Result<(), String> {
+        if (1..=self.cfg.nodes).contains(&id) {
+            Ok(())
+        } else {
+            Err(format!(
+                "there is no node {id} (nodes are 1 to {})",
+                self.cfg.nodes
+            ))
+        }
+    }
+
+    fn check_link(&self, from: NodeId, to: NodeId) -> Result<(), String> {
+        self.check_id(from)?;
+        self.check_id(to)?;
+        if from == to {
+            return Err(format!("node {from} has no link to itself"));
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, kind: EventKind) {
+        self.stats.events += 1;
+        if self.record_events {
+            self.events.push(Event {
+                at_ms: self.now_ms,
+                kind,
+            });
+        }
+    }
+
+    fn schedule(&mut self, at_ms: u64, what: Scheduled) {
+        self.queue_seq += 1;
+        self.queue.push(Reverse((at_ms, self.queue_seq, what)));
+    }
+
+    /// Starts node `id` from its storage (first start and restarts).
+    fn start(&mut self, id: NodeId) {
+        let slot = &mut self.slots[id as usize - 1];
+        let persisted = match slot.storage.load() {
+            Ok(p) => p,
+            Err(e) => {
+                let error = e.to_string();
+                self.emit(EventKind::StorageFailed { node: id, error });
+                return;
+            }
+        };
+        let seed = mix_seed(self.cfg.seed, id as u64, slot.incarnation as u64 + 1);
+        let (term, log_len) = (persisted.hard_state.term, persisted.entries.len() as u64);
+        let node = Node::new(
+            self.cfg.raft_config(id, seed),
+            persisted,
+            self.cfg.request_timeout_ms,
+            self.now_ms,
+        );
+        slot.node = Some(node);
+        slot.last_write_done_ms = self.now_ms;
+        if self.now_ms > 0 || slot.incarnation > 0 {
+            self.emit(EventKind::Restarted {
+                node: id,
+                term,
+                log_len,
+            });
+        }
+        self.observe(id);
+        self.reschedule_timer(id);
+    }
+
+    fn deliver(&mut self, id: u64) {
+        let Some(m) = self.in_flight.remove(&id) else {
+            return; // dropped by hand while in flight
+        };
+        let (from, to) = (m.message.from, m.message.to);
+        if self.cut.contains(&(from, to)) {
+            self.dropped(id, &m.message, DropReason::LinkCut);
+            return;
+        }
+        let now = self.now_ms;
+        let Some(node) = self.slots[to as usize - 1].node.as_mut() else {
+            self.dropped(id, &m.message, DropReason::NodeDown);
+            return;
+        };
+        let kind = m.message.kind();
+        let batch = node.step(now, m.message);
+        self.stats.messages_delivered += 1;
+        self.emit(EventKind::MessageDelivered { id, from, to, kind });
+        self.process(to, batch);
+    }
+
+    fn dropped(&mut self, id: u64, m: &Message<M::Command>, reason: DropReason) {
+        self.stats.messages_dropped += 1;
+        let (from, to, kind) = (m.from, m.to, m.kind());
+        self.emit(EventKind::MessageDropped {
+            id,
+            from,
+            to,
+            kind,
+            reason,
+        });
+    }
+
+    /// Takes a node's output: report what ended, queue the batch behind the
+    /// node's earlier writes, and turn state changes into events.
+    fn process(&mut self, id: NodeId, batch: Batch<M::Command>) {
+        let Batch {
+            write,
+            messages,
+            committed,
+            ended,
+            truncated_from,
+        } = batch;
+        self.report(id, ended);
+        self.observe(id);
+        if let Some(from_index) = truncated_from {
+            self.emit(EventKind::LogTruncated {
+                node: id,
+                from_index,
+            });
+        }
+        if let (Some(first), Some(last)) = (write.entries.first(), write.entries.last()) {
+            let (first_index, last_index, term) = (first.index, last.index, last.term);
+            self.emit(EventKind::EntriesAppended {
+                node: id,
+                first_index,
+                last_index,
+                term,
+            });
+        }
+        let has_write = !write.is_empty();
+        let slot = &mut self.slots[id as usize - 1];
+        let idle = slot.batches.is_empty();
+        slot.batches.push_back(PendingBatch {
+            write,
+            messages,
+            committed,
+        });
+        if has_write {
+            let latency = self
+                .rng
+                .uniform(self.cfg.disk_latency_min_ms, self.cfg.disk_latency_max_ms);
+            let slot = &mut self.slots[id as usize - 1];
+            // A node's writes complete in order.
+            let done = (self.now_ms + latency).max(slot.last_write_done_ms);
+            slot.last_write_done_ms = done;
+            let incarnation = slot.incarnation;
+            self.schedule(
+                done,
+                Scheduled::WriteDone {
+                    node: id,
+                    incarnation,
+                },
+            );
+        } else if idle {
+            self.release_ready(id);
+        }
+        self.reschedule_timer(id);
+    }
+
+    /// The write at the head of node `id`'s queue is durable.
+    fn write_done(&mut self, id: NodeId) {
+        let slot = &mut self.slots[id as usize - 1];
+        let Some(head) = slot.batches.front() else {
+            return;
+        };
+        if let Err(e) = slot.storage.write(&head.write) {
+            let error = e.to_string();
+            self.emit(EventKind::StorageFailed { node: id, error });
+            let _ = self.crash(id);
+            return;
+        }
+        let (last_index, term) = match slot.node.as_ref() {
+            Some(n) => (
+                head.write.entries.last().map_or(0, |e| e.index),
+                n.raft().term(),
+            ),
+            None => (0, 0),
+        };
+        self.emit(EventKind::Persisted {
+            node: id,
+            last_index,
+            term,
+        });
+        self.release_head(id);
+        self.release_ready(id);
+    }
+
+    /// Releases queued batches that have no write of their own.
+    fn release_ready(&mut self, id: NodeId) {
+        while self.slots[id as usize - 1]
+            .batches
+            .front()
+            .is_some_and(|b| b.write.is_empty())
+        {
+            self.release_head(id);
+        }
+    }
+
+    /// Sends the head batch's messages and applies its committed entries.
+    fn release_head(&mut self, id: NodeId) {
+        let Some(batch) = self.slots[id as usize - 1].batches.pop_front() else {
+            return;
+        };
+        for m in batch.messages {
+            self.send(m);
+        }
+        if batch.committed.is_empty() {
+            return;
+        }
+        let Some(node) = self.slots[id as usize - 1].node.as_mut() else {
+            return;
+        };
+        let (applied, ended) = node.apply_committed(&batch.committed);
+        if self.record_events {
+            for a in applied {
+                self.emit(EventKind::EntryApplied {
+                    node: id,
+                    applied: a,
+                });
+            }
+        } else {
+            self.stats.events += applied.len() as u64;
+        }
+        self.report(id, ended);
+        self.reschedule_timer(id);
+    }
+
+    fn send(&mut self, message: Message<M::Command>) {
+        self.stats.messages_sent += 1;
+        let copies = if self.rng.chance(self.cfg.net.duplicate_rate) {
+            2
+        } else {
+            1
+        };
+        let (from, to, kind, term) = (message.from, message.to, message.kind(), message.term);
+        let entries = match &message.body {
+            MessageBody::AppendEntries { entries, .. } => entries.len(),
+            _ => 0,
+        };
+        let mut message = Some(message);
+        for copy in 0..copies {
+            let id = self.next_message_id;
+            self.next_message_id += 1;
+            let lost = self.rng.chance(self.cfg.net.drop_rate);
+            let deliver_ms = self.now_ms
+                + self
+                    .rng
+                    .uniform(self.cfg.net.latency_min_ms, self.cfg.net.latency_max_ms);
+            let cut = self.cut.contains(&(from, to));
+            let arrives = !lost && !cut;
+            self.emit(EventKind::MessageSent {
+                id,
+                from,
+                to,
+                kind,
+                term,
+                entries,
+                deliver_at_ms: arrives.then_some(deliver_ms),
+            });
+            if !arrives {
+                let reason = if cut {
+                    DropReason::LinkCut
+                } else {
+                    DropReason::Lost
+                };
+                self.stats.messages_dropped += 1;
+                self.emit(EventKind::MessageDropped {
+                    id,
+                    from,
+                    to,
+                    kind,
+                    reason,
+                });
+                continue;
+            }
+            // The last copy takes the message itself; earlier ones clone it.
+            let m = if copy + 1 == copies {
+                message.take()
+            } else {
+                message.clone()
+            };
+            let Some(message) = m else { continue };
+            self.in_flight.insert(
+                id,
+                InFlight {
+                    id,
+                    sent_ms: self.now_ms,
+                    deliver_ms,
+                    message,
+                },
+            );
+            self.schedule(deliver_ms, Scheduled::Deliver(id));
+        }
+    }
+
+    fn reschedule_timer(&mut self, id: NodeId) {
+        let slot = &mut self.slots[id as usize - 1];
+        let Some(node) = slot.node.as_ref() else {
+            return;
+        };
+        let at = node.next_deadline_ms().max(self.now_ms);
+        if slot.timer_at != Some(at) {
+            slot.timer_at = Some(at);
+            let incarnation = slot.incarnation;
+            self.schedule(
+                at,
+                Scheduled::Timer {
+                    node: id,
+                    incarnation,
+                },
+            );
+        }
+    }
+
+    fn report(&mut self, id: NodeId, reports: Vec<ClientReport>) {
+        for r in reports {
+            let latency_ms = self.now_ms - r.submitted_ms;
+            if let Some(pos) = self.open_requests.remove(&(id, r.client, r.seq)) {
+                let rec = &mut self.history[pos];
+                rec.outcome = Some(r.outcome);
+                rec.complete_ms = Some(self.now_ms);
+            }
+            if let Outcome::Committed { index, .. } = r.outcome {
+                self.acks.push((r.client, r.seq, index));
+            }
+            self.emit(EventKind::ClientOutcome {
+                node: id,
+                client: r.client,
+                seq: r.seq,
+                outcome: r.outcome,
+                latency_ms,
+            });
+        }
+    }
+
+    /// Compares a node with what was last seen of it and emits the differences.
+    fn observe(&mut self, id: NodeId) {
+        let slot = &mut self.slots[id as usize - 1];
+        let Some(node) = slot.node.as_ref() else {
+            return;
+        };
+        let raft = node.raft();
+        let seen = slot.seen;
+        let now = Seen {
+            role: Some(raft.role()),
+            term: raft.term(),
+            voted_for: raft.voted_for(),
+            commit: raft.commit_index(),
+        };
+        slot.seen = now;
+        let mut out = Vec::new();
+        if now.term != seen.term {
+            out.push(EventKind::TermChanged {
+                node: id,
+                term: now.term,
+            });
+        }
+        let role = raft.role();
+        if seen.role != Some(role) || (role == Role::Candidate && now.term != seen.term) {
+            out.push(EventKind::RoleChanged {
+                node: id,
+                role,
+                term: now.term,
+            });
+            if role == Role::Leader {
+                self.stats.leader_changes += 1;
+            }
+        }
+        if let Some(candidate) = now.voted_for {
+            if candidate != id && (seen.voted_for != Some(candidate) || seen.term != now.term) {
+                out.push(EventKind::VoteGranted {
+                    voter: id,
+                    candidate,
+                    term: now.term,
+                });
+            }
+        }
+        self.stats.highest_term = self.stats.highest_term.max(now.term);
+        self.stats.highest_commit = self.stats.highest_commit.max(now.commit);
+        if now.commit > seen.commit {
+            out.push(EventKind::CommitAdvanced {
+                node: id,
+                commit_index: now.commit,
+            });
+        }
+        for kind in out {
+            self.emit(kind);
+        }
+    }
+}

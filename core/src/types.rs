@@ -1,0 +1,212 @@
+//! The vocabulary of the protocol: ids, terms, indexes, log entries and messages
+//! (Raft paper, Figure 2).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A server's id. 1-based, as shown on the page.
+pub type NodeId = u32;
+/// An election term (§5.1). Term 0 is "before any election".
+pub type Term = u64;
+/// A log index. The first entry has index 1; index 0 is the empty prefix.
+pub type Index = u64;
+/// Identifies a client session (Raft thesis §6.3).
+pub type ClientId = u64;
+
+/// The voters of a cluster. Carried in log entries ([`Payload::Config`]) so that
+/// membership changes (thesis chapter 4) need no change of the log format.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub voters: BTreeSet<NodeId>,
+}
+
+impl Membership {
+    pub fn new(voters: impl IntoIterator<Item = NodeId>) -> Self {
+        Membership {
+            voters: voters.into_iter().collect(),
+        }
+    }
+
+    /// Votes (or replicas) needed for a majority of the voters.
+    pub fn quorum(&self) -> usize {
+        self.voters.len() / 2 + 1
+    }
+
+    pub fn contains(&self, id: NodeId) -> bool {
+        self.voters.contains(&id)
+    }
+}
+
+/// A client's request: a command of the replicated state machine, tagged with a
+/// session so that a retry is applied once (thesis §6.3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request<C> {
+    pub client: ClientId,
+    pub seq: u64,
+    pub command: C,
+}
+
+/// What a log entry carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Payload<C> {
+    /// Appended by every new leader at the start of its term, so that it can commit
+    /// entries of earlier terms (§5.4.2, §8).
+    Noop,
+    /// A client's command for the state machine.
+    Command(Request<C>),
+    /// A new cluster configuration; it takes effect as soon as it is appended.
+    Config(Membership),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry<C> {
+    pub index: Index,
+    pub term: Term,
+    pub payload: Payload<C>,
+}
+
+/// Where a rejected AppendEntries tells the leader to go back to (the "fast
+/// back-off" of §5.3): the term of the conflicting entry and the first index the
+/// follower holds for that term, or just the follower's next free index when its
+/// log is too short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictHint {
+    pub term: Option<Term>,
+    pub index: Index,
+}
+
+/// The body of a message between servers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MessageBody<C> {
+    /// §5.2: invoked by candidates to gather votes.
+    RequestVote {
+        last_log_index: Index,
+        last_log_term: Term,
+    },
+    RequestVoteReply {
+        granted: bool,
+    },
+    /// §5.3: invoked by the leader to replicate entries; empty entries make a heartbeat.
+    AppendEntries {
+        prev_log_index: Index,
+        prev_log_term: Term,
+        entries: Vec<Entry<C>>,
+        leader_commit: Index,
+    },
+    AppendEntriesReply {
+        /// `prev_log_index` of the request this answers; lets the leader recognise
+        /// a stale (reordered or duplicated) rejection.
+        prev_log_index: Index,
+        success: bool,
+        /// On success: the index of the last entry now known to match the leader's.
+        match_index: Index,
+        /// On failure: where to back off to.
+        hint: Option<ConflictHint>,
+    },
+    /// A follower hands a client request to the leader it knows.
+    Forward {
+        request: Request<C>,
+    },
+    /// The receiver of a [`MessageBody::Forward`] is not the leader (any more).
+    ForwardRejected {
+        client: ClientId,
+        seq: u64,
+    },
+}
+
+/// A message between servers. Every message carries the sender's current term (§5.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message<C> {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub term: Term,
+    pub body: MessageBody<C>,
+}
+
+/// A short classification of messages, used by the event stream and the interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum MessageKind {
+    RequestVote,
+    VoteGranted,
+    VoteRejected,
+    Heartbeat,
+    AppendEntries,
+    AppendAccepted,
+    AppendRejected,
+    Forward,
+    ForwardRejected,
+}
+
+impl<C> Message<C> {
+    pub fn kind(&self) -> MessageKind {
+        match &self.body {
+            MessageBody::RequestVote { .. } => MessageKind::RequestVote,
+            MessageBody::RequestVoteReply { granted: true } => MessageKind::VoteGranted,
+            MessageBody::RequestVoteReply { granted: false } => MessageKind::VoteRejected,
+            MessageBody::AppendEntries { entries, .. } if entries.is_empty() => {
+                MessageKind::Heartbeat
+            }
+            MessageBody::AppendEntries { .. } => MessageKind::AppendEntries,
+            MessageBody::AppendEntriesReply { success: true, .. } => MessageKind::AppendAccepted,
+            MessageBody::AppendEntriesReply { success: false, .. } => MessageKind::AppendRejected,
+            MessageBody::Forward { .. } => MessageKind::Forward,
+            MessageBody::ForwardRejected { .. } => MessageKind::ForwardRejected,
+        }
+    }
+}
+
+/// A server's role (§5.1, Figure 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    Follower,
+    Candidate,
+    Leader,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        }
+    }
+}
+
+/// Why a client request did not commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailReason {
+    /// No commit within the request timeout. The entry may still commit later.
+    TimedOut,
+    /// The node holding the request crashed.
+    NodeCrashed,
+    /// No leader was known and the node's queue of waiting requests was full.
+    QueueFull,
+    /// This node accepted the request as leader, lost leadership, and a new leader
+    /// overwrote the entry: it will never commit.
+    NotLeaderAnyMore,
+}
+
+impl std::fmt::Display for FailReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FailReason::TimedOut => "timed out (it may still commit later)",
+            FailReason::NodeCrashed => "the node crashed",
+            FailReason::QueueFull => "no leader known and the waiting queue is full",
+            FailReason::NotLeaderAnyMore => {
+                "the node lost leadership and its entry was overwritten"
+            }
+        })
+    }
+}
+
+/// How a client request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Applied at `index` (the first time: a retry reports the original index).
+    Committed {
+        index: Index,
+        term: Term,
+    },
+    Failed(FailReason),
+}
