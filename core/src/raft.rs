@@ -114,6 +114,14 @@ impl<C> Ready<C> {
     }
 }
 
+/// A request handed to a leader, kept until it ends so that it can be handed on
+/// again if the message or the leader is lost.
+struct Forwarded<C> {
+    to: NodeId,
+    sent_ms: u64,
+    request: Request<C>,
+}
+
 pub struct Raft<C> {
     cfg: Config,
     // Persistent state on all servers (Figure 2).
@@ -134,7 +142,7 @@ pub struct Raft<C> {
     progress: BTreeMap<NodeId, Progress>,
     // Client requests waiting for a leader to be known, and those handed to a leader.
     queued: VecDeque<Request<C>>,
-    forwarded: BTreeMap<(ClientId, u64), (NodeId, Request<C>)>,
+    forwarded: BTreeMap<(ClientId, u64), Forwarded<C>>,
     // Output being gathered for the next `Ready`.
     ready: Ready<C>,
     /// The last index already handed out in a `Ready` write (durable or on its way).
@@ -225,10 +233,22 @@ impl<C: Clone> Raft<C> {
     }
     /// The next virtual time at which `tick` has work to do.
     pub fn next_deadline_ms(&self) -> u64 {
-        match self.role {
+        let role = match self.role {
             Role::Leader => self.heartbeat_deadline_ms,
             _ => self.election_deadline_ms,
-        }
+        };
+        let retry = self
+            .forwarded
+            .values()
+            .map(|f| f.sent_ms + self.forward_retry_ms())
+            .min();
+        retry.map_or(role, |r| r.min(role))
+    }
+
+    /// A forwarded request not ended after this long is forwarded again (the
+    /// Forward message may have been lost).
+    fn forward_retry_ms(&self) -> u64 {
+        self.cfg.election_timeout_min_ms
     }
     /// Requests held until a leader is known.
     pub fn queued_requests(&self) -> usize {
@@ -279,8 +299,19 @@ impl<C: Clone> Raft<C> {
                 }
             }
         }
+        let retry_before = self.now_ms.saturating_sub(self.forward_retry_ms());
+        let due: Vec<_> = self
+            .forwarded
+            .iter()
+            .filter(|(_, f)| f.sent_ms <= retry_before)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in due {
+            if let Some(f) = self.forwarded.remove(&key) {
+                self.propose(self.now_ms, f.request);
+            }
+        }
     }
-
     /// Fires the election timeout now (the "time out" button).
     pub fn timeout_now(&mut self, now_ms: u64) {
         self.now_ms = self.now_ms.max(now_ms);
@@ -380,8 +411,8 @@ impl<C: Clone> Raft<C> {
                 }
             }
             MessageBody::ForwardRejected { client, seq } => {
-                if let Some((_, request)) = self.forwarded.remove(&(client, seq)) {
-                    self.propose(self.now_ms, request);
+                if let Some(f) = self.forwarded.remove(&(client, seq)) {
+                    self.propose(self.now_ms, f.request);
                 }
             }
         }
@@ -511,12 +542,12 @@ impl<C: Clone> Raft<C> {
         let stale: Vec<_> = self
             .forwarded
             .iter()
-            .filter(|(_, (to, _))| *to != leader)
+            .filter(|(_, f)| f.to != leader)
             .map(|(k, _)| *k)
             .collect();
         for key in stale {
-            if let Some((_, r)) = self.forwarded.remove(&key) {
-                waiting.push(r);
+            if let Some(f) = self.forwarded.remove(&key) {
+                waiting.push(f.request);
             }
         }
         for request in waiting {
@@ -747,7 +778,15 @@ impl<C: Clone> Raft<C> {
                 request: request.clone(),
             },
         );
-        self.forwarded.insert(key, (leader, request));
+        let sent_ms = self.now_ms;
+        self.forwarded.insert(
+            key,
+            Forwarded {
+                to: leader,
+                sent_ms,
+                request,
+            },
+        );
     }
 
     fn enqueue(&mut self, request: Request<C>) {

@@ -1,0 +1,92 @@
+//! The randomized fault campaign: many seeds × 20 s of virtual time with crashes,
+//! restarts, partitions (one-way cuts included), loss, duplication and
+//! reordering; every invariant checked after every step; then all faults heal
+//! and the cluster must converge (liveness).
+//!
+//! `RAFTCHAT_SEEDS=10000 cargo test --release -p raftchat-core --test campaign`
+//! runs the long mode (or `cargo test ... -- --ignored` for 10,000 seeds).
+//! `RAFTCHAT_SEED=N` runs one seed.
+
+use raftchat_core::campaign::{campaign_config, replay_command, run};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+const DURATION_MS: u64 = 20_000;
+
+/// Runs `seeds` on every core; returns the failures, each with its replay command.
+fn campaign(seeds: std::ops::Range<u64>) -> Vec<String> {
+    let next = AtomicU64::new(seeds.start);
+    let failures = Mutex::new(Vec::new());
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed >= seeds.end {
+                    break;
+                }
+                let report =
+                    run(&campaign_config(seed, DURATION_MS)).expect("valid campaign config");
+                if !report.passed() {
+                    let why = match (&report.violation, &report.liveness) {
+                        (Some(v), _) => v.to_string(),
+                        (None, Some(Err(l))) => format!("liveness: {l}"),
+                        _ => unreachable!(),
+                    };
+                    let line = format!(
+                        "seed {seed} FAILED: {why}\n  replay: {}",
+                        replay_command(seed, DURATION_MS)
+                    );
+                    eprintln!("{line}");
+                    failures.lock().unwrap().push(line);
+                }
+            });
+        }
+    });
+    let mut f = failures.into_inner().unwrap();
+    f.sort();
+    f
+}
+
+fn seeds_from_env(default: u64) -> std::ops::Range<u64> {
+    if let Ok(one) = std::env::var("RAFTCHAT_SEED") {
+        let seed: u64 = one.parse().expect("RAFTCHAT_SEED must be a number");
+        return seed..seed + 1;
+    }
+    let n = std::env::var("RAFTCHAT_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default);
+    1..n + 1
+}
+
+#[test]
+fn fault_campaign_keeps_every_invariant_and_converges() {
+    let seeds = seeds_from_env(300);
+    let count = seeds.end - seeds.start;
+    let t = std::time::Instant::now();
+    let failures = campaign(seeds);
+    println!(
+        "fault campaign: {count} seeds × {} s virtual in {:.1} s",
+        DURATION_MS / 1000,
+        t.elapsed().as_secs_f64()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {count} seeds failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+#[ignore = "long mode: 10,000 seeds (about 10 minutes on 2 cores)"]
+fn fault_campaign_long() {
+    let failures = campaign(1..10_001);
+    assert!(
+        failures.is_empty(),
+        "{} seeds failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

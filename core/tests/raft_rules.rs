@@ -1,0 +1,508 @@
+//! Figure 2's rules, one test each, driven through the sans-IO API. Each test
+//! quotes the rule it checks.
+
+use raftchat_core::raft::{Config, Raft, Ready};
+use raftchat_core::storage::{MemStorage, PersistedState, Storage};
+use raftchat_core::*;
+use std::collections::BTreeMap;
+
+type R = Raft<String>;
+
+fn entry(index: Index, term: Term) -> Entry<String> {
+    Entry {
+        index,
+        term,
+        payload: Payload::Noop,
+    }
+}
+
+fn persisted(
+    voters: u32,
+    term: Term,
+    voted_for: Option<NodeId>,
+    log_terms: &[Term],
+) -> PersistedState<String> {
+    PersistedState {
+        hard_state: storage::HardState { term, voted_for },
+        base_index: 0,
+        base_term: 0,
+        base_config: Membership::new(1..=voters),
+        entries: log_terms
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| entry(i as Index + 1, t))
+            .collect(),
+    }
+}
+
+fn node(id: NodeId, voters: u32, term: Term, log_terms: &[Term]) -> R {
+    Raft::new(
+        Config::new(id, id as u64),
+        persisted(voters, term, None, log_terms),
+        0,
+    )
+}
+
+fn log_terms(r: &R) -> Vec<Term> {
+    r.log().entries().iter().map(|e| e.term).collect()
+}
+
+fn msg(from: NodeId, to: NodeId, term: Term, body: MessageBody<String>) -> Message<String> {
+    Message {
+        from,
+        to,
+        term,
+        body,
+    }
+}
+
+fn request_vote(
+    from: NodeId,
+    to: NodeId,
+    term: Term,
+    last_log_index: Index,
+    last_log_term: Term,
+) -> Message<String> {
+    msg(
+        from,
+        to,
+        term,
+        MessageBody::RequestVote {
+            last_log_index,
+            last_log_term,
+        },
+    )
+}
+
+fn granted(ready: &Ready<String>) -> Vec<bool> {
+    ready
+        .messages
+        .iter()
+        .filter_map(|m| match m.body {
+            MessageBody::RequestVoteReply { granted } => Some(granted),
+            _ => None,
+        })
+        .collect()
+}
+
+fn append_replies(ready: &Ready<String>) -> Vec<(bool, Index, Term)> {
+    ready
+        .messages
+        .iter()
+        .filter_map(|m| match m.body {
+            MessageBody::AppendEntriesReply {
+                success,
+                match_index,
+                ..
+            } => Some((success, match_index, m.term)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Makes `id` leader of `term` in a cluster of `voters` by a forced election and
+/// granted votes from `voters_granting`.
+fn leader(id: NodeId, voters: u32, term: Term, log: &[Term], voters_granting: &[NodeId]) -> R {
+    let mut r = node(id, voters, term - 1, log);
+    r.timeout_now(1);
+    assert_eq!((r.role(), r.term()), (Role::Candidate, term));
+    for &v in voters_granting {
+        r.step(
+            2,
+            msg(v, id, term, MessageBody::RequestVoteReply { granted: true }),
+        );
+    }
+    assert_eq!(r.role(), Role::Leader);
+    r.take_ready();
+    r
+}
+
+#[test]
+fn vote_only_for_a_candidate_whose_log_is_at_least_as_up_to_date() {
+    // §5.4.1: "the voter denies its vote if its own log is more up-to-date than
+    // that of the candidate ... If the logs have last entries with different terms,
+    // then the log with the later term is more up-to-date. If the logs end with the
+    // same term, then whichever log is longer is more up-to-date."
+    let cases = [
+        ((10, 2), false),
+        ((2, 3), false),
+        ((3, 3), true),
+        ((1, 4), true),
+    ];
+    for ((last_index, last_term), expect) in cases {
+        let mut r = node(1, 5, 3, &[1, 1, 3]);
+        r.step(1, request_vote(2, 1, 4, last_index, last_term));
+        assert_eq!(
+            granted(&r.take_ready()),
+            vec![expect],
+            "candidate log ending at {last_index}@{last_term}"
+        );
+    }
+}
+
+#[test]
+fn at_most_one_vote_per_term() {
+    // §5.2: "Each server will vote for at most one candidate in a given term, on a
+    // first-come-first-served basis."
+    let mut r = node(1, 5, 3, &[1]);
+    r.step(1, request_vote(2, 1, 4, 1, 1));
+    r.step(1, request_vote(3, 1, 4, 1, 1));
+    r.step(1, request_vote(2, 1, 4, 1, 1)); // a retransmission is answered the same
+    assert_eq!(granted(&r.take_ready()), vec![true, false, true]);
+}
+
+#[test]
+fn a_vote_is_durable_before_the_reply_and_survives_a_restart() {
+    // Figure 2: "Persistent state on all servers: (Updated on stable storage before
+    // responding to RPCs) currentTerm, votedFor".
+    let mut disk = MemStorage::new(Membership::new(1..=3));
+    let mut r: R = Raft::new(Config::new(1, 1), disk.load().unwrap(), 0);
+    r.step(1, request_vote(2, 1, 4, 0, 0));
+    let ready = r.take_ready();
+    assert_eq!(granted(&ready), vec![true]);
+    assert_eq!(
+        ready.write.hard_state,
+        Some(storage::HardState {
+            term: 4,
+            voted_for: Some(2)
+        })
+    );
+    disk.write(&ready.write).unwrap();
+    // Crash and restart from the disk alone: the node must not vote again in term 4.
+    let mut r: R = Raft::new(Config::new(1, 1), disk.load().unwrap(), 5);
+    assert_eq!((r.term(), r.voted_for()), (4, Some(2)));
+    r.step(6, request_vote(3, 1, 4, 0, 0));
+    assert_eq!(granted(&r.take_ready()), vec![false]);
+}
+
+#[test]
+fn append_entries_from_a_stale_term_is_rejected() {
+    // AppendEntries receiver, rule 1: "Reply false if term < currentTerm (§5.1)".
+    let mut r = node(1, 3, 3, &[1, 1]);
+    let deadline = r.election_deadline_ms();
+    let stale = MessageBody::AppendEntries {
+        prev_log_index: 2,
+        prev_log_term: 1,
+        entries: vec![entry(3, 2)],
+        leader_commit: 3,
+    };
+    r.step(1, msg(2, 1, 2, stale));
+    let ready = r.take_ready();
+    assert_eq!(
+        append_replies(&ready),
+        vec![(false, 0, 3)],
+        "rejected, with our term so the stale leader steps down"
+    );
+    assert_eq!(log_terms(&r), vec![1, 1], "log unchanged");
+    assert_eq!(
+        (r.leader(), r.commit_index()),
+        (None, 0),
+        "no leader learned, nothing committed"
+    );
+    assert_eq!(
+        r.election_deadline_ms(),
+        deadline,
+        "a stale leader does not hold off elections"
+    );
+}
+
+#[test]
+fn a_conflicting_suffix_is_truncated() {
+    // AppendEntries receiver, rule 3: "If an existing entry conflicts with a new one
+    // (same index but different terms), delete the existing entry and all that
+    // follow it (§5.3)".
+    let mut r = node(1, 3, 2, &[1, 1, 2, 2, 2]);
+    let body = MessageBody::AppendEntries {
+        prev_log_index: 2,
+        prev_log_term: 1,
+        entries: vec![entry(3, 3)],
+        leader_commit: 0,
+    };
+    r.step(1, msg(2, 1, 3, body));
+    let ready = r.take_ready();
+    assert_eq!(
+        log_terms(&r),
+        vec![1, 1, 3],
+        "entries 4 and 5 of term 2 are gone too"
+    );
+    assert_eq!(
+        ready.write.truncate_from,
+        Some(3),
+        "the truncation is made durable"
+    );
+    assert_eq!(ready.write.entries, vec![entry(3, 3)]);
+    assert_eq!(append_replies(&ready), vec![(true, 3, 3)]);
+}
+
+#[test]
+fn a_stale_append_never_shortens_the_log() {
+    // Rule 3 removes entries only on a conflict: a delayed AppendEntries that
+    // matches a prefix must not drop what follows (reordering, §5.3).
+    let mut r = node(1, 3, 3, &[1, 1, 3]);
+    let body = MessageBody::AppendEntries {
+        prev_log_index: 1,
+        prev_log_term: 1,
+        entries: vec![entry(2, 1)],
+        leader_commit: 0,
+    };
+    r.step(1, msg(2, 1, 3, body));
+    assert_eq!(log_terms(&r), vec![1, 1, 3]);
+    assert_eq!(append_replies(&r.take_ready()), vec![(true, 2, 3)]);
+}
+
+#[test]
+fn append_entries_fails_without_a_matching_previous_entry() {
+    // Rule 2: "Reply false if log doesn't contain an entry at prevLogIndex whose
+    // term matches prevLogTerm (§5.3)", with a hint for fast back-off.
+    let mut r = node(1, 3, 3, &[1, 1, 2, 2]);
+    let body = |prev_log_index, prev_log_term| MessageBody::AppendEntries {
+        prev_log_index,
+        prev_log_term,
+        entries: vec![],
+        leader_commit: 0,
+    };
+    r.step(1, msg(2, 1, 3, body(4, 3)));
+    r.step(1, msg(2, 1, 3, body(9, 3)));
+    let hints: Vec<_> = r
+        .take_ready()
+        .messages
+        .into_iter()
+        .filter_map(|m| match m.body {
+            MessageBody::AppendEntriesReply {
+                success: false,
+                hint,
+                ..
+            } => hint,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        hints,
+        vec![
+            ConflictHint {
+                term: Some(2),
+                index: 3
+            },
+            ConflictHint {
+                term: None,
+                index: 5
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_leader_commits_only_current_term_entries_by_counting_replicas() {
+    // §5.4.2: "Raft never commits log entries from previous terms by counting
+    // replicas. Only log entries from the leader's current term are committed by
+    // counting replicas; once an entry from the current term has been committed in
+    // this way, then all prior entries are committed indirectly" (Figure 8).
+    let mut r = leader(1, 5, 3, &[1, 1], &[2, 3]);
+    assert_eq!(
+        log_terms(&r),
+        vec![1, 1, 3],
+        "the leader appended its no-op"
+    );
+    let ack = |from, match_index| {
+        msg(
+            from,
+            1,
+            3,
+            MessageBody::AppendEntriesReply {
+                prev_log_index: 1,
+                success: true,
+                match_index,
+                hint: None,
+            },
+        )
+    };
+    // Entry 2 (term 1) is on S1, S2 and S3, a majority of five, but is from an
+    // earlier term: it must not commit by counting.
+    r.step(5, ack(2, 2));
+    r.step(5, ack(3, 2));
+    assert_eq!(r.commit_index(), 0);
+    // Once the current term's entry 3 is on a majority, 3 and everything before commit.
+    r.step(6, ack(2, 3));
+    r.step(6, ack(3, 3));
+    assert_eq!(r.commit_index(), 3);
+    let committed: Vec<Index> = r.take_ready().committed.iter().map(|e| e.index).collect();
+    assert_eq!(committed, vec![1, 2, 3]);
+}
+
+#[test]
+fn candidates_need_a_majority_and_leaders_start_with_a_no_op() {
+    // §5.2: "A candidate wins an election if it receives votes from a majority of
+    // the servers in the full cluster for the same term."
+    let mut r = node(1, 5, 0, &[]);
+    r.timeout_now(1);
+    r.step(
+        2,
+        msg(2, 1, 1, MessageBody::RequestVoteReply { granted: true }),
+    );
+    r.step(
+        2,
+        msg(3, 1, 1, MessageBody::RequestVoteReply { granted: false }),
+    );
+    r.step(
+        2,
+        msg(2, 1, 1, MessageBody::RequestVoteReply { granted: true }),
+    ); // duplicate
+    assert_eq!(r.role(), Role::Candidate, "2 of 5 votes is not a majority");
+    r.step(
+        3,
+        msg(4, 1, 1, MessageBody::RequestVoteReply { granted: true }),
+    );
+    assert_eq!(r.role(), Role::Leader);
+    assert_eq!(
+        r.log().entries(),
+        &[entry(1, 1)],
+        "§8: a no-op at the start of the term"
+    );
+}
+
+#[test]
+fn a_candidate_steps_down_when_it_hears_from_a_leader_of_its_term() {
+    // §5.2: "If the leader's term ... is at least as large as the candidate's
+    // current term, then the candidate recognizes the leader as legitimate and
+    // returns to follower state."
+    let mut r = node(1, 3, 0, &[]);
+    r.timeout_now(1);
+    let hb = MessageBody::AppendEntries {
+        prev_log_index: 0,
+        prev_log_term: 0,
+        entries: vec![],
+        leader_commit: 0,
+    };
+    r.step(2, msg(2, 1, 1, hb));
+    assert_eq!(
+        (r.role(), r.leader(), r.term()),
+        (Role::Follower, Some(2), 1)
+    );
+}
+
+#[test]
+fn election_timeouts_are_randomized_within_the_configured_range() {
+    // §5.2: "election timeouts are chosen randomly from a fixed interval (e.g.,
+    // 150–300ms)".
+    let deadlines: Vec<u64> = (0..200)
+        .map(|seed| {
+            Raft::<String>::new(Config::new(1, seed), persisted(3, 0, None, &[]), 0)
+                .election_deadline_ms()
+        })
+        .collect();
+    assert!(deadlines.iter().all(|d| (150..=300).contains(d)));
+    assert!(
+        deadlines.iter().max().unwrap() - deadlines.iter().min().unwrap() > 100,
+        "spread over the range"
+    );
+}
+
+/// Delivers messages among `nodes` until none is left (no loss, in order).
+fn pump(nodes: &mut BTreeMap<NodeId, R>) -> Vec<Message<String>> {
+    let mut all = Vec::new();
+    let mut queue: Vec<Message<String>> = nodes
+        .values_mut()
+        .flat_map(|r| r.take_ready().messages)
+        .collect();
+    while !queue.is_empty() {
+        let mut next = Vec::new();
+        for m in queue {
+            all.push(m.clone());
+            if let Some(r) = nodes.get_mut(&m.to) {
+                r.step(10, m);
+                next.extend(r.take_ready().messages);
+            }
+        }
+        queue = next;
+    }
+    all
+}
+
+#[test]
+fn fast_back_off_brings_figure_7_followers_up_to_date() {
+    // Figure 7: the leader for term 8 and followers (a)–(f). Each must end with
+    // the leader's log, and the conflict hints must skip whole terms (§5.3:
+    // "the follower can include the term of the conflicting entry and the first
+    // index it stores for that term").
+    let leader_log = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6];
+    let followers: [&[Term]; 6] = [
+        &[1, 1, 1, 4, 4, 5, 5, 6, 6],
+        &[1, 1, 1, 4],
+        &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6],
+        &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 7, 7],
+        &[1, 1, 1, 4, 4, 4, 4],
+        &[1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3],
+    ];
+    for (i, f) in followers.iter().enumerate() {
+        let mut nodes = BTreeMap::new();
+        // Followers (c) and (d) are more up to date than the leader and refuse it
+        // their vote; a third server with the leader's log elects it, as in the figure.
+        let mut l = node(1, 3, 7, &leader_log);
+        l.timeout_now(1);
+        nodes.insert(1, l);
+        nodes.insert(2, node(2, 3, 7, f));
+        nodes.insert(3, node(3, 3, 7, &leader_log));
+        let msgs = pump(&mut nodes);
+        let (l, f2) = (&nodes[&1], &nodes[&2]);
+        assert_eq!(
+            l.role(),
+            Role::Leader,
+            "follower ({})",
+            (b'a' + i as u8) as char
+        );
+        assert_eq!(
+            log_terms(f2),
+            log_terms(l),
+            "follower ({}) ends with the leader's log",
+            (b'a' + i as u8) as char
+        );
+        let rejections = msgs
+            .iter()
+            .filter(|m| m.kind() == MessageKind::AppendRejected)
+            .count();
+        assert!(
+            rejections <= 3,
+            "follower ({}) needed {rejections} rejections",
+            (b'a' + i as u8) as char
+        );
+    }
+}
+
+#[test]
+fn requests_through_a_follower_are_forwarded_or_queued_until_a_leader_is_known() {
+    let req = |seq| Request {
+        client: 7,
+        seq,
+        command: format!("m{seq}"),
+    };
+    let mut cfg = Config::new(2, 2);
+    cfg.max_queued_requests = 2;
+    let mut f: R = Raft::new(cfg, persisted(3, 1, None, &[]), 0);
+    // No leader known: held in a bounded queue.
+    f.propose(1, req(1));
+    f.propose(1, req(2));
+    f.propose(1, req(3));
+    let ready = f.take_ready();
+    assert!(ready.messages.is_empty());
+    assert_eq!(ready.refused, vec![(7, 3, FailReason::QueueFull)]);
+    assert_eq!(f.queued_requests(), 2);
+    // A leader appears: the queue is forwarded to it.
+    let hb = MessageBody::AppendEntries {
+        prev_log_index: 0,
+        prev_log_term: 0,
+        entries: vec![],
+        leader_commit: 0,
+    };
+    f.step(2, msg(1, 2, 1, hb));
+    let forwarded: Vec<u64> = f
+        .take_ready()
+        .messages
+        .iter()
+        .filter_map(|m| match &m.body {
+            MessageBody::Forward { request } if m.to == 1 => Some(request.seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(forwarded, vec![1, 2]);
+    assert_eq!(f.queued_requests(), 0);
+}

@@ -1,0 +1,529 @@
+//! The simulator and the invariant checker on scripted scenarios.
+
+use raftchat_core::checker::Checker;
+use raftchat_core::sim::{Event, EventKind, NetConfig, SimConfig, Simulator};
+use raftchat_core::state_machine::{CommandMeta, StateMachine};
+use raftchat_core::*;
+use std::collections::BTreeMap;
+
+fn chat(author: &str, text: &str) -> ChatCommand {
+    ChatCommand::new(author, text).unwrap()
+}
+
+fn req(client: ClientId, seq: u64, text: &str) -> Request<ChatCommand> {
+    Request {
+        client,
+        seq,
+        command: chat("ada", text),
+    }
+}
+
+/// Runs to `t_ms`, checking every invariant after every step.
+fn run_checked<M>(sim: &mut Simulator<M>, checker: &mut Checker<M::Command>, t_ms: u64)
+where
+    M: raftchat_core::state_machine::StateMachine + 'static,
+{
+    while sim.next_event_ms().is_some_and(|t| t <= t_ms) {
+        sim.step();
+        if let Err(v) = checker.check(sim) {
+            panic!("{v}");
+        }
+    }
+    sim.run_until(t_ms);
+}
+
+fn chat_of(sim: &Simulator<ChatRoom>, id: NodeId) -> Vec<String> {
+    sim.node(id)
+        .and_then(|v| v.node)
+        .map(|n| {
+            n.replica()
+                .machine()
+                .messages()
+                .iter()
+                .map(|m| m.text.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn outcomes(events: &[Event]) -> Vec<(NodeId, ClientId, u64, Outcome)> {
+    events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ClientOutcome {
+                node,
+                client,
+                seq,
+                outcome,
+                ..
+            } => Some((node, client, seq, outcome)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A scripted run with user actions at fixed virtual times.
+fn scripted_trace(seed: u64) -> Vec<Event> {
+    let cfg = SimConfig {
+        seed,
+        net: NetConfig {
+            latency_min_ms: 2,
+            latency_max_ms: 40,
+            drop_rate: 0.1,
+            duplicate_rate: 0.1,
+        },
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    let mut trace = Vec::new();
+    for t in (0..6_000).step_by(100) {
+        sim.run_until(t);
+        match t {
+            1_000 => sim.submit(2, req(1, 1, "hello")).unwrap(),
+            1_500 => sim.crash(sim.leader().unwrap_or(1)).unwrap(),
+            2_000 => sim.isolate(3).unwrap(),
+            2_500 => sim.submit(4, req(1, 2, "world")).unwrap(),
+            3_000 => sim.heal_all(),
+            3_500 => {
+                for id in 1..=5 {
+                    let _ = sim.restart(id);
+                }
+            }
+            4_000 => sim.timeout_now(5).unwrap(),
+            _ => {}
+        }
+        trace.extend(sim.take_events());
+    }
+    trace
+}
+
+#[test]
+fn the_same_seed_and_actions_give_the_same_run_event_for_event() {
+    let a = scripted_trace(42);
+    let b = scripted_trace(42);
+    assert!(a.len() > 1_000, "a real run: {} events", a.len());
+    assert_eq!(a, b);
+    let c = scripted_trace(43);
+    assert_ne!(a, c, "another seed gives another run");
+}
+
+#[test]
+fn a_message_through_a_follower_reaches_every_replica() {
+    let mut sim = Simulator::<ChatRoom>::new(SimConfig::default()).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_000);
+    let leader = sim.leader().expect("a leader within a second");
+    let follower = (1..=5).find(|&i| i != leader).unwrap();
+    sim.submit(follower, req(9, 1, "<script>alert(1)</script>"))
+        .unwrap();
+    run_checked(&mut sim, &mut checker, 2_000);
+    for id in 1..=5 {
+        assert_eq!(
+            chat_of(&sim, id),
+            vec!["<script>alert(1)</script>"],
+            "replica {id}"
+        );
+    }
+    let out = outcomes(&sim.take_events());
+    assert!(
+        matches!(out[..], [(n, 9, 1, Outcome::Committed { .. })] if n == follower),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_retried_request_is_applied_exactly_once() {
+    // Raft thesis §6.3: the state machine tracks the latest serial number per
+    // client and does not re-apply a request it has seen.
+    let mut sim = Simulator::<ChatRoom>::new(SimConfig::default()).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_000);
+    for node in 1..=5 {
+        sim.submit(node, req(3, 1, "once")).unwrap(); // the same request, through every node
+    }
+    run_checked(&mut sim, &mut checker, 3_000);
+    sim.submit(2, req(3, 1, "once")).unwrap(); // and a late retry
+    run_checked(&mut sim, &mut checker, 4_000);
+    for id in 1..=5 {
+        assert_eq!(chat_of(&sim, id), vec!["once"], "replica {id}");
+    }
+    let out = outcomes(&sim.take_events());
+    let indexes: Vec<Index> = out
+        .iter()
+        .map(|o| match o.3 {
+            Outcome::Committed { index, .. } => index,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(indexes.len(), 6, "every submission got an answer");
+    assert!(
+        indexes.windows(2).all(|w| w[0] == w[1]),
+        "all report the one index: {indexes:?}"
+    );
+}
+
+#[test]
+fn every_request_ends_with_a_clear_outcome() {
+    let cfg = SimConfig {
+        request_timeout_ms: 1_000,
+        max_queued_requests: 1,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    sim.run_until(1_000);
+    let leader = sim.leader().unwrap();
+    let others: Vec<NodeId> = (1..=5).filter(|&i| i != leader).collect();
+    // Through a down node: fails at once.
+    sim.crash(others[0]).unwrap();
+    sim.submit(others[0], req(1, 1, "to a down node")).unwrap();
+    // A node cut off from everyone knows no leader after its election timeout:
+    // it queues one request, refuses the next, and the queued one times out.
+    sim.isolate(others[1]).unwrap();
+    sim.run_until(2_000);
+    sim.submit(others[1], req(1, 2, "queued")).unwrap();
+    sim.submit(others[1], req(1, 3, "queue full")).unwrap();
+    // A leader cut off from the majority accepts a request that can never commit;
+    // once the majority's new leader overwrites it, the request fails.
+    sim.isolate(leader).unwrap();
+    sim.submit(leader, req(1, 4, "to a deposed leader"))
+        .unwrap();
+    sim.run_until(2_700);
+    sim.heal_all();
+    sim.run_until(5_000);
+    let out: BTreeMap<u64, Outcome> = outcomes(&sim.take_events())
+        .into_iter()
+        .map(|o| (o.2, o.3))
+        .collect();
+    assert_eq!(out[&1], Outcome::Failed(FailReason::NodeCrashed));
+    assert_eq!(out[&3], Outcome::Failed(FailReason::QueueFull));
+    assert!(
+        matches!(
+            out[&2],
+            Outcome::Failed(FailReason::TimedOut) | Outcome::Committed { .. }
+        ),
+        "{:?}",
+        out[&2]
+    );
+    assert_eq!(out[&4], Outcome::Failed(FailReason::NotLeaderAnyMore));
+    assert!(!chat_of(&sim, leader).contains(&"to a deposed leader".to_string()));
+}
+
+#[test]
+fn a_crash_loses_writes_that_were_not_yet_durable() {
+    // Disk writes take 50 ms here: a node that crashes right after appending keeps
+    // only what completed, and its messages for the lost write never left.
+    let cfg = SimConfig {
+        disk_latency_min_ms: 50,
+        disk_latency_max_ms: 50,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    sim.run_until(2_000);
+    let leader = sim.leader().unwrap();
+    let durable =
+        |sim: &Simulator<ChatRoom>, id| sim.node(id).unwrap().storage.load().unwrap().entries.len();
+    let before = durable(&sim, leader);
+    sim.submit(leader, req(1, 1, "lost")).unwrap();
+    sim.run_until(sim.now_ms() + 10);
+    assert_eq!(sim.node(leader).unwrap().pending_writes, 1);
+    sim.crash(leader).unwrap();
+    assert_eq!(durable(&sim, leader), before, "the write did not complete");
+    sim.restart(leader).unwrap();
+    let log_len = sim
+        .node(leader)
+        .unwrap()
+        .node
+        .unwrap()
+        .raft()
+        .log()
+        .last_index();
+    assert_eq!(log_len as usize, before, "rebuilt from storage only");
+    sim.run_until(4_000);
+    for id in 1..=5 {
+        assert!(
+            chat_of(&sim, id).is_empty(),
+            "the entry never left node {leader}"
+        );
+    }
+}
+
+/// A small key-value machine: the core is generic over the state machine.
+#[derive(Default)]
+struct Kv(BTreeMap<String, String>);
+
+#[derive(Clone, Debug, PartialEq)]
+enum KvCommand {
+    Set(String, String),
+    Delete(String),
+}
+
+impl StateMachine for Kv {
+    type Command = KvCommand;
+    fn apply(&mut self, _meta: CommandMeta, command: &KvCommand) {
+        match command {
+            KvCommand::Set(k, v) => {
+                self.0.insert(k.clone(), v.clone());
+            }
+            KvCommand::Delete(k) => {
+                self.0.remove(k);
+            }
+        }
+    }
+}
+
+impl Kv {
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(String::as_str)
+    }
+}
+
+#[test]
+fn a_key_value_machine_replicates_too() {
+    let cfg = SimConfig {
+        nodes: 3,
+        net: NetConfig {
+            drop_rate: 0.2,
+            ..NetConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<Kv>::new(cfg).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_000);
+    let set = |seq, k: &str, v: &str| Request {
+        client: 1,
+        seq,
+        command: KvCommand::Set(k.into(), v.into()),
+    };
+    sim.submit(1, set(1, "x", "1")).unwrap();
+    sim.submit(2, set(2, "y", "2")).unwrap();
+    run_checked(&mut sim, &mut checker, 2_000);
+    for id in 1..=3 {
+        let kv = sim.node(id).unwrap().node.unwrap().replica().machine();
+        assert_eq!(
+            (kv.get("x"), kv.get("y")),
+            (Some("1"), Some("2")),
+            "replica {id}"
+        );
+    }
+    sim.submit(
+        3,
+        Request {
+            client: 1,
+            seq: 3,
+            command: KvCommand::Delete("x".into()),
+        },
+    )
+    .unwrap();
+    sim.submit(3, set(4, "y", "3")).unwrap();
+    run_checked(&mut sim, &mut checker, 4_000);
+    for id in 1..=3 {
+        let kv = sim.node(id).unwrap().node.unwrap().replica().machine();
+        assert_eq!(
+            (kv.get("x"), kv.get("y")),
+            (None, Some("3")),
+            "replica {id}"
+        );
+    }
+}
+
+#[test]
+fn figure_8_an_earlier_term_entry_on_a_majority_is_not_committed() {
+    // Raft paper, Figure 8, played out. Elections happen only when forced.
+    let cfg = SimConfig {
+        election_timeout_min_ms: 100_000,
+        election_timeout_max_ms: 200_000,
+        max_entries_per_append: 1,
+        disk_latency_min_ms: 0,
+        disk_latency_max_ms: 0,
+        net: NetConfig {
+            latency_min_ms: 5,
+            latency_max_ms: 5,
+            ..NetConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    let mut checker = Checker::new();
+    let raft = |sim: &Simulator<ChatRoom>, id| {
+        let n = sim.node(id).unwrap().node.unwrap();
+        (
+            n.raft().role(),
+            n.raft().term(),
+            n.raft()
+                .log()
+                .entries()
+                .iter()
+                .map(|e| e.term)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let elect = |sim: &mut Simulator<ChatRoom>, checker: &mut Checker<ChatCommand>, id| {
+        for _ in 0..5 {
+            sim.timeout_now(id).unwrap();
+            let t = sim.now_ms() + 30;
+            run_checked(sim, checker, t);
+            if raft(sim, id).0 == Role::Leader {
+                return;
+            }
+        }
+        let states: Vec<_> = (1..=5)
+            .map(|i| {
+                (
+                    i,
+                    sim.node(i).unwrap().node.map(|n| {
+                        (
+                            n.raft().role(),
+                            n.raft().term(),
+                            n.raft().voted_for(),
+                            n.raft()
+                                .log()
+                                .entries()
+                                .iter()
+                                .map(|e| e.term)
+                                .collect::<Vec<_>>(),
+                        )
+                    }),
+                )
+            })
+            .collect();
+        panic!("node {id} was not elected: {states:?}");
+    };
+
+    // S1 leads term 1; its no-op reaches everyone.
+    elect(&mut sim, &mut checker, 1);
+    run_checked(&mut sim, &mut checker, 200);
+    // (a) S1 replicates entry 2 to S2 only.
+    for o in 3..=5 {
+        sim.cut_link(1, o).unwrap();
+        sim.cut_link(o, 1).unwrap();
+    }
+    sim.submit(1, req(1, 1, "x")).unwrap();
+    run_checked(&mut sim, &mut checker, 300);
+    assert_eq!(raft(&sim, 2).2, vec![1, 1]);
+    // (b) S1 crashes; S5 is elected by S3, S4 and itself, and appends entry 2 of
+    // its own term, which reaches no one.
+    sim.crash(1).unwrap();
+    sim.heal_all();
+    sim.timeout_now(5).unwrap();
+    while raft(&sim, 5).0 != Role::Leader {
+        sim.step();
+        checker.check(&sim).unwrap();
+    }
+    sim.isolate(5).unwrap();
+    let s5_term = raft(&sim, 5).1;
+    assert_eq!(raft(&sim, 5).2, vec![1, s5_term]);
+    // (c) S5 crashes; S1 restarts, is elected, and brings S3 up to date entry by
+    // entry. The moment S3 holds entry 2 (term 1), that entry is on a majority
+    // (S1, S2, S3), but it is of an earlier term.
+    let t = sim.now_ms() + 20;
+    run_checked(&mut sim, &mut checker, t);
+    sim.crash(5).unwrap();
+    sim.heal_all();
+    sim.restart(1).unwrap();
+    sim.cut_link(1, 4).unwrap();
+    elect(&mut sim, &mut checker, 1);
+    let s1_term = raft(&sim, 1).1;
+    let s3_match = |sim: &Simulator<ChatRoom>| {
+        sim.node(1)
+            .unwrap()
+            .node
+            .unwrap()
+            .raft()
+            .progress()
+            .get(&3)
+            .map_or(0, |p| p.match_index)
+    };
+    while s3_match(&sim) < 2 {
+        assert!(sim.step());
+        checker.check(&sim).unwrap();
+        assert_eq!(raft(&sim, 1).0, Role::Leader);
+    }
+    assert_eq!(raft(&sim, 3).2, vec![1, 1]);
+    // §5.4.2: it must not be committed by counting replicas...
+    let s1_commit = sim.node(1).unwrap().node.unwrap().raft().commit_index();
+    assert!(
+        s1_commit < 2,
+        "entry 2 of term 1 was committed by counting replicas in term {s1_term}"
+    );
+    // ...because S1 may crash before its own entry 3 is on a majority, and then (d)
+    // S5 can be elected by S3 and S4 and overwrite entry 2 everywhere.
+    sim.cut_link(1, 3).unwrap();
+    sim.crash(1).unwrap();
+    let t = sim.now_ms() + 20; // what S1 had in flight to S3 meets the cut
+    run_checked(&mut sim, &mut checker, t);
+    sim.heal_all();
+    sim.restart(5).unwrap();
+    sim.crash(2).unwrap();
+    elect(&mut sim, &mut checker, 5);
+    let t = sim.now_ms() + 300;
+    run_checked(&mut sim, &mut checker, t);
+    assert_eq!(
+        raft(&sim, 3).2[..2],
+        [1, s5_term],
+        "S3's entry 2 was replaced by S5's"
+    );
+}
+
+#[test]
+fn after_faults_heal_a_leader_is_elected_and_every_acknowledged_message_arrives() {
+    // Liveness: the bound is checked for every campaign seed too; this is the
+    // textbook case of a leader isolated with a minority.
+    let cfg = SimConfig {
+        nodes: 5,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_000);
+    let old = sim.leader().unwrap();
+    let minority = [old, old % 5 + 1];
+    for a in minority {
+        for b in (1..=5).filter(|b| !minority.contains(b)) {
+            sim.cut_link(a, b).unwrap();
+            sim.cut_link(b, a).unwrap();
+        }
+    }
+    let majority_node = (1..=5).find(|n| !minority.contains(n)).unwrap();
+    for seq in 1..=5 {
+        sim.submit(
+            majority_node,
+            req(4, seq, &format!("during partition {seq}")),
+        )
+        .unwrap();
+        sim.submit(old, req(5, seq, &format!("to old leader {seq}")))
+            .unwrap();
+    }
+    run_checked(&mut sim, &mut checker, 4_000);
+    let new = sim.leader().unwrap();
+    assert!(
+        !minority.contains(&new),
+        "the majority elected a leader of its own"
+    );
+    sim.heal_all();
+    let healed = sim.now_ms();
+    let acked = || sim.acks().len();
+    let _ = acked;
+    let mut converged_at = None;
+    while sim.now_ms() < healed + 2_000 {
+        let t = sim.now_ms() + 10;
+        run_checked(&mut sim, &mut checker, t);
+        let all = (1..=5).all(|id| {
+            let n = sim.node(id).unwrap().node.unwrap();
+            sim.acks()
+                .iter()
+                .all(|&(c, s, _)| n.replica().applied_at(c, s).is_some())
+        });
+        if all && sim.leader().is_some() {
+            converged_at = Some(sim.now_ms() - healed);
+            break;
+        }
+    }
+    let ms = converged_at.expect("converged within 2 s of healing");
+    assert!(
+        sim.acks().len() >= 5,
+        "the majority kept committing: {} acks",
+        sim.acks().len()
+    );
+    println!("converged {ms} ms after healing");
+}
