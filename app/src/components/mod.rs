@@ -1,0 +1,3 @@
+pub mod app;
+pub mod cluster_status;
+pub mod panic_notice;

@@ -1,0 +1,157 @@
+//! The `raftchat-sim` command line (built with `--features cli`).
+#![cfg(feature = "cli")]
+
+use std::process::Command;
+
+fn sim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_raftchat-sim"))
+        .args(args)
+        .output()
+        .expect("raftchat-sim runs")
+}
+
+#[test]
+fn json_run_prints_a_history_and_every_chat_with_zero_violations() {
+    let out = sim(&["--seed", "7", "--nodes", "5", "--duration", "60s", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(v["summary"]["invariant_violations"], 0);
+    let history = v["history"].as_array().unwrap();
+    assert!(
+        history.len() > 300,
+        "about 10 requests a second for 60 s: {}",
+        history.len()
+    );
+    let first = &history[0];
+    for key in ["node", "client", "seq", "invoke_ms", "outcome", "index"] {
+        assert!(
+            first.get(key).is_some(),
+            "history entries have {key}: {first}"
+        );
+    }
+    let chats = v["chats"].as_object().unwrap();
+    assert_eq!(chats.len(), 5);
+    let committed = history
+        .iter()
+        .filter(|h| h["outcome"] == "committed")
+        .count();
+    assert!(committed > 300, "{committed} committed");
+    // The most advanced replica holds every acknowledged message exactly once,
+    // and every replica agrees with it on the order.
+    let texts = |id: &str| {
+        chats[id]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].clone())
+            .collect::<Vec<_>>()
+    };
+    let longest = chats
+        .values()
+        .map(|c| c.as_array().unwrap())
+        .max_by_key(|c| c.len())
+        .unwrap();
+    let keys: Vec<(u64, u64)> = longest
+        .iter()
+        .map(|m| (m["client"].as_u64().unwrap(), m["seq"].as_u64().unwrap()))
+        .collect();
+    let unique: std::collections::BTreeSet<_> = keys.iter().copied().collect();
+    assert_eq!(unique.len(), keys.len(), "no message applied twice");
+    for h in history.iter().filter(|h| h["outcome"] == "committed") {
+        let key = (h["client"].as_u64().unwrap(), h["seq"].as_u64().unwrap());
+        assert!(unique.contains(&key), "acknowledged {key:?} is in the chat");
+    }
+    for id in ["2", "3", "4", "5"] {
+        let (a, b) = (texts("1"), texts(id));
+        let n = a.len().min(b.len());
+        assert_eq!(a[..n], b[..n], "replica {id} agrees with replica 1");
+    }
+}
+
+#[test]
+fn the_same_seed_prints_the_same_history() {
+    let a = sim(&[
+        "--seed",
+        "11",
+        "--duration",
+        "5s",
+        "--drop",
+        "0.1",
+        "--crash-rate",
+        "0.5",
+        "--json",
+    ]);
+    let b = sim(&[
+        "--seed",
+        "11",
+        "--duration",
+        "5s",
+        "--drop",
+        "0.1",
+        "--crash-rate",
+        "0.5",
+        "--json",
+    ]);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn summary_reports_what_the_issue_asks_for() {
+    let out = sim(&[
+        "--seed",
+        "3",
+        "--duration",
+        "10s",
+        "--crash-rate",
+        "0.3",
+        "--partition-rate",
+        "0.2",
+        "--drop",
+        "0.05",
+        "--dup",
+        "0.05",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "leader changes",
+        "highest term",
+        "messages sent",
+        "entries committed",
+        "commit latency p50",
+        "commit latency p99",
+        "invariant violations  0",
+    ] {
+        assert!(text.contains(line), "summary has {line:?}:\n{text}");
+    }
+}
+
+#[test]
+fn bad_flags_give_a_clear_error_and_exit_2_without_a_panic() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--nodes", "0"], "1 to 9 nodes"),
+        (&["--nodes", "ten"], "not a valid number"),
+        (&["--drop", "1.5"], "between 0 and 1"),
+        (&["--latency", "50-10"], "empty"),
+        (&["--duration", "forever"], "not a valid number"),
+        (
+            &["--election-timeout", "100-200", "--heartbeat", "150"],
+            "shorter than the election timeout",
+        ),
+        (&["--frobnicate"], "unknown option"),
+        (&["--seed"], "needs a value"),
+        (&["stray"], "unexpected argument"),
+    ];
+    for (args, expect) in cases {
+        let out = sim(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
