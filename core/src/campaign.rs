@@ -355,8 +355,8 @@ fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Ac
                     client,
                     seq: *seq,
                     command: ChatCommand {
-                        author: format!("client {client}"),
-                        text,
+                        author: format!("client {client}").into(),
+                        text: text.into(),
                     },
                 }
             };

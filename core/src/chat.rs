@@ -3,17 +3,19 @@
 use crate::state_machine::{CommandMeta, StateMachine};
 use crate::types::{ClientId, Index, Term};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Longest chat text accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 500;
 /// Longest author name accepted, in characters.
 pub const MAX_AUTHOR_CHARS: usize = 40;
 
-/// A request to post a message.
+/// A request to post a message. The text is shared, not copied, as the entry
+/// travels through logs, messages, disks and replicas.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatCommand {
-    pub author: String,
-    pub text: String,
+    pub author: Arc<str>,
+    pub text: Arc<str>,
 }
 
 impl ChatCommand {
@@ -39,8 +41,8 @@ impl ChatCommand {
             ));
         }
         Ok(ChatCommand {
-            author: author.to_string(),
-            text: text.to_string(),
+            author: author.into(),
+            text: text.into(),
         })
     }
 }
@@ -48,8 +50,8 @@ impl ChatCommand {
 /// A message as applied on a replica.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
-    pub author: String,
-    pub text: String,
+    pub author: Arc<str>,
+    pub text: Arc<str>,
     pub client: ClientId,
     pub seq: u64,
     pub index: Index,
@@ -92,6 +94,6 @@ mod tests {
         assert!(ChatCommand::new("", "hi").is_err());
         assert!(ChatCommand::new("ada", &"x".repeat(MAX_TEXT_CHARS + 1)).is_err());
         let c = ChatCommand::new(" ada ", " <b>hi</b> ").unwrap();
-        assert_eq!((c.author.as_str(), c.text.as_str()), ("ada", "<b>hi</b>"));
+        assert_eq!((&*c.author, &*c.text), ("ada", "<b>hi</b>"));
     }
 }

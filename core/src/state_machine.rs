@@ -3,7 +3,7 @@
 
 use crate::types::{ClientId, Entry, Index, Payload, Term};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Where a command sits in the log, handed to the state machine with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,8 +53,9 @@ pub struct Applied {
 pub struct Replica<M> {
     machine: M,
     last_applied: Index,
-    /// (client, seq) → (index, term) where that request was applied.
-    sessions: HashMap<(ClientId, u64), (Index, Term)>,
+    /// Client sessions (thesis §6.3): per client, where each of its requests was
+    /// applied, by sequence number.
+    sessions: HashMap<ClientId, BTreeMap<u64, (Index, Term)>>,
     history: Vec<Applied>,
 }
 
@@ -73,7 +74,7 @@ impl<M: StateMachine> Replica<M> {
 
     /// Where request (`client`, `seq`) was applied, if it was.
     pub fn applied_at(&self, client: ClientId, seq: u64) -> Option<(Index, Term)> {
-        self.sessions.get(&(client, seq)).copied()
+        self.sessions.get(&client)?.get(&seq).copied()
     }
 
     /// Figure 2, all servers: "If commitIndex > lastApplied: increment lastApplied,
@@ -88,15 +89,17 @@ impl<M: StateMachine> Replica<M> {
         let kind = match &entry.payload {
             Payload::Noop => AppliedKind::Noop,
             Payload::Config(_) => AppliedKind::Config,
-            Payload::Command(r) => match self.sessions.get(&(r.client, r.seq)) {
-                Some(&(original, _)) => AppliedKind::Duplicate {
+            Payload::Command(r) => match self.applied_at(r.client, r.seq) {
+                Some((original, _)) => AppliedKind::Duplicate {
                     client: r.client,
                     seq: r.seq,
                     original,
                 },
                 None => {
                     self.sessions
-                        .insert((r.client, r.seq), (entry.index, entry.term));
+                        .entry(r.client)
+                        .or_default()
+                        .insert(r.seq, (entry.index, entry.term));
                     let meta = CommandMeta {
                         index: entry.index,
                         term: entry.term,
