@@ -12,6 +12,9 @@
 //! - State Machine Safety: no two replicas apply different entries at one index.
 //! - Chat: each acknowledged request is applied exactly once, at the
 //!   acknowledged index, on every replica that reaches that index.
+//! - Persist before send (checked by the simulator on every message it
+//!   releases): a message's term, a granted vote and acknowledged entries are
+//!   durable before the message leaves.
 
 use crate::sim::Simulator;
 use crate::state_machine::{AppliedKind, StateMachine};
@@ -100,6 +103,13 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             rule,
             detail,
         };
+        if let Some((at_ms, what)) = sim.unsafe_send() {
+            return Err(Violation {
+                at_ms: *at_ms,
+                rule: "Persist before send",
+                detail: what.clone(),
+            });
+        }
         for id in sim.node_ids() {
             let Some(view) = sim.node(id) else { continue };
             let Some(node) = view.node else { continue };

@@ -340,6 +340,16 @@ struct Slot<M: StateMachine> {
     last_write_done_ms: u64,
     timer_at: Option<u64>,
     seen: Seen,
+    /// What the storage holds, as far as the persist-before-send check needs it.
+    durable: Durable,
+}
+
+/// The durable hard state and log length of a node, tracked by the simulator.
+#[derive(Clone, Copy, Default)]
+struct Durable {
+    term: Term,
+    voted_for: Option<NodeId>,
+    last_index: Index,
 }
 
 pub struct Simulator<M: StateMachine> {
@@ -358,6 +368,8 @@ pub struct Simulator<M: StateMachine> {
     open_requests: HashMap<(NodeId, ClientId, u64), usize>,
     acks: Vec<(ClientId, u64, Index)>,
     stats: Stats,
+    /// The first message found to have left before what it depends on was durable.
+    unsafe_send: Option<(u64, String)>,
 }
 
 /// A read-only view of one node.
@@ -407,6 +419,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             open_requests: HashMap::new(),
             acks: Vec::new(),
             stats: Stats::default(),
+            unsafe_send: None,
             cfg,
         };
         for id in 1..=sim.cfg.nodes {
@@ -418,6 +431,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 last_write_done_ms: 0,
                 timer_at: None,
                 seen: Seen::default(),
+                durable: Durable::default(),
             });
             sim.start(id);
         }
@@ -473,6 +487,12 @@ impl<M: StateMachine + 'static> Simulator<M> {
     pub fn acks(&self) -> &[(ClientId, u64, Index)] {
         &self.acks
     }
+    /// The first breach of persist-before-send, if any: (virtual ms, what).
+    /// Checked on every message the simulator releases.
+    pub fn unsafe_send(&self) -> Option<&(u64, String)> {
+        self.unsafe_send.as_ref()
+    }
+
     /// The virtual time of the next scheduled event.
     pub fn next_event_ms(&self) -> Option<u64> {
         self.queue.peek().map(|Reverse((t, _, _))| *t)
@@ -743,6 +763,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
         };
         let seed = mix_seed(self.cfg.seed, id as u64, slot.incarnation as u64 + 1);
         let (term, log_len) = (persisted.hard_state.term, persisted.entries.len() as u64);
+        slot.durable = Durable {
+            term,
+            voted_for: persisted.hard_state.voted_for,
+            last_index: persisted.base_index + log_len,
+        };
         let node = Node::new(
             self.cfg.raft_config(id, seed),
             persisted,
@@ -864,6 +889,16 @@ impl<M: StateMachine + 'static> Simulator<M> {
             let _ = self.crash(id);
             return;
         }
+        let d = &mut slot.durable;
+        if let Some(hs) = head.write.hard_state {
+            (d.term, d.voted_for) = (hs.term, hs.voted_for);
+        }
+        if let Some(from) = head.write.truncate_from {
+            d.last_index = d.last_index.min(from - 1);
+        }
+        if let Some(last) = head.write.entries.last() {
+            d.last_index = last.index;
+        }
         let (last_index, term) = match slot.node.as_ref() {
             Some(n) => (
                 head.write.entries.last().map_or(0, |e| e.index),
@@ -897,6 +932,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             return;
         };
         for m in batch.messages {
+            self.check_durable_before_send(id, &m);
             self.send(m);
         }
         if batch.committed.is_empty() {
@@ -985,6 +1021,47 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 },
             );
             self.schedule(deliver_ms, Scheduled::Deliver(id));
+        }
+    }
+
+    /// Figure 2: persistent state is "updated on stable storage before responding
+    /// to RPCs". A message may leave only once its term, a granted vote and the
+    /// entries it acknowledges are durable.
+    fn check_durable_before_send(&mut self, id: NodeId, m: &Message<M::Command>) {
+        if self.unsafe_send.is_some() {
+            return;
+        }
+        let d = self.slots[id as usize - 1].durable;
+        let breach = if d.term < m.term {
+            Some(format!(
+                "node {id} sent a {:?} in term {} with term {} on disk",
+                m.kind(),
+                m.term,
+                d.term
+            ))
+        } else {
+            match m.body {
+                MessageBody::RequestVoteReply { granted: true }
+                    if (d.term, d.voted_for) != (m.term, Some(m.to)) =>
+                {
+                    Some(format!(
+                        "node {id} granted its vote to {} in term {} with term {} and vote {:?} on disk",
+                        m.to, m.term, d.term, d.voted_for
+                    ))
+                }
+                MessageBody::AppendEntriesReply { success: true, match_index, .. }
+                    if match_index > d.last_index =>
+                {
+                    Some(format!(
+                        "node {id} acknowledged entries up to {match_index} with {} on disk",
+                        d.last_index
+                    ))
+                }
+                _ => None,
+            }
+        };
+        if let Some(what) = breach {
+            self.unsafe_send = Some((self.now_ms, what));
         }
     }
 
