@@ -809,8 +809,18 @@ impl<M: StateMachine + 'static> Simulator<M> {
     }
 
     fn dropped(&mut self, id: u64, m: &Message<M::Command>, reason: DropReason) {
+        self.dropped_kind(id, m.from, m.to, m.kind(), reason);
+    }
+
+    fn dropped_kind(
+        &mut self,
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+        reason: DropReason,
+    ) {
         self.stats.messages_dropped += 1;
-        let (from, to, kind) = (m.from, m.to, m.kind());
         self.emit(EventKind::MessageDropped {
             id,
             from,
@@ -994,14 +1004,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 } else {
                     DropReason::Lost
                 };
-                self.stats.messages_dropped += 1;
-                self.emit(EventKind::MessageDropped {
-                    id,
-                    from,
-                    to,
-                    kind,
-                    reason,
-                });
+                self.dropped_kind(id, from, to, kind, reason);
                 continue;
             }
             // The last copy takes the message itself; earlier ones clone it.
