@@ -344,12 +344,12 @@ struct Slot<M: StateMachine> {
     durable: Durable,
 }
 
-/// The durable hard state and log length of a node, tracked by the simulator.
-#[derive(Clone, Copy, Default)]
-struct Durable {
-    term: Term,
-    voted_for: Option<NodeId>,
-    last_index: Index,
+/// What a node's storage holds: its durable term, vote and last log index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Durable {
+    pub term: Term,
+    pub voted_for: Option<NodeId>,
+    pub last_index: Index,
 }
 
 pub struct Simulator<M: StateMachine> {
@@ -382,6 +382,8 @@ pub struct NodeView<'a, M: StateMachine> {
     pub pending_writes: usize,
     /// What is on this node's disk.
     pub storage: &'a dyn Storage<M::Command>,
+    /// The durable term, vote and log length, without reading the storage.
+    pub durable: Durable,
 }
 
 impl<M: StateMachine> NodeView<'_, M> {
@@ -457,6 +459,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             incarnation: slot.incarnation,
             pending_writes: slot.batches.iter().filter(|b| !b.write.is_empty()).count(),
             storage: slot.storage.as_ref(),
+            durable: slot.durable,
         })
     }
     /// The node that is leader in the highest term, if any node is leader.

@@ -49,3 +49,40 @@ export async function screenshot(page, name) {
   console.log(`screenshot: ${path}`);
   return path;
 }
+
+/** Every node's test hooks: id, role, term, down. */
+export const nodes = (page) => page.$$eval('g[data-testid^="node-"]', (els) => els.map((e) => ({
+  id: Number(e.dataset.testid.replace('node-', '')), role: e.dataset.role,
+  term: Number(e.dataset.term), down: e.dataset.down === 'true',
+})));
+
+/** Waits for exactly one live leader; returns it. */
+export async function waitForLeader(page, { higherThan = 0, timeout = 30_000 } = {}) {
+  await page.waitForFunction((min) => {
+    const live = [...document.querySelectorAll('g[data-testid^="node-"][data-down="false"]')];
+    return live.some((e) => e.dataset.role === 'leader' && Number(e.dataset.term) > min);
+  }, higherThan, { timeout, polling: 50 });
+  const all = await nodes(page);
+  return all.filter((n) => !n.down && n.role === 'leader').sort((a, b) => b.term - a.term)[0];
+}
+
+/** Opens the page with errors collected; speeds the run up for tests. */
+export async function open(browser, server, { speed = '0.2' } = {}) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await page.goto(server.url);
+  await page.waitForSelector('g[data-testid="node-1"]');
+  if (speed) await page.selectOption('[data-testid="speed"]', speed);
+  return page;
+}
+
+export const chatTexts = (page, id) => page.$$eval(
+  `[data-testid="chat-pane-${id}"] [data-testid="chat-message"]`, (els) => els.map((e) => e.textContent));
+
+/** Selects node `id` in the cluster and clicks an inspector action. */
+export async function nodeAction(page, id, action) {
+  const selected = await page.$eval(`g[data-testid="node-${id}"]`, (e) => e.classList.contains('selected'));
+  if (!selected) await page.click(`g[data-testid="node-${id}"]`);
+  await page.click(`[data-testid="inspect-${action}"]`);
+}

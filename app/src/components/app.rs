@@ -1,101 +1,186 @@
-//! The page: a simulated five-node cluster electing a leader, with play/pause
-//! and a seed. (The full classroom interface grows from here.)
+//! The page: controls on top, the cluster and the inspector side by side, the
+//! chats and the log below. It owns the frame loop, the tab-visibility pause and
+//! the keyboard shortcuts.
 
-use crate::components::cluster_status::ClusterStatus;
-use crate::state::{Action, ClusterState, DEFAULT_SPEED};
-use gloo_timers::callback::Interval;
+use crate::components::chat_pane::ChatPane;
+use crate::components::cluster_view::ClusterSvg;
+use crate::components::controls::Controls;
+use crate::components::event_feed::EventFeed;
+use crate::components::frame_stats;
+use crate::components::help::Help;
+use crate::components::inspector::Inspector;
+use crate::components::log_view::LogView;
+use crate::state::{Action, AppState, Settings};
+use gloo_events::EventListener;
+use gloo_render::{request_animation_frame, AnimationFrame};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-/// Real milliseconds between two advances of the simulation while running.
-const FRAME_MS: u32 = 50;
+pub type Dispatch = UseReducerDispatcher<AppState>;
+
+/// Drives the simulation with animation frames while running. When paused (or
+/// the tab is hidden, which pauses) no frame is requested: the page is idle.
+#[hook]
+fn use_frame_loop(running: bool, dispatch: Dispatch) {
+    use_effect_with(running, move |&running| {
+        let pending: Rc<RefCell<Option<AnimationFrame>>> = Rc::default();
+        if running {
+            let last = Rc::new(Cell::new(None::<f64>));
+            schedule(pending.clone(), last, dispatch);
+        }
+        move || {
+            pending.borrow_mut().take(); // cancels the requested frame
+        }
+    });
+}
+
+fn schedule(
+    pending: Rc<RefCell<Option<AnimationFrame>>>,
+    last: Rc<Cell<Option<f64>>>,
+    dispatch: Dispatch,
+) {
+    let next = pending.clone();
+    let frame = request_animation_frame(move |timestamp_ms| {
+        let real_ms = last.get().map_or(0.0, |l| timestamp_ms - l);
+        last.set(Some(timestamp_ms));
+        frame_stats::begin();
+        dispatch.dispatch(Action::Frame { real_ms });
+        schedule(next, last, dispatch);
+    });
+    *pending.borrow_mut() = Some(frame);
+}
+
+/// Pauses when the tab is hidden and resumes when it is shown again.
+#[hook]
+fn use_visibility_pause(dispatch: Dispatch) {
+    use_effect_with((), move |_| {
+        let listener = web_sys::window().and_then(|w| w.document()).map(|doc| {
+            let target = doc.clone();
+            EventListener::new(&target, "visibilitychange", move |_| {
+                dispatch.dispatch(Action::Visibility {
+                    hidden: doc.hidden(),
+                });
+            })
+        });
+        move || drop(listener)
+    });
+}
+
+/// Keyboard shortcuts (listed in the help overlay, opened with `?`).
+#[hook]
+fn use_shortcuts(dispatch: Dispatch) {
+    use_effect_with((), move |_| {
+        let listener = web_sys::window().and_then(|w| w.document()).map(|doc| {
+            EventListener::new(&doc, "keydown", move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                    return;
+                };
+                if e.ctrl_key() || e.meta_key() || e.alt_key() {
+                    return;
+                }
+                let typing = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .is_some_and(|el| {
+                        matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                    });
+                let key = e.key();
+                if typing && key != "Escape" {
+                    return;
+                }
+                let action = match key.as_str() {
+                    " " | "k" | "PageUp" | "ArrowLeft" => Action::TogglePlay,
+                    "." | "s" | "PageDown" | "ArrowRight" => Action::Step,
+                    "c" => Action::CrashLeader,
+                    "r" => Action::RestartAll,
+                    "h" => Action::HealAll,
+                    "p" => Action::ToggleProjector,
+                    "?" => Action::ToggleHelp,
+                    "Escape" => Action::CloseHelp,
+                    "m" => {
+                        focus_first_chat_input();
+                        e.prevent_default();
+                        return;
+                    }
+                    _ => return,
+                };
+                e.prevent_default();
+                dispatch.dispatch(action);
+            })
+        });
+        move || drop(listener)
+    });
+}
+
+fn focus_first_chat_input() {
+    let input = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector("input[data-testid^='chat-input-']:not([disabled])")
+                .ok()
+                .flatten()
+        })
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(input) = input {
+        let _ = input.focus();
+    }
+}
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let state = use_reducer(|| ClusterState::new(1));
-    let seed_text = use_state(|| "1".to_string());
-    let seed_error = use_state(|| None::<String>);
+    let state = use_reducer(|| AppState::new(Settings::default()));
+    use_frame_loop(state.running, state.dispatcher());
+    use_visibility_pause(state.dispatcher());
+    use_shortcuts(state.dispatcher());
+    // Runs after every redraw: closes the frame measurement.
+    use_effect(frame_stats::end);
 
-    // Advance only while running: when paused no timer fires at all.
-    {
-        let dispatcher = state.dispatcher();
-        use_effect_with(state.running, move |running| {
-            let interval = running.then(|| {
-                let virtual_ms = (FRAME_MS as f64 * DEFAULT_SPEED).round() as u64;
-                Interval::new(FRAME_MS, move || {
-                    dispatcher.dispatch(Action::Advance { virtual_ms })
-                })
-            });
-            move || drop(interval)
-        });
-    }
-
-    let on_play = {
-        let dispatcher = state.dispatcher();
-        Callback::from(move |_| dispatcher.dispatch(Action::TogglePlay))
-    };
-    let on_seed_input = {
-        let seed_text = seed_text.clone();
-        Callback::from(move |e: InputEvent| {
-            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
-            seed_text.set(input.value());
-        })
-    };
-    let on_reset = {
-        let dispatcher = state.dispatcher();
-        let seed_text = seed_text.clone();
-        let seed_error = seed_error.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            match seed_text.trim().parse::<u64>() {
-                Ok(seed) => {
-                    seed_error.set(None);
-                    dispatcher.dispatch(Action::Reset { seed });
-                }
-                Err(_) => seed_error.set(Some(format!(
-                    "\"{}\" is not a seed: use a whole number from 0 to {}",
-                    seed_text.as_str(),
-                    u64::MAX
-                ))),
-            }
-        })
-    };
-
-    let on_toggle = {
-        let dispatcher = state.dispatcher();
-        let nodes = state.nodes.clone();
-        Callback::from(move |id| {
-            let up = nodes.iter().any(|n| n.id == id && n.up);
-            dispatcher.dispatch(if up {
-                Action::Crash(id)
-            } else {
-                Action::Restart(id)
-            });
-        })
-    };
-    let leader = match state.leader {
-        Some((id, term)) => format!("Leader: node {id} in term {term}"),
-        None => "No leader yet: an election is under way".to_string(),
-    };
+    let dispatch = state.dispatcher();
+    let view = state.view.clone();
+    let class = classes!("page", state.projector.then_some("projector"));
     html! {
-        <main>
-            <h1>{"raftchat"}</h1>
-            <p class="leader" data-testid="leader">{ leader }</p>
-            <p class="clock">{ format!("virtual time {:.1} s", state.now_ms as f64 / 1000.0) }</p>
-            <div class="controls">
-                <button data-testid="play-pause" onclick={on_play}>
-                    { if state.running { "Pause" } else { "Play" } }
-                </button>
-                <form onsubmit={on_reset}>
-                    <label>{"Seed "}
-                        <input data-testid="seed" value={(*seed_text).clone()} oninput={on_seed_input} inputmode="numeric" />
-                    </label>
-                    <button type="submit">{"Reset"}</button>
-                </form>
-                if let Some(err) = &*seed_error {
-                    <p class="error" role="alert">{ err }</p>
+        <div {class}>
+            <header>
+                <h1>{"raftchat"}</h1>
+                <p class="leader-line" data-testid="leader">
+                    { match view.leader {
+                        Some((id, term)) => format!("Leader: node {id} in term {term}"),
+                        None => "No leader: an election is needed".to_string(),
+                    } }
+                </p>
+                <Controls
+                    settings={state.settings.clone()}
+                    running={state.running}
+                    auto_paused={state.auto_paused}
+                    now_ms={view.now_ms}
+                    event_count={state.event_count}
+                    author={state.author.clone()}
+                    projector={state.projector}
+                    dispatch={dispatch.clone()} />
+                if let Some(notice) = &state.notice {
+                    <p class="notice" role="status">{ notice }</p>
                 }
+            </header>
+            <div class="stage">
+                <ClusterSvg view={view.clone()} selection={state.selection} dispatch={dispatch.clone()} />
+                <aside class="side">
+                    <Inspector view={view.clone()} selection={state.selection} dispatch={dispatch.clone()} />
+                    <EventFeed feed={state.feed.clone()} nodes={state.settings.nodes} />
+                </aside>
             </div>
-            <ClusterStatus nodes={state.nodes.clone()} {on_toggle} />
-        </main>
+            <section class="chats" aria-label="chat replicas">
+                { for view.nodes.iter().map(|n| html! {
+                    <ChatPane key={n.id} node={n.clone()}
+                        status={state.pane_status.get(&n.id).cloned()}
+                        dispatch={dispatch.clone()} />
+                }) }
+            </section>
+            <LogView view={view.clone()} />
+            if state.help {
+                <Help dispatch={dispatch.clone()} />
+            }
+        </div>
     }
 }

@@ -1,3 +1,12 @@
+//! One component per file.
+
 pub mod app;
-pub mod cluster_status;
+pub mod chat_pane;
+pub mod cluster_view;
+pub mod controls;
+pub mod event_feed;
+pub mod frame_stats;
+pub mod help;
+pub mod inspector;
+pub mod log_view;
 pub mod panic_notice;

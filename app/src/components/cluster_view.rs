@@ -1,0 +1,202 @@
+//! The cluster as an SVG ring: nodes (role by shape and label as well as colour,
+//! term, election timer as a shrinking arc, a candidate's votes, a disk mark while
+//! writing), links (cut ones drawn as such), and messages in flight moving from
+//! sender to receiver in virtual time. Click a node or a link to select it, a
+//! message to drop it.
+
+use crate::components::app::Dispatch;
+use crate::feed::message_name;
+use crate::state::{Action, Selection};
+use crate::view::{ClusterView, MessageInfo, NodeInfo};
+use raftchat_core::{MessageKind, NodeId, Role};
+use std::f64::consts::PI;
+use std::rc::Rc;
+use yew::prelude::*;
+
+const SIZE: f64 = 440.0;
+const RING: f64 = 165.0;
+const NODE_R: f64 = 30.0;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub view: Rc<ClusterView>,
+    pub selection: Selection,
+    pub dispatch: Dispatch,
+}
+
+/// Where node `id` of `n` sits on the ring.
+pub fn position(id: NodeId, n: usize) -> (f64, f64) {
+    let angle = -PI / 2.0 + 2.0 * PI * (id as f64 - 1.0) / n.max(1) as f64;
+    (
+        SIZE / 2.0 + RING * angle.cos(),
+        SIZE / 2.0 + RING * angle.sin(),
+    )
+}
+
+pub fn kind_class(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::RequestVote => "m-vote-req",
+        MessageKind::VoteGranted => "m-vote-yes",
+        MessageKind::VoteRejected => "m-vote-no",
+        MessageKind::Heartbeat => "m-heartbeat",
+        MessageKind::AppendEntries => "m-append",
+        MessageKind::AppendAccepted => "m-append-ok",
+        MessageKind::AppendRejected => "m-append-no",
+        MessageKind::Forward => "m-forward",
+        MessageKind::ForwardRejected => "m-forward-no",
+    }
+}
+
+#[function_component(ClusterSvg)]
+pub fn cluster_svg(p: &Props) -> Html {
+    let v = &p.view;
+    let n = v.nodes.len();
+    let mut links = Vec::new();
+    for a in 1..=n as NodeId {
+        for b in (a + 1)..=n as NodeId {
+            links.push(link(
+                v,
+                a,
+                b,
+                p.selection == Selection::Link(a, b),
+                &p.dispatch,
+            ));
+        }
+    }
+    html! {
+        <svg class="cluster" viewBox={format!("0 0 {SIZE} {SIZE}")} role="img"
+             aria-label="the cluster" data-testid="cluster" data-in-flight={v.messages.len().to_string()}>
+            <g class="links">{ for links }</g>
+            <g class="nodes">{ for v.nodes.iter().map(|node| node_view(v, node, p.selection == Selection::Node(node.id), &p.dispatch)) }</g>
+            <g class="messages">{ for v.messages.iter().map(|m| message(v, m, &p.dispatch)) }</g>
+        </svg>
+    }
+}
+
+fn link(v: &ClusterView, a: NodeId, b: NodeId, selected: bool, d: &Dispatch) -> Html {
+    let n = v.nodes.len();
+    let ((x1, y1), (x2, y2)) = (position(a, n), position(b, n));
+    let (ab, ba) = (v.cut.contains(&(a, b)), v.cut.contains(&(b, a)));
+    let state = match (ab, ba) {
+        (false, false) => "up",
+        (true, true) => "cut",
+        _ => "one-way",
+    };
+    let onclick = d
+        .to_callback()
+        .reform(move |_: MouseEvent| Action::Select(Selection::Link(a, b)));
+    // A cut direction is marked with a cross near its receiving end.
+    let cross = |from: (f64, f64), to: (f64, f64)| {
+        let (x, y) = (to.0 + (from.0 - to.0) * 0.25, to.1 + (from.1 - to.1) * 0.25);
+        html! { <text class="cut-mark" x={fmt(x)} y={fmt(y + 5.0)} text-anchor="middle">{"✕"}</text> }
+    };
+    html! {
+        <g class={classes!("link", state, selected.then_some("selected"))} data-testid={format!("link-{a}-{b}")} data-state={state} {onclick}>
+            <line class="wire" x1={fmt(x1)} y1={fmt(y1)} x2={fmt(x2)} y2={fmt(y2)} />
+            <line class="hit" x1={fmt(x1)} y1={fmt(y1)} x2={fmt(x2)} y2={fmt(y2)}>
+                <title>{ format!("link {a}–{b}: click to cut or heal") }</title>
+            </line>
+            if ab { { cross((x1, y1), (x2, y2)) } }
+            if ba { { cross((x2, y2), (x1, y1)) } }
+        </g>
+    }
+}
+
+fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> Html {
+    let (x, y) = position(node.id, v.nodes.len());
+    let id = node.id;
+    let onclick = d
+        .to_callback()
+        .reform(move |_: MouseEvent| Action::Select(Selection::Node(id)));
+    let role = node.role.as_str();
+    let label = if !node.up {
+        "down".to_string()
+    } else {
+        match node.role {
+            Role::Leader => "LEADER".to_string(),
+            Role::Candidate => format!("candidate {}/{}", node.votes, v.nodes.len() / 2 + 1),
+            Role::Follower => "follower".to_string(),
+        }
+    };
+    // The election timer: the arc shrinks as the deadline nears.
+    let timer = (node.up && node.role != Role::Leader).then(|| {
+        let left = node.election_deadline_ms.saturating_sub(v.now_ms) as f64;
+        let frac = (left / v.election_timeout_max_ms.max(1) as f64).clamp(0.0, 1.0);
+        let r = NODE_R + 6.0;
+        let c = 2.0 * PI * r;
+        html! {
+            <circle class="timer" cx={fmt(x)} cy={fmt(y)} r={fmt(r)}
+                stroke-dasharray={format!("{:.1} {:.1}", c * frac, c)}
+                transform={format!("rotate(-90 {x:.1} {y:.1})")} />
+        }
+    });
+    let shape = match (node.up, node.role) {
+        // A leader is a square, a candidate a diamond, a follower a circle.
+        (true, Role::Leader) => html! {
+            <rect class="body" x={fmt(x - NODE_R)} y={fmt(y - NODE_R)} width={fmt(2.0 * NODE_R)} height={fmt(2.0 * NODE_R)} rx="6" />
+        },
+        (true, Role::Candidate) => html! {
+            <polygon class="body" points={format!("{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}", x, y - NODE_R - 4.0, x + NODE_R + 4.0, y, x, y + NODE_R + 4.0, x - NODE_R - 4.0, y)} />
+        },
+        _ => html! { <circle class="body" cx={fmt(x)} cy={fmt(y)} r={fmt(NODE_R)} /> },
+    };
+    html! {
+        <g class={classes!("node", role, (!node.up).then_some("down"), selected.then_some("selected"))}
+           data-testid={format!("node-{id}")} data-role={role} data-term={node.term.to_string()}
+           data-down={(!node.up).to_string()} {onclick}>
+            <title>{ format!("node {id}: {label}, term {}. Click to inspect.", node.term) }</title>
+            { timer.unwrap_or_default() }
+            { shape }
+            if !node.up {
+                <text class="down-x" x={fmt(x)} y={fmt(y + 12.0)} text-anchor="middle">{"✕"}</text>
+            }
+            <text class="id" x={fmt(x)} y={fmt(y + 2.0)} text-anchor="middle">{ id }</text>
+            <text class="term" x={fmt(x)} y={fmt(y + 18.0)} text-anchor="middle">{ format!("t{}", node.term) }</text>
+            <text class="role-label" x={fmt(x)} y={fmt(y + NODE_R + 20.0)} text-anchor="middle">{ label }</text>
+            if node.pending_writes > 0 {
+                <g class="disk" data-testid={format!("disk-{id}")}>
+                    <rect x={fmt(x + NODE_R - 6.0)} y={fmt(y - NODE_R - 6.0)} width="13" height="13" rx="2" />
+                    <rect class="label" x={fmt(x + NODE_R - 3.0)} y={fmt(y - NODE_R - 6.0)} width="7" height="5" />
+                    <title>{ format!("{} write(s) to disk in progress", node.pending_writes) }</title>
+                </g>
+            }
+        </g>
+    }
+}
+
+fn message(v: &ClusterView, m: &MessageInfo, d: &Dispatch) -> Html {
+    let n = v.nodes.len();
+    let ((x1, y1), (x2, y2)) = (position(m.from, n), position(m.to, n));
+    let span = m.deliver_ms.saturating_sub(m.sent_ms).max(1) as f64;
+    let t = (v.now_ms.saturating_sub(m.sent_ms) as f64 / span).clamp(0.0, 1.0);
+    // Offset to the right of the direction of travel, so that the two directions
+    // of one link do not overlap.
+    let (dx, dy) = (x2 - x1, y2 - y1);
+    let len = (dx * dx + dy * dy).sqrt().max(1.0);
+    let (ox, oy) = (-dy / len * 6.0, dx / len * 6.0);
+    let (x, y) = (x1 + dx * t + ox, y1 + dy * t + oy);
+    let id = m.id;
+    let onclick = d.to_callback().reform(move |e: MouseEvent| {
+        e.stop_propagation();
+        Action::DropMessage(id)
+    });
+    let r = match m.kind {
+        MessageKind::Heartbeat => 5.0,
+        MessageKind::AppendEntries => 9.0,
+        _ => 7.0,
+    };
+    html! {
+        <g class={classes!("msg", kind_class(m.kind))} data-testid="message" data-kind={message_name(m.kind)} {onclick}>
+            <title>{ format!("{} {}→{}{} — click to drop", message_name(m.kind), m.from, m.to,
+                if m.entries > 0 { format!(" ({} entries)", m.entries) } else { String::new() }) }</title>
+            <circle cx={fmt(x)} cy={fmt(y)} r={fmt(r)} />
+            if m.entries > 0 {
+                <text x={fmt(x)} y={fmt(y + 3.5)} text-anchor="middle">{ m.entries }</text>
+            }
+        </g>
+    }
+}
+
+fn fmt(v: f64) -> String {
+    format!("{v:.1}")
+}

@@ -1,0 +1,182 @@
+//! The control bar: play/pause, step, speed, seed and size, network sliders,
+//! heal all, author name, projector mode and help.
+
+use crate::components::app::Dispatch;
+use crate::state::{Action, Settings, MIN_NODES, SPEEDS};
+use raftchat_core::sim::MAX_NODES;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub settings: Settings,
+    pub running: bool,
+    pub auto_paused: bool,
+    pub now_ms: u64,
+    pub event_count: u64,
+    pub author: String,
+    pub projector: bool,
+    pub dispatch: Dispatch,
+}
+
+fn input_value(e: &Event) -> String {
+    let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+    input.value()
+}
+
+/// Parses the seed field: a whole number, or a clear reason why not.
+pub fn parse_seed(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("enter a seed: a whole number such as 42".into());
+    }
+    t.parse::<u64>().map_err(|_| {
+        let shown: String = t.chars().take(24).collect();
+        format!(
+            "\"{shown}\" is not a seed: use a whole number from 0 to {}",
+            u64::MAX
+        )
+    })
+}
+
+#[function_component(Controls)]
+pub fn controls(p: &Props) -> Html {
+    let seed_text = use_state(|| p.settings.seed.to_string());
+    let nodes = use_state(|| p.settings.nodes);
+    let seed_error = use_state(|| None::<String>);
+    // A reset from elsewhere (keyboard) shows the seed in use.
+    {
+        let seed_text = seed_text.clone();
+        use_effect_with(p.settings.seed, move |seed| seed_text.set(seed.to_string()));
+    }
+    let d = &p.dispatch;
+    let on_play = d.to_callback().reform(|_: MouseEvent| Action::TogglePlay);
+    let on_step = d.to_callback().reform(|_: MouseEvent| Action::Step);
+    let on_heal = d.to_callback().reform(|_: MouseEvent| Action::HealAll);
+    let on_projector = d
+        .to_callback()
+        .reform(|_: MouseEvent| Action::ToggleProjector);
+    let on_help = d.to_callback().reform(|_: MouseEvent| Action::ToggleHelp);
+    let on_speed = d.to_callback().reform(|e: Event| {
+        let v: f64 = input_value_select(&e)
+            .parse()
+            .unwrap_or(crate::state::DEFAULT_SPEED);
+        Action::SetSpeed(v)
+    });
+    let on_reset = {
+        let (d, seed_text, nodes, seed_error) = (
+            d.clone(),
+            seed_text.clone(),
+            nodes.clone(),
+            seed_error.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            match parse_seed(&seed_text) {
+                Ok(seed) => {
+                    seed_error.set(None);
+                    d.dispatch(Action::Reset {
+                        seed,
+                        nodes: *nodes,
+                    });
+                }
+                Err(why) => seed_error.set(Some(why)),
+            }
+        })
+    };
+    let on_seed = {
+        let seed_text = seed_text.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            seed_text.set(input.value());
+        })
+    };
+    let on_nodes = {
+        let nodes = nodes.clone();
+        Callback::from(move |e: Event| {
+            nodes.set(input_value_select(&e).parse().unwrap_or(5));
+        })
+    };
+    let s = &p.settings;
+    let (lat_min, lat_max) = (s.latency_min_ms, s.latency_max_ms);
+    let on_lat_min = d.to_callback().reform(move |e: Event| {
+        let v = input_value(&e).parse().unwrap_or(lat_min);
+        Action::SetLatency {
+            min_ms: v,
+            max_ms: lat_max.max(v),
+        }
+    });
+    let on_lat_max = d.to_callback().reform(move |e: Event| {
+        let v = input_value(&e).parse().unwrap_or(lat_max);
+        Action::SetLatency {
+            min_ms: lat_min.min(v),
+            max_ms: v,
+        }
+    });
+    let on_drop = d.to_callback().reform(|e: Event| {
+        Action::SetDropRate(input_value(&e).parse::<f64>().unwrap_or(0.0) / 100.0)
+    });
+    let on_author = d.to_callback().reform(|e: InputEvent| {
+        let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+        Action::SetAuthor(input.value())
+    });
+    let state_label = match (p.running, p.auto_paused) {
+        (true, _) => "running",
+        (false, true) => "paused (tab hidden)",
+        (false, false) => "paused",
+    };
+    html! {
+        <div class="controls">
+            <div class="group">
+                <button data-testid="play-pause" class="primary" onclick={on_play} title="space">
+                    { if p.running { "Pause" } else { "Play" } }
+                </button>
+                <button data-testid="step" onclick={on_step} title="→ or PageDown">{"Step"}</button>
+                <label>{"Speed "}
+                    <select data-testid="speed" onchange={on_speed}>
+                        { for SPEEDS.iter().map(|(v, label)| html! {
+                            <option value={v.to_string()} selected={(*v - s.speed).abs() < 1e-9}>{ *label }</option>
+                        }) }
+                    </select>
+                </label>
+                <span class="clock" data-testid="clock" data-state={state_label}>
+                    { format!("{:.3} s virtual · {state_label}", p.now_ms as f64 / 1000.0) }
+                </span>
+                <span class="events" data-testid="event-count">{ format!("{} events", p.event_count) }</span>
+            </div>
+            <form class="group" onsubmit={on_reset}>
+                <label>{"Seed "}
+                    <input data-testid="seed" class="seed" value={(*seed_text).clone()} oninput={on_seed} inputmode="numeric" aria-invalid={seed_error.is_some().to_string()} />
+                </label>
+                <label>{"Nodes "}
+                    <select data-testid="node-count" onchange={on_nodes}>
+                        { for (MIN_NODES..=MAX_NODES).map(|n| html! { <option value={n.to_string()} selected={n == *nodes}>{ n }</option> }) }
+                    </select>
+                </label>
+                <button type="submit" data-testid="reset">{"New run"}</button>
+                if let Some(err) = &*seed_error {
+                    <span class="error" role="alert" data-testid="seed-error">{ err }</span>
+                }
+            </form>
+            <div class="group">
+                <label>{ format!("Latency {lat_min}–{lat_max} ms ") }
+                    <input type="range" min="1" max="500" value={lat_min.to_string()} onchange={on_lat_min} aria-label="minimum latency" data-testid="latency-min" />
+                    <input type="range" min="1" max="500" value={lat_max.to_string()} onchange={on_lat_max} aria-label="maximum latency" data-testid="latency-max" />
+                </label>
+                <label>{ format!("Drop {:.0}% ", s.drop_rate * 100.0) }
+                    <input type="range" min="0" max="50" value={((s.drop_rate * 100.0).round() as u32).to_string()} onchange={on_drop} data-testid="drop-rate" />
+                </label>
+                <button onclick={on_heal} data-testid="heal-all" title="h">{"Heal all links"}</button>
+                <label>{"Your name "}
+                    <input data-testid="author" class="author" value={p.author.clone()} oninput={on_author} maxlength="40" />
+                </label>
+                <button onclick={on_projector} aria-pressed={p.projector.to_string()} title="p">{"Projector"}</button>
+                <button onclick={on_help} title="?">{"? Keys"}</button>
+            </div>
+        </div>
+    }
+}
+
+fn input_value_select(e: &Event) -> String {
+    let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
+    select.value()
+}

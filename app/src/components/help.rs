@@ -1,0 +1,44 @@
+//! The keyboard help overlay (opened with `?`).
+
+use crate::components::app::Dispatch;
+use crate::state::Action;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub dispatch: Dispatch,
+}
+
+pub const SHORTCUTS: [(&str, &str); 10] = [
+    ("space, k, ← or PageUp", "pause / resume"),
+    ("→, PageDown, s or .", "step to the next event (pauses)"),
+    ("c", "crash the leader"),
+    ("r", "restart every crashed node"),
+    ("h", "heal all links"),
+    ("m", "write a message (focus the first chat input)"),
+    ("Enter (in a chat input)", "send through that node"),
+    ("p", "projector mode (large text)"),
+    ("?", "this help"),
+    ("Esc", "close this help"),
+];
+
+#[function_component(Help)]
+pub fn help(p: &Props) -> Html {
+    let close = p
+        .dispatch
+        .to_callback()
+        .reform(|_: MouseEvent| Action::CloseHelp);
+    html! {
+        <div class="overlay" role="dialog" aria-label="keyboard shortcuts" data-testid="help">
+            <div class="dialog">
+                <h2>{"Keyboard shortcuts"}</h2>
+                <p>{"A presenter remote works too: its buttons send PageUp/PageDown or the arrow keys."}</p>
+                <table>
+                    { for SHORTCUTS.iter().map(|(k, what)| html! { <tr><td><kbd>{ *k }</kbd></td><td>{ *what }</td></tr> }) }
+                </table>
+                <p>{"Click a node to inspect, crash, restart, time out or isolate it; click a link to cut it one way or both; click a message in flight to drop it."}</p>
+                <button onclick={close}>{"Close"}</button>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,191 @@
+//! The event feed: what happened, in words, newest first.
+
+use raftchat_core::sim::{DropReason, EventKind};
+use raftchat_core::{MessageKind, NodeId, Outcome, Role};
+
+/// The kinds the feed can be filtered by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FeedKind {
+    Election,
+    Vote,
+    Term,
+    Crash,
+    Commit,
+    Drop,
+    Client,
+    Network,
+}
+
+impl FeedKind {
+    pub const ALL: [FeedKind; 8] = [
+        FeedKind::Election,
+        FeedKind::Vote,
+        FeedKind::Term,
+        FeedKind::Crash,
+        FeedKind::Commit,
+        FeedKind::Drop,
+        FeedKind::Client,
+        FeedKind::Network,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FeedKind::Election => "elections",
+            FeedKind::Vote => "votes",
+            FeedKind::Term => "terms",
+            FeedKind::Crash => "crashes",
+            FeedKind::Commit => "commits",
+            FeedKind::Drop => "drops",
+            FeedKind::Client => "chat",
+            FeedKind::Network => "links",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedItem {
+    pub seq: u64,
+    pub at_ms: u64,
+    pub kind: FeedKind,
+    /// The nodes it concerns (for the node filter).
+    pub nodes: Vec<NodeId>,
+    pub text: String,
+}
+
+pub fn message_name(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::RequestVote => "RequestVote",
+        MessageKind::VoteGranted => "vote granted",
+        MessageKind::VoteRejected => "vote refused",
+        MessageKind::Heartbeat => "heartbeat",
+        MessageKind::AppendEntries => "AppendEntries",
+        MessageKind::AppendAccepted => "append accepted",
+        MessageKind::AppendRejected => "append rejected",
+        MessageKind::Forward => "forwarded request",
+        MessageKind::ForwardRejected => "forward refused",
+    }
+}
+
+/// The feed's line for an event, or `None` for the events too frequent to list
+/// (messages sent and delivered, appends, durable writes, applies).
+pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
+    Some(match *kind {
+        EventKind::RoleChanged {
+            node,
+            role: Role::Candidate,
+            term,
+        } => (
+            FeedKind::Election,
+            vec![node],
+            format!("node {node} starts an election for term {term}"),
+        ),
+        EventKind::RoleChanged {
+            node,
+            role: Role::Leader,
+            term,
+        } => (
+            FeedKind::Election,
+            vec![node],
+            format!("node {node} wins the election: leader of term {term}"),
+        ),
+        EventKind::RoleChanged { .. } => return None,
+        EventKind::VoteGranted {
+            voter,
+            candidate,
+            term,
+        } => (
+            FeedKind::Vote,
+            vec![voter, candidate],
+            format!("node {voter} votes for node {candidate} in term {term}"),
+        ),
+        EventKind::TermChanged { node, term } => (
+            FeedKind::Term,
+            vec![node],
+            format!("node {node} moves to term {term}"),
+        ),
+        EventKind::Crashed { node, lost_writes } => (
+            FeedKind::Crash,
+            vec![node],
+            match lost_writes {
+                0 => format!("node {node} crashed"),
+                n => format!("node {node} crashed; {n} write(s) not yet on disk are lost"),
+            },
+        ),
+        EventKind::Restarted {
+            node,
+            term,
+            log_len,
+        } => (
+            FeedKind::Crash,
+            vec![node],
+            format!("node {node} restarted from disk: term {term}, {log_len} log entries"),
+        ),
+        EventKind::StorageFailed { node, ref error } => {
+            (FeedKind::Crash, vec![node], format!("node {node}: {error}"))
+        }
+        EventKind::CommitAdvanced { node, commit_index } => (
+            FeedKind::Commit,
+            vec![node],
+            format!("node {node} knows entries up to {commit_index} are committed"),
+        ),
+        EventKind::MessageDropped {
+            from,
+            to,
+            kind,
+            reason,
+            ..
+        } => (
+            FeedKind::Drop,
+            vec![from, to],
+            format!(
+                "{} {from}→{to} lost: {}",
+                message_name(kind),
+                match reason {
+                    DropReason::Lost => "dropped by the network",
+                    DropReason::LinkCut => "the link is cut",
+                    DropReason::NodeDown => "the receiver is down",
+                    DropReason::ByUser => "dropped by hand",
+                }
+            ),
+        ),
+        EventKind::ClientOutcome {
+            node,
+            outcome,
+            latency_ms,
+            ..
+        } => {
+            (
+                FeedKind::Client,
+                vec![node],
+                match outcome {
+                    Outcome::Committed { index, .. } => {
+                        format!("message via node {node} committed at index {index} after {latency_ms} ms")
+                    }
+                    Outcome::Failed(why) => format!("message via node {node} failed: {why}"),
+                },
+            )
+        }
+        EventKind::LinkCut { from, to } => (
+            FeedKind::Network,
+            vec![from, to],
+            format!("link {from}→{to} cut"),
+        ),
+        EventKind::LinkHealed { from, to } => (
+            FeedKind::Network,
+            vec![from, to],
+            format!("link {from}→{to} healed"),
+        ),
+        EventKind::ElectionTimeoutForced { node } => (
+            FeedKind::Election,
+            vec![node],
+            format!("node {node}'s election timer forced to fire"),
+        ),
+        EventKind::MessageSent { .. }
+        | EventKind::MessageDelivered { .. }
+        | EventKind::EntriesAppended { .. }
+        | EventKind::LogTruncated { .. }
+        | EventKind::Persisted { .. }
+        | EventKind::EntryApplied { .. }
+        | EventKind::ClientSubmitted { .. } => return None,
+    })
+}

@@ -1,0 +1,20 @@
+//! raftchat's classroom interface.
+//!
+//! One-way data flow: the simulator (in [`state`]) is changed only by
+//! [`state::Action`]s; after each change the reducer takes a read-only
+//! [`view::ClusterView`] of it, and the components draw only from that view.
+
+pub mod components;
+pub mod feed;
+pub mod state;
+pub mod view;
+
+/// Installs the panic hook and renders the page into `<body>`.
+pub fn start() {
+    // A panic shows on the page (and in the console) instead of a dead page.
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        components::panic_notice::show(&info.to_string());
+    }));
+    yew::Renderer::<components::app::App>::new().render();
+}

@@ -1,0 +1,253 @@
+//! A read-only snapshot of the simulated cluster, taken after every change.
+//! Components draw only from this. Parts that did not change since the previous
+//! snapshot (a node's chat, its log) are shared with it, so that unchanged
+//! components are not redrawn.
+
+use raftchat_core::sim::Simulator;
+use raftchat_core::{ChatMessage, ChatRoom, Index, MessageKind, NodeId, Payload, Role, Term};
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellKind {
+    Noop,
+    Chat,
+    Config,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogCell {
+    pub index: Index,
+    pub term: Term,
+    pub kind: CellKind,
+}
+
+/// A log entry not yet known to be committed, as the chat pane shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TailMessage {
+    pub index: Index,
+    pub author: Arc<str>,
+    pub text: Arc<str>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerProgress {
+    pub peer: NodeId,
+    pub next_index: Index,
+    pub match_index: Index,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeInfo {
+    pub id: NodeId,
+    pub up: bool,
+    pub incarnation: u32,
+    pub role: Role,
+    pub term: Term,
+    pub voted_for: Option<NodeId>,
+    pub leader: Option<NodeId>,
+    pub commit_index: Index,
+    pub last_applied: Index,
+    pub log: Rc<Vec<LogCell>>,
+    pub chat: Rc<Vec<ChatMessage>>,
+    pub tail: Rc<Vec<TailMessage>>,
+    /// The leader's next/match index per follower (empty unless leader).
+    pub progress: Vec<PeerProgress>,
+    pub election_deadline_ms: u64,
+    /// A candidate's votes, itself included.
+    pub votes: usize,
+    pub pending_writes: usize,
+    /// What is on disk: term, vote, number of entries.
+    pub disk_term: Term,
+    pub disk_voted_for: Option<NodeId>,
+    pub disk_entries: u64,
+    pub queued_requests: usize,
+}
+
+impl NodeInfo {
+    pub fn last_index(&self) -> Index {
+        self.log.last().map_or(0, |c| c.index)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageInfo {
+    pub id: u64,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub kind: MessageKind,
+    pub entries: usize,
+    pub sent_ms: u64,
+    pub deliver_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterView {
+    pub now_ms: u64,
+    pub nodes: Vec<Rc<NodeInfo>>,
+    pub messages: Vec<MessageInfo>,
+    /// Cut links, one way each: (from, to).
+    pub cut: BTreeSet<(NodeId, NodeId)>,
+    /// The leader of the highest term, if any.
+    pub leader: Option<(NodeId, Term)>,
+    pub election_timeout_max_ms: u64,
+}
+
+impl ClusterView {
+    pub fn empty() -> Self {
+        ClusterView {
+            now_ms: 0,
+            nodes: Vec::new(),
+            messages: Vec::new(),
+            cut: BTreeSet::new(),
+            leader: None,
+            election_timeout_max_ms: 300,
+        }
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<&Rc<NodeInfo>> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// Takes a snapshot of `sim`, sharing unchanged parts with `previous`.
+    pub fn take(sim: &Simulator<ChatRoom>, previous: &ClusterView) -> Self {
+        let nodes = sim
+            .node_ids()
+            .filter_map(|id| sim.node(id))
+            .map(|v| {
+                let prev = previous.node(v.id);
+                let (disk_term, disk_voted_for, disk_entries) =
+                    (v.durable.term, v.durable.voted_for, v.durable.last_index);
+                let Some(n) = v.node else {
+                    return Rc::new(NodeInfo {
+                        id: v.id,
+                        up: false,
+                        incarnation: v.incarnation,
+                        role: Role::Follower,
+                        term: disk_term,
+                        voted_for: disk_voted_for,
+                        leader: None,
+                        commit_index: 0,
+                        last_applied: 0,
+                        log: Rc::default(),
+                        chat: Rc::default(),
+                        tail: Rc::default(),
+                        progress: Vec::new(),
+                        election_deadline_ms: 0,
+                        votes: 0,
+                        pending_writes: 0,
+                        disk_term,
+                        disk_voted_for,
+                        disk_entries,
+                        queued_requests: 0,
+                    });
+                };
+                let raft = n.raft();
+                let log = raft.log();
+                let same_life = prev.is_some_and(|p| p.up && p.incarnation == v.incarnation);
+                let log_unchanged = same_life
+                    && prev.is_some_and(|p| {
+                        p.last_index() == log.last_index()
+                            && p.log.last().map(|c| c.term) == log.entries().last().map(|e| e.term)
+                    });
+                let cells = match prev {
+                    Some(p) if log_unchanged => p.log.clone(),
+                    _ => Rc::new(
+                        log.entries()
+                            .iter()
+                            .map(|e| LogCell {
+                                index: e.index,
+                                term: e.term,
+                                kind: match e.payload {
+                                    Payload::Noop => CellKind::Noop,
+                                    Payload::Command(_) => CellKind::Chat,
+                                    Payload::Config(_) => CellKind::Config,
+                                },
+                            })
+                            .collect(),
+                    ),
+                };
+                let applied = n.replica().last_applied();
+                let chat = match prev {
+                    Some(p) if same_life && p.last_applied == applied => p.chat.clone(),
+                    _ => Rc::new(n.replica().machine().messages().to_vec()),
+                };
+                let commit = raft.commit_index();
+                let tail = match prev {
+                    Some(p) if log_unchanged && p.commit_index == commit => p.tail.clone(),
+                    _ => Rc::new(
+                        log.entries()
+                            .iter()
+                            .filter(|e| e.index > commit)
+                            .filter_map(|e| match &e.payload {
+                                Payload::Command(r) => Some(TailMessage {
+                                    index: e.index,
+                                    author: r.command.author.clone(),
+                                    text: r.command.text.clone(),
+                                }),
+                                _ => None,
+                            })
+                            .collect(),
+                    ),
+                };
+                Rc::new(NodeInfo {
+                    id: v.id,
+                    up: true,
+                    incarnation: v.incarnation,
+                    role: raft.role(),
+                    term: raft.term(),
+                    voted_for: raft.voted_for(),
+                    leader: raft.leader(),
+                    commit_index: commit,
+                    last_applied: applied,
+                    log: cells,
+                    chat,
+                    tail,
+                    progress: raft
+                        .progress()
+                        .iter()
+                        .map(|(&peer, p)| PeerProgress {
+                            peer,
+                            next_index: p.next_index,
+                            match_index: p.match_index,
+                        })
+                        .collect(),
+                    election_deadline_ms: raft.election_deadline_ms(),
+                    votes: raft.votes().len(),
+                    pending_writes: v.pending_writes,
+                    disk_term,
+                    disk_voted_for,
+                    disk_entries,
+                    queued_requests: raft.queued_requests(),
+                })
+            })
+            .collect::<Vec<_>>();
+        let leader = sim.leader().and_then(|id| {
+            let n = nodes.iter().find(|n| n.id == id)?;
+            Some((id, n.term))
+        });
+        ClusterView {
+            now_ms: sim.now_ms(),
+            nodes,
+            messages: sim
+                .in_flight()
+                .map(|m| MessageInfo {
+                    id: m.id,
+                    from: m.message.from,
+                    to: m.message.to,
+                    kind: m.message.kind(),
+                    entries: match &m.message.body {
+                        raftchat_core::MessageBody::AppendEntries { entries, .. } => entries.len(),
+                        _ => 0,
+                    },
+                    sent_ms: m.sent_ms,
+                    deliver_ms: m.deliver_ms,
+                })
+                .collect(),
+            cut: sim.cut_links().clone(),
+            leader,
+            election_timeout_max_ms: sim.config().election_timeout_max_ms,
+        }
+    }
+}
