@@ -12,20 +12,26 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: serve test tools wasm-target trunk wasm-bindgen browser e2e-deps \
-        test-core build-wasm build-release e2e bench bugs campaign-long
+        test-core test-components build-wasm build-release e2e bench bugs campaign-long
 
 serve: tools
 	trunk serve
 
 test: tools browser e2e-deps
 	cargo fmt --all -- --check
-	$(MAKE) --no-print-directory test-core build-wasm build-release e2e
+	$(MAKE) --no-print-directory test-core build-wasm test-components build-release e2e
 
 test-core:
 	cargo test --release -p raftchat-core --features cli
 
 build-wasm:
 	cargo build -p raftchat-core --target wasm32-unknown-unknown
+
+# Component and reducer tests in headless Chromium (wasm-bindgen-test).
+test-components:
+	CHROMEDRIVER=/usr/bin/chromedriver \
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test -p raftchat-app --target wasm32-unknown-unknown --test components
 
 build-release:
 	trunk build --release

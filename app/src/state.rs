@@ -6,7 +6,7 @@ use crate::view::ClusterView;
 use raftchat_core::chat::ChatCommand;
 use raftchat_core::sim::{NetConfig, SimConfig, Simulator, MAX_NODES};
 use raftchat_core::{ChatRoom, NodeId, Outcome, Request};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use yew::Reducible;
@@ -151,8 +151,10 @@ pub struct AppState {
     pub running: bool,
     /// Paused because the tab is hidden; resumes when it is shown.
     pub auto_paused: bool,
-    /// Virtual time owed by real time, below one millisecond.
-    carry_ms: f64,
+    /// Virtual time owed by real time, below one millisecond. A `Cell`, so that
+    /// a frame that owes less than a millisecond changes nothing visible and
+    /// returns the same state (yew then skips the redraw).
+    carry_ms: Cell<f64>,
     pub view: Rc<ClusterView>,
     pub feed: Rc<VecDeque<FeedItem>>,
     pub event_count: u64,
@@ -185,7 +187,7 @@ impl AppState {
             settings,
             running: true,
             auto_paused: false,
-            carry_ms: 0.0,
+            carry_ms: Cell::new(0.0),
             view: Rc::new(ClusterView::empty()),
             feed: Rc::default(),
             event_count: 0,
@@ -208,7 +210,7 @@ impl AppState {
             settings: self.settings.clone(),
             running: self.running,
             auto_paused: self.auto_paused,
-            carry_ms: self.carry_ms,
+            carry_ms: Cell::new(self.carry_ms.get()),
             view: self.view.clone(),
             feed: self.feed.clone(),
             event_count: self.event_count,
@@ -298,12 +300,14 @@ impl Reducible for AppState {
                 if !self.running {
                     return self;
                 }
-                let owed = s.carry_ms + real_ms.clamp(0.0, MAX_FRAME_MS) * s.settings.speed;
+                let owed =
+                    self.carry_ms.get() + real_ms.clamp(0.0, MAX_FRAME_MS) * self.settings.speed;
                 let whole = owed.floor();
-                s.carry_ms = owed - whole;
+                self.carry_ms.set(owed - whole);
+                s.carry_ms.set(owed - whole);
                 if whole < 1.0 {
                     // Less than a virtual millisecond: nothing can have happened.
-                    return Rc::new(s);
+                    return self;
                 }
                 let until = s.view.now_ms + whole as u64;
                 s.sim.borrow_mut().run_until(until);

@@ -15,10 +15,13 @@ const types = {
   '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml',
 };
 
-/** Serves dist/ like any static file server would. Resolves to { url, close }. */
-export async function serveDist() {
+/** Serves dist/ like any static file server would, under `prefix`.
+ *  Resolves to { url, close }. */
+export async function serveDist({ prefix = '/' } = {}) {
   const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    const full = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (!full.startsWith(prefix)) { res.writeHead(404).end('not found'); return; }
+    const path = normalize('/' + full.slice(prefix.length));
     const file = join(dist, path.endsWith('/') ? join(path, 'index.html') : path);
     if (!file.startsWith(dist)) { res.writeHead(403).end(); return; }
     try {
@@ -30,7 +33,7 @@ export async function serveDist() {
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+  return { url: `http://127.0.0.1:${port}${prefix}`, close: () => new Promise((ok) => server.close(ok)) };
 }
 
 export async function launch() {

@@ -1,0 +1,210 @@
+//! Component and reducer tests, in headless Chromium (wasm-bindgen-test).
+//! Run by `make test` (`make test-components`).
+
+use raftchat_app::components::app::App;
+use raftchat_app::components::controls::parse_seed;
+use raftchat_app::state::{Action, AppState, Settings};
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use yew::Reducible;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// Renders the App into a fresh element and lets yew draw.
+async fn render_app() -> web_sys::Element {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    yew::Renderer::<App>::with_root(root.clone()).render();
+    yew::platform::time::sleep(Duration::from_millis(50)).await;
+    root
+}
+
+fn count(root: &web_sys::Element, selector: &str) -> u32 {
+    root.query_selector_all(selector).unwrap().length()
+}
+
+fn click(root: &web_sys::Element, selector: &str) {
+    let el: web_sys::HtmlElement = root
+        .query_selector(selector)
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    el.click();
+}
+
+#[wasm_bindgen_test]
+async fn the_page_has_every_test_hook() {
+    let root = render_app().await;
+    assert_eq!(
+        count(
+            &root,
+            "g[data-testid^='node-'][data-role][data-term][data-down]"
+        ),
+        5
+    );
+    for id in 1..=5 {
+        assert_eq!(count(&root, &format!("[data-testid='chat-pane-{id}']")), 1);
+        assert_eq!(
+            count(&root, &format!("input[data-testid='chat-input-{id}']")),
+            1
+        );
+    }
+    assert_eq!(count(&root, "[data-testid='play-pause']"), 1);
+    assert_eq!(count(&root, "input[data-testid='seed']"), 1);
+    assert_eq!(count(&root, "[data-testid='log-grid']"), 1);
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_play_button_pauses_and_resumes() {
+    let root = render_app().await;
+    let clock_state = |root: &web_sys::Element| {
+        root.query_selector("[data-testid='clock']")
+            .unwrap()
+            .unwrap()
+            .get_attribute("data-state")
+            .unwrap()
+    };
+    assert_eq!(clock_state(&root), "running");
+    click(&root, "[data-testid='play-pause']");
+    yew::platform::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(clock_state(&root), "paused");
+    let button = root
+        .query_selector("[data-testid='play-pause']")
+        .unwrap()
+        .unwrap();
+    assert_eq!(button.text_content().unwrap(), "Play");
+    click(&root, "[data-testid='play-pause']");
+    yew::platform::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(clock_state(&root), "running");
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+fn seeds_are_whole_numbers_and_anything_else_says_why() {
+    assert_eq!(parse_seed(" 42 "), Ok(42));
+    assert_eq!(parse_seed("18446744073709551615"), Ok(u64::MAX));
+    for bad in [
+        "",
+        "banana",
+        "-1",
+        "1.5",
+        "18446744073709551616",
+        "<script>",
+    ] {
+        let err = parse_seed(bad).unwrap_err();
+        assert!(err.contains("seed"), "{bad:?}: {err}");
+    }
+}
+
+fn reduce(state: Rc<AppState>, action: Action) -> Rc<AppState> {
+    state.reduce(action)
+}
+
+/// Steps the simulation until `done` holds (at most `max` events).
+fn step_until(mut s: Rc<AppState>, max: usize, done: impl Fn(&AppState) -> bool) -> Rc<AppState> {
+    for _ in 0..max {
+        if done(&s) {
+            return s;
+        }
+        s = reduce(s, Action::Step);
+    }
+    panic!("condition not reached in {max} steps");
+}
+
+#[wasm_bindgen_test]
+fn a_paused_or_idle_frame_changes_nothing_and_redraws_nothing() {
+    let s = Rc::new(AppState::new(Settings::default()));
+    // Less than a virtual millisecond owed: the same state comes back.
+    let same = reduce(s.clone(), Action::Frame { real_ms: 1.0 });
+    assert!(Rc::ptr_eq(&s, &same));
+    let paused = reduce(s, Action::TogglePlay);
+    let after = reduce(paused.clone(), Action::Frame { real_ms: 100.0 });
+    assert!(Rc::ptr_eq(&paused, &after), "a paused run does not move");
+}
+
+#[wasm_bindgen_test]
+fn bad_chat_input_is_refused_with_a_reason_and_nothing_is_sent() {
+    let s = Rc::new(AppState::new(Settings::default()));
+    let events = s.event_count;
+    let s = reduce(
+        s,
+        Action::Send {
+            node: 2,
+            text: "   ".into(),
+        },
+    );
+    assert!(
+        s.pane_status[&2].text.contains("empty"),
+        "{:?}",
+        s.pane_status[&2]
+    );
+    let s = reduce(
+        s,
+        Action::Send {
+            node: 2,
+            text: "y".repeat(501),
+        },
+    );
+    assert!(
+        s.pane_status[&2].text.contains("limit is 500"),
+        "{:?}",
+        s.pane_status[&2]
+    );
+    assert!(!s.pane_status[&2].ok);
+    assert_eq!(s.event_count, events, "nothing reached the cluster");
+}
+
+#[wasm_bindgen_test]
+fn html_in_a_message_arrives_as_text_on_every_replica() {
+    let s = Rc::new(AppState::new(Settings::default()));
+    let s = step_until(s, 20_000, |s| s.view.leader.is_some());
+    let text = "<img src=x onerror=alert(1)> & <b>hi</b>";
+    let s = reduce(
+        s,
+        Action::Send {
+            node: 3,
+            text: text.into(),
+        },
+    );
+    let s = step_until(s, 20_000, |s| {
+        s.view.nodes.iter().all(|n| n.chat.len() == 1)
+    });
+    for n in &s.view.nodes {
+        assert_eq!(&*n.chat[0].text, text, "node {}", n.id);
+        assert_eq!(&*n.chat[0].author, "student");
+    }
+    assert!(
+        s.pane_status[&3].text.contains("committed at index"),
+        "{:?}",
+        s.pane_status[&3]
+    );
+}
+
+#[wasm_bindgen_test]
+fn the_inspector_commands_reach_the_simulator_only_through_actions() {
+    let s = Rc::new(AppState::new(Settings::default()));
+    let s = step_until(s, 20_000, |s| s.view.leader.is_some());
+    let (leader, term) = s.view.leader.unwrap();
+    let s = reduce(s, Action::Crash(leader));
+    assert!(!s.view.node(leader).unwrap().up);
+    let s = reduce(s, Action::Crash(leader));
+    assert!(
+        s.notice.as_deref().unwrap_or("").contains("already down"),
+        "a refused command says why"
+    );
+    let s = step_until(s, 50_000, |s| s.view.leader.is_some_and(|(_, t)| t > term));
+    let s = reduce(s, Action::Restart(leader));
+    assert!(s.view.node(leader).unwrap().up);
+    let s = reduce(s, Action::Isolate(1));
+    assert_eq!(s.view.cut.len(), 8, "4 peers × 2 directions");
+    let s = reduce(s, Action::HealAll);
+    assert!(s.view.cut.is_empty());
+}

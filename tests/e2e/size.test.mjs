@@ -1,0 +1,37 @@
+// The release build is a static dist/ whose wasm is at most 300 KB gzipped
+// (goal 250 KB). Prints the size.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { dist, serveDist, launch, open, waitForLeader } from './harness.mjs';
+
+test('the release wasm is at most 300 KB gzipped', async () => {
+  const files = await readdir(dist);
+  const wasm = files.filter((f) => f.endsWith('.wasm'));
+  assert.equal(wasm.length, 1, `one wasm file in dist/: ${wasm}`);
+  const bytes = await readFile(join(dist, wasm[0]));
+  const gz = gzipSync(bytes, { level: 9 }).length;
+  console.log(`release wasm: ${(bytes.length / 1024).toFixed(0)} KB, ${(gz / 1024).toFixed(0)} KB gzipped (limit 300 KB, goal 250 KB)`);
+  assert.ok(gz <= 300 * 1024, `${gz} bytes gzipped`);
+  // Everything dist/ needs is in dist/: index.html names only files that exist.
+  const html = await readFile(join(dist, 'index.html'), 'utf8');
+  for (const [, ref] of html.matchAll(/(?:href|src)="(?:\.?\/)?([^"#?]+)"/g)) {
+    if (/^(https?:)?\/\//.test(ref)) assert.fail(`index.html loads ${ref} from elsewhere`);
+    assert.ok(files.includes(ref), `index.html refers to ${ref}, which is in dist/`);
+  }
+});
+
+test('dist/ works from a static server at any path', async () => {
+  const server = await serveDist({ prefix: '/class/raftchat/' });
+  const browser = await launch();
+  try {
+    const page = await open(browser, server);
+    await waitForLeader(page);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
