@@ -62,6 +62,7 @@ pub fn message_name(kind: MessageKind) -> &'static str {
         MessageKind::AppendAccepted => "append accepted",
         MessageKind::AppendRejected => "append rejected",
         MessageKind::Forward => "forwarded request",
+        MessageKind::ForwardAccepted => "forward accepted",
         MessageKind::ForwardRejected => "forward refused",
     }
 }

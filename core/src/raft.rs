@@ -119,6 +119,8 @@ impl<C> Ready<C> {
 struct Forwarded<C> {
     to: NodeId,
     sent_ms: u64,
+    /// The leader acknowledged it: no timed resend.
+    accepted: bool,
     request: Request<C>,
 }
 
@@ -240,6 +242,7 @@ impl<C: Clone> Raft<C> {
         let retry = self
             .forwarded
             .values()
+            .filter(|f| !f.accepted)
             .map(|f| f.sent_ms + self.forward_retry_ms())
             .min();
         retry.map_or(role, |r| r.min(role))
@@ -303,7 +306,7 @@ impl<C: Clone> Raft<C> {
         let due: Vec<_> = self
             .forwarded
             .iter()
-            .filter(|(_, f)| f.sent_ms <= retry_before)
+            .filter(|(_, f)| !f.accepted && f.sent_ms <= retry_before)
             .map(|(k, _)| *k)
             .collect();
         for key in due {
@@ -340,7 +343,9 @@ impl<C: Clone> Raft<C> {
         self.now_ms = self.now_ms.max(now_ms);
         let forward = matches!(
             msg.body,
-            MessageBody::Forward { .. } | MessageBody::ForwardRejected { .. }
+            MessageBody::Forward { .. }
+                | MessageBody::ForwardAccepted { .. }
+                | MessageBody::ForwardRejected { .. }
         );
         // All servers: "If RPC request or response contains term T > currentTerm:
         // set currentTerm = T, convert to follower" (§5.1).
@@ -399,7 +404,9 @@ impl<C: Clone> Raft<C> {
             } => self.handle_append_reply(msg.from, prev_log_index, success, match_index, hint),
             MessageBody::Forward { request } => {
                 if self.role == Role::Leader {
+                    let (client, seq) = (request.client, request.seq);
                     self.append_request(request);
+                    self.send(msg.from, MessageBody::ForwardAccepted { client, seq });
                 } else {
                     self.send(
                         msg.from,
@@ -408,6 +415,15 @@ impl<C: Clone> Raft<C> {
                             seq: request.seq,
                         },
                     );
+                }
+            }
+            MessageBody::ForwardAccepted { client, seq } => {
+                // In the leader's log: stop resending on a timer (a change of
+                // leader still hands it on, as the entry may be lost with it).
+                if let Some(f) = self.forwarded.get_mut(&(client, seq)) {
+                    if f.to == msg.from {
+                        f.accepted = true;
+                    }
                 }
             }
             MessageBody::ForwardRejected { client, seq } => {
@@ -784,6 +800,7 @@ impl<C: Clone> Raft<C> {
             Forwarded {
                 to: leader,
                 sent_ms,
+                accepted: false,
                 request,
             },
         );

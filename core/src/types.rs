@@ -107,6 +107,11 @@ pub enum MessageBody<C> {
     Forward {
         request: Request<C>,
     },
+    /// The leader appended a forwarded request to its log.
+    ForwardAccepted {
+        client: ClientId,
+        seq: u64,
+    },
     /// The receiver of a [`MessageBody::Forward`] is not the leader (any more).
     ForwardRejected {
         client: ClientId,
@@ -134,6 +139,7 @@ pub enum MessageKind {
     AppendAccepted,
     AppendRejected,
     Forward,
+    ForwardAccepted,
     ForwardRejected,
 }
 
@@ -150,6 +156,7 @@ impl<C> Message<C> {
             MessageBody::AppendEntriesReply { success: true, .. } => MessageKind::AppendAccepted,
             MessageBody::AppendEntriesReply { success: false, .. } => MessageKind::AppendRejected,
             MessageBody::Forward { .. } => MessageKind::Forward,
+            MessageBody::ForwardAccepted { .. } => MessageKind::ForwardAccepted,
             MessageBody::ForwardRejected { .. } => MessageKind::ForwardRejected,
         }
     }

@@ -527,3 +527,44 @@ fn after_faults_heal_a_leader_is_elected_and_every_acknowledged_message_arrives(
     );
     println!("converged {ms} ms after healing");
 }
+
+#[test]
+fn a_forwarded_message_enters_the_log_once_in_a_healthy_cluster() {
+    // The leader acknowledges a forwarded request, so the follower does not
+    // resend it while it is being replicated (a second copy would be applied
+    // only once, but would clutter every log).
+    let cfg = SimConfig {
+        net: NetConfig {
+            latency_min_ms: 20,
+            latency_max_ms: 40,
+            ..NetConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 2_000);
+    let leader = sim.leader().unwrap();
+    for (i, follower) in (1..=5).filter(|&n| n != leader).enumerate() {
+        sim.submit(follower, req(follower as u64, 1, &format!("m{i}")))
+            .unwrap();
+    }
+    run_checked(&mut sim, &mut checker, 5_000);
+    let log = sim
+        .node(leader)
+        .unwrap()
+        .node
+        .unwrap()
+        .raft()
+        .log()
+        .entries()
+        .to_vec();
+    let commands = log
+        .iter()
+        .filter(|e| matches!(e.payload, Payload::Command(_)))
+        .count();
+    assert_eq!(commands, 4, "one entry per message: {log:?}");
+    for id in 1..=5 {
+        assert_eq!(chat_of(&sim, id).len(), 4);
+    }
+}

@@ -43,6 +43,7 @@ pub fn kind_class(kind: MessageKind) -> &'static str {
         MessageKind::AppendAccepted => "m-append-ok",
         MessageKind::AppendRejected => "m-append-no",
         MessageKind::Forward => "m-forward",
+        MessageKind::ForwardAccepted => "m-forward-ok",
         MessageKind::ForwardRejected => "m-forward-no",
     }
 }
