@@ -74,6 +74,7 @@ test('pause stops the clock: the term and the event count stay put', async () =>
   const stepped = await read();
   assert.notEqual(stepped.events, before.events);
   assert.match(stepped.clock, /paused/);
+  await screenshot(page, 'paused');
 });
 
 test('a hidden tab pauses and resumes when shown again', async () => {
@@ -89,6 +90,7 @@ test('a hidden tab pauses and resumes when shown again', async () => {
   assert.equal(await page.evaluate(() => document.body.dataset.frames), frames, 'no frames while hidden');
   await setHidden(false);
   await page.waitForSelector('[data-testid="clock"][data-state="running"]');
+  await screenshot(page, 'shown-again');
 });
 
 test('an isolated node calls elections in ever higher terms while the majority commits', async () => {
@@ -123,12 +125,17 @@ test('cutting a link and dropping a message are one click each', async () => {
   assert.equal(await page.getAttribute('g[data-testid="link-1-2"]', 'data-state'), 'cut');
   await page.click('[data-testid="heal-all"]');
   assert.equal(await page.getAttribute('g[data-testid="link-1-2"]', 'data-state'), 'up');
-  // Drop a message in flight (pause first so that it stays put).
-  await page.waitForSelector('g[data-testid="message"]');
+  // Drop a message in flight: pause so that it stays put, step until one is on
+  // the wire, and click it (its own element: near its end a message sits under
+  // the receiving node).
   await page.click('[data-testid="play-pause"]');
-  const before = await page.$$eval('g[data-testid="message"]', (m) => m.length);
-  await page.click('g[data-testid="message"]', { force: true });
-  assert.equal(await page.$$eval('g[data-testid="message"]', (m) => m.length), before - 1);
+  const inFlight = () => page.$$eval('g[data-testid="message"]', (m) => m.length);
+  for (let i = 0; i < 100 && (await inFlight()) === 0; i++) await page.click('[data-testid="step"]');
+  const before = await inFlight();
+  assert.ok(before > 0, 'a message is in flight');
+  await page.$eval('g[data-testid="message"] circle', (c) => c.dispatchEvent(new MouseEvent('click', { bubbles: true })));
+  await page.waitForFunction((n) => document.querySelectorAll('g[data-testid="message"]').length === n - 1, before);
   await page.check('[data-testid="feed-kind-drops"]');
   assert.match(await page.textContent('[data-testid="feed"]'), /dropped by hand/);
+  await screenshot(page, 'message-dropped');
 });

@@ -15,6 +15,7 @@ test('nonsense in the seed field gets a clear message and the run goes on', asyn
     assert.match(await page.textContent('[data-testid="seed-error"]'), /seed/, `for ${JSON.stringify(bad)}`);
   }
   await waitForLeader(page);
+  await screenshot(page, 'bad-seed');
   assert.deepEqual(page.errors, []);
 });
 
@@ -56,12 +57,14 @@ test('a new run from the same seed replays the same elections', async () => {
   const b = await run();
   assert.equal(a, b);
   assert.match(a, /leader/);
+  await screenshot(page, 'replayed-seed');
 });
 
 test('the keyboard help opens with ? and closes with Escape', async () => {
   const page = await open(browser, server);
   await page.keyboard.press('?');
   await page.waitForSelector('[data-testid="help"]');
+  await screenshot(page, 'keyboard-help');
   assert.match(await page.textContent('[data-testid="help"]'), /pause \/ resume/);
   await page.keyboard.press('Escape');
   assert.equal(await page.$('[data-testid="help"]'), null);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { dist, serveDist, launch, open, waitForLeader } from './harness.mjs';
+import { dist, serveDist, launch, open, waitForLeader, screenshot } from './harness.mjs';
 
 test('the release wasm is at most 300 KB gzipped', async () => {
   const files = await readdir(dist);
@@ -29,6 +29,7 @@ test('dist/ works from a static server at any path', async () => {
   try {
     const page = await open(browser, server);
     await waitForLeader(page);
+    await screenshot(page, 'served-at-a-sub-path');
     assert.deepEqual(page.errors, []);
   } finally {
     await browser.close();
