@@ -257,6 +257,16 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// A durable write handed to the driver (external disk mode). The driver makes
+/// it durable, in order per node, and then calls [`Simulator::confirm_write`].
+#[derive(Clone, Debug)]
+pub struct DiskWrite<C> {
+    pub node: NodeId,
+    pub incarnation: u32,
+    pub write_id: u64,
+    pub write: DurableWrite<C>,
+}
+
 /// A message on the wire, as the interface may draw it.
 #[derive(Clone, Debug)]
 pub struct InFlight<C> {
@@ -317,6 +327,9 @@ enum Scheduled {
 
 struct PendingBatch<C> {
     write: DurableWrite<C>,
+    write_id: u64,
+    /// With an external disk: the driver has reported this write durable.
+    confirmed: bool,
     messages: Vec<Message<C>>,
     committed: Vec<Entry<C>>,
 }
@@ -370,6 +383,10 @@ pub struct Simulator<M: StateMachine> {
     stats: Stats,
     /// The first message found to have left before what it depends on was durable.
     unsafe_send: Option<(u64, String)>,
+    /// Durable writes are made by the driver (IndexedDB), not simulated alone.
+    external_disk: bool,
+    disk_outbox: Vec<DiskWrite<M::Command>>,
+    next_write_id: u64,
 }
 
 /// A read-only view of one node.
@@ -422,6 +439,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
             acks: Vec::new(),
             stats: Stats::default(),
             unsafe_send: None,
+            external_disk: false,
+            disk_outbox: Vec::new(),
+            next_write_id: 1,
             cfg,
         };
         for id in 1..=sim.cfg.nodes {
@@ -512,8 +532,13 @@ impl<M: StateMachine + 'static> Simulator<M> {
 
     // ----- running --------------------------------------------------------------
 
-    /// Processes the next scheduled event; returns false if there is none.
+    /// Processes the next scheduled event. Returns false if there is none, or if
+    /// the next one is the completion of a write the driver has not yet made
+    /// durable ([`Simulator::waiting_for_disk`]): virtual time then waits for it.
     pub fn step(&mut self) -> bool {
+        if self.waiting_for_disk().is_some() {
+            return false;
+        }
         let Some(Reverse((at, _, what))) = self.queue.pop() else {
             return false;
         };
@@ -539,12 +564,61 @@ impl<M: StateMachine + 'static> Simulator<M> {
         true
     }
 
-    /// Runs every event scheduled up to `t_ms`, then sets the clock to `t_ms`.
+    /// Runs every event scheduled up to `t_ms`, then sets the clock to `t_ms` —
+    /// or stops at a write still waiting for the driver's disk.
     pub fn run_until(&mut self, t_ms: u64) {
-        while self.next_event_ms().is_some_and(|t| t <= t_ms) {
-            self.step();
+        while let Some(next) = self.next_event_ms().filter(|&t| t <= t_ms) {
+            if !self.step() {
+                self.now_ms = self.now_ms.max(next);
+                return;
+            }
         }
         self.now_ms = self.now_ms.max(t_ms);
+    }
+
+    /// The node whose durable write the run is waiting for, if any.
+    pub fn waiting_for_disk(&self) -> Option<NodeId> {
+        let Reverse((_, _, Scheduled::WriteDone { node, incarnation })) = self.queue.peek()? else {
+            return None;
+        };
+        let slot = &self.slots[*node as usize - 1];
+        let waiting =
+            slot.incarnation == *incarnation && slot.batches.front().is_some_and(|b| !b.confirmed);
+        waiting.then_some(*node)
+    }
+
+    /// Lets the driver make durable writes (IndexedDB): each write is handed out
+    /// by [`Simulator::take_disk_writes`] and completes, at its virtual time,
+    /// only once confirmed. Turning it off confirms every write still pending.
+    pub fn set_external_disk(&mut self, on: bool) {
+        self.external_disk = on;
+        if !on {
+            self.disk_outbox.clear();
+            for slot in &mut self.slots {
+                for b in &mut slot.batches {
+                    b.confirmed = true;
+                }
+            }
+        }
+    }
+
+    /// Writes for the driver to make durable, in order (external disk mode).
+    pub fn take_disk_writes(&mut self) -> Vec<DiskWrite<M::Command>> {
+        std::mem::take(&mut self.disk_outbox)
+    }
+
+    /// The driver reports a write durable. Writes of an earlier life of the node
+    /// (before a crash) are ignored.
+    pub fn confirm_write(&mut self, node: NodeId, incarnation: u32, write_id: u64) {
+        let Some(slot) = self.slots.get_mut(node.wrapping_sub(1) as usize) else {
+            return;
+        };
+        if slot.incarnation != incarnation {
+            return;
+        }
+        if let Some(b) = slot.batches.iter_mut().find(|b| b.write_id == write_id) {
+            b.confirmed = true;
+        }
     }
 
     /// Applies a command at the current virtual time.
@@ -575,6 +649,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         // Volatile state and every write not yet durable are lost.
         let lost_writes = slot.batches.iter().filter(|b| !b.write.is_empty()).count();
         slot.batches.clear();
+        self.disk_outbox.retain(|w| w.node != id);
         slot.incarnation += 1;
         slot.timer_at = None;
         slot.seen = Seen::default();
@@ -601,6 +676,21 @@ impl<M: StateMachine + 'static> Simulator<M> {
         } else {
             Err(format!("node {id} could not be restarted from its storage"))
         }
+    }
+
+    /// Restarts a crashed node from `persisted` — what the driver read back from
+    /// its disk — which also becomes the simulator's copy of that disk.
+    pub fn restart_from(
+        &mut self,
+        id: NodeId,
+        persisted: crate::storage::PersistedState<M::Command>,
+    ) -> Result<(), String> {
+        self.check_id(id)?;
+        if self.slots[id as usize - 1].node.is_some() {
+            return Err(format!("node {id} is already up"));
+        }
+        self.slots[id as usize - 1].storage = Box::new(MemStorage::from_state(persisted));
+        self.restart(id)
     }
 
     pub fn timeout_now(&mut self, id: NodeId) -> Result<(), String> {
@@ -861,10 +951,26 @@ impl<M: StateMachine + 'static> Simulator<M> {
             });
         }
         let has_write = !write.is_empty();
+        let write_id = if has_write {
+            self.next_write_id += 1;
+            self.next_write_id
+        } else {
+            0
+        };
         let slot = &mut self.slots[id as usize - 1];
+        if has_write && self.external_disk {
+            self.disk_outbox.push(DiskWrite {
+                node: id,
+                incarnation: slot.incarnation,
+                write_id,
+                write: write.clone(),
+            });
+        }
         let idle = slot.batches.is_empty();
         slot.batches.push_back(PendingBatch {
             write,
+            write_id,
+            confirmed: !(has_write && self.external_disk),
             messages,
             committed,
         });

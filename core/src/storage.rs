@@ -89,6 +89,11 @@ impl<C: Clone> MemStorage<C> {
         }
     }
 
+    /// Storage holding `state` (read back from another store).
+    pub fn from_state(state: PersistedState<C>) -> Self {
+        MemStorage { state }
+    }
+
     pub fn state(&self) -> &PersistedState<C> {
         &self.state
     }

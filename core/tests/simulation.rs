@@ -568,3 +568,108 @@ fn a_forwarded_message_enters_the_log_once_in_a_healthy_cluster() {
         assert_eq!(chat_of(&sim, id).len(), 4);
     }
 }
+
+/// A driver whose disk confirms every write as soon as it is handed out.
+fn run_with_external_disk(seed: u64, until_ms: u64) -> Vec<Event> {
+    let cfg = SimConfig {
+        seed,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    sim.set_external_disk(true);
+    let mut trace = Vec::new();
+    let mut sent = false;
+    while sim.now_ms() < until_ms {
+        for w in sim.take_disk_writes() {
+            sim.confirm_write(w.node, w.incarnation, w.write_id);
+        }
+        if !sent && sim.now_ms() >= 1_000 {
+            sim.submit(2, req(1, 1, "through the real disk")).unwrap();
+            sent = true;
+        }
+        let t = (sim.now_ms() + 1).min(until_ms);
+        sim.run_until(t);
+        trace.extend(sim.take_events());
+    }
+    trace
+}
+
+#[test]
+fn an_external_disk_gives_the_same_run_as_the_simulated_one() {
+    let cfg = SimConfig {
+        seed: 5,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    let mut trace = Vec::new();
+    let mut sent = false;
+    while sim.now_ms() < 3_000 {
+        if !sent && sim.now_ms() >= 1_000 {
+            sim.submit(2, req(1, 1, "through the real disk")).unwrap();
+            sent = true;
+        }
+        let t = sim.now_ms() + 1;
+        sim.run_until(t);
+        trace.extend(sim.take_events());
+    }
+    let external = run_with_external_disk(5, 3_000);
+    assert!(trace.len() > 500);
+    assert_eq!(
+        trace, external,
+        "virtual time does not depend on how fast the real disk is"
+    );
+}
+
+#[test]
+fn virtual_time_waits_for_a_write_the_driver_has_not_made_durable() {
+    let mut sim = Simulator::<ChatRoom>::new(SimConfig::default()).unwrap();
+    sim.set_external_disk(true);
+    sim.run_until(5_000);
+    // The first election's term and vote must be written: the run stops there.
+    let waiting = sim.waiting_for_disk().expect("waiting for a disk");
+    let stopped_at = sim.now_ms();
+    assert!(stopped_at < 1_000, "stopped at {stopped_at} ms");
+    assert!(!sim.step(), "no event passes an unconfirmed write");
+    let writes = sim.take_disk_writes();
+    assert!(writes
+        .iter()
+        .any(|w| w.node == waiting && w.write.hard_state.is_some()));
+    for w in &writes {
+        sim.confirm_write(w.node, w.incarnation, w.write_id);
+    }
+    assert!(sim.step(), "confirmed: the run goes on");
+    // A crash voids the node's pending writes: nothing waits for them.
+    let mut checker = Checker::new();
+    for _ in 0..10_000 {
+        if let Some(node) = sim.waiting_for_disk() {
+            sim.crash(node).unwrap();
+            assert!(sim.take_disk_writes().iter().all(|w| w.node != node));
+            assert_ne!(sim.waiting_for_disk(), Some(node));
+            break;
+        }
+        for w in sim.take_disk_writes() {
+            if w.node != 3 {
+                sim.confirm_write(w.node, w.incarnation, w.write_id);
+            }
+        }
+        sim.step();
+        checker.check(&sim).unwrap();
+    }
+}
+
+#[test]
+fn restart_from_uses_only_the_state_read_back_from_disk() {
+    let mut sim = Simulator::<ChatRoom>::new(SimConfig::default()).unwrap();
+    sim.run_until(2_000);
+    sim.crash(4).unwrap();
+    let mut persisted = sim.node(4).unwrap().storage.load().unwrap();
+    persisted.hard_state.term = 42; // as if the database said so
+    sim.restart_from(4, persisted).unwrap();
+    let view = sim.node(4).unwrap();
+    assert_eq!(view.node.unwrap().raft().term(), 42);
+    assert_eq!(view.storage.load().unwrap().hard_state.term, 42);
+    assert!(
+        sim.restart_from(4, view.storage.load().unwrap()).is_err(),
+        "already up"
+    );
+}
