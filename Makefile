@@ -31,7 +31,7 @@ build-wasm:
 test-components:
 	CHROMEDRIVER=/usr/bin/chromedriver \
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-	  cargo test -p raftchat-app --target wasm32-unknown-unknown --test components
+	  cargo test -p raftchat-app --target wasm32-unknown-unknown --test components --test storage -- --nocapture
 
 build-release:
 	trunk build --release

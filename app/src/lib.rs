@@ -7,6 +7,7 @@
 pub mod components;
 pub mod feed;
 pub mod state;
+pub mod storage;
 pub mod view;
 
 /// Installs the panic hook and renders the page into `<body>`.

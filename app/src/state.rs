@@ -30,7 +30,7 @@ pub const FEED_LEN: usize = 400;
 /// A real frame longer than this (a stalled tab) advances no more than this.
 const MAX_FRAME_MS: f64 = 100.0;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     pub nodes: u32,
     pub seed: u64,

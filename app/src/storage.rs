@@ -1,0 +1,311 @@
+//! Each node's stable storage, in IndexedDB: one database per cluster.
+//!
+//! Layout (schema version [`SCHEMA_VERSION`], which is also the IndexedDB
+//! version):
+//! - `meta`: the cluster's settings, under the key `"cluster"`;
+//! - `hard`: each node's hard state (term, vote), keyed by node id;
+//! - `log`: each node's log entries, keyed by `node × 2⁴⁰ + index` (exact in a
+//!   JavaScript number), so that a node's entries are one contiguous key range.
+//!
+//! One Raft write (term, vote, truncation, appended entries) is one readwrite
+//! transaction: all of it or none of it. Nothing but database requests is awaited
+//! inside a transaction (IndexedDB commits a transaction as soon as it is idle).
+
+use crate::state::Settings;
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::KeyRange;
+use raftchat_core::storage::{DurableWrite, HardState, PersistedState};
+use raftchat_core::{ChatCommand, Entry, Index, Membership, NodeId};
+use serde::{Deserialize, Serialize};
+
+/// The layout version. A database of another version is not read.
+pub const SCHEMA_VERSION: u32 = 1;
+const META: &str = "meta";
+const HARD: &str = "hard";
+const LOG: &str = "log";
+const META_KEY: &str = "cluster";
+const NODE_SPAN: f64 = 1_099_511_627_776.0; // 2^40
+
+pub type ChatEntry = Entry<ChatCommand>;
+
+/// The name of cluster `id`'s database.
+pub fn db_name(cluster: u64) -> String {
+    format!("raftchat-cluster-{cluster}")
+}
+
+fn log_key(node: NodeId, index: Index) -> f64 {
+    node as f64 * NODE_SPAN + index as f64
+}
+
+/// What is stored about the cluster as a whole.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterMeta {
+    pub schema: u32,
+    pub settings: Settings,
+    pub author: String,
+}
+
+/// Why storage could not be used. Each says what happened in words for the page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiskError {
+    /// No IndexedDB here (private window, blocked storage, old browser).
+    Unavailable(String),
+    /// The database was written by another version of raftchat.
+    Schema(String),
+    /// A record could not be read back.
+    Corrupt(String),
+    /// The browser refused the write: storage is full.
+    QuotaExceeded,
+    Other(String),
+}
+
+impl std::fmt::Display for DiskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DiskError::Unavailable(why) => write!(f, "IndexedDB is not available ({why})"),
+            DiskError::Schema(why) => write!(
+                f,
+                "the saved cluster was written by another version of raftchat ({why})"
+            ),
+            DiskError::Corrupt(why) => write!(f, "the saved cluster is damaged ({why})"),
+            DiskError::QuotaExceeded => write!(f, "the browser's storage is full"),
+            DiskError::Other(why) => write!(f, "storage failed ({why})"),
+        }
+    }
+}
+
+fn other(e: impl std::fmt::Display) -> DiskError {
+    let text = e.to_string();
+    if text.contains("QuotaExceeded") {
+        DiskError::QuotaExceeded
+    } else {
+        DiskError::Other(text)
+    }
+}
+
+/// An open cluster database.
+pub struct Disk {
+    db: Database,
+    name: String,
+}
+
+impl Disk {
+    /// Opens (creating if need be) the database `name`.
+    pub async fn open(name: &str) -> Result<Disk, DiskError> {
+        let db = Database::open(name)
+            .with_version(SCHEMA_VERSION)
+            .with_on_upgrade_needed(|event, db| {
+                // Version 0 is "no database yet". (A database of a newer schema
+                // fails to open with a VersionError instead; there is no older one.)
+                if event.old_version() as u64 != 0 {
+                    return Ok(());
+                }
+                db.create_object_store(META).build()?;
+                db.create_object_store(HARD).build()?;
+                db.create_object_store(LOG).build()?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| {
+                let text = e.to_string();
+                if text.contains("VersionError") || text.contains("version") {
+                    DiskError::Schema(text)
+                } else if text.contains("factory")
+                    || text.contains("Unsupported")
+                    || text.contains("indexedDB")
+                {
+                    DiskError::Unavailable(text)
+                } else {
+                    DiskError::Other(text)
+                }
+            })?;
+        Ok(Disk {
+            db,
+            name: name.to_string(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub async fn load_meta(&self) -> Result<Option<ClusterMeta>, DiskError> {
+        let tx = self.db.transaction(META).build().map_err(other)?;
+        let store = tx.object_store(META).map_err(other)?;
+        let meta: Option<ClusterMeta> = store
+            .get(META_KEY)
+            .serde()
+            .map_err(other)?
+            .await
+            .map_err(|e| DiskError::Corrupt(format!("cluster settings: {e}")))?;
+        if let Some(m) = &meta {
+            if m.schema != SCHEMA_VERSION {
+                return Err(DiskError::Schema(format!(
+                    "schema {} recorded, {SCHEMA_VERSION} expected",
+                    m.schema
+                )));
+            }
+        }
+        Ok(meta)
+    }
+
+    pub async fn save_meta(&self, meta: &ClusterMeta) -> Result<(), DiskError> {
+        let tx = self
+            .db
+            .transaction(META)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(other)?;
+        let store = tx.object_store(META).map_err(other)?;
+        store
+            .put(meta)
+            .with_key(META_KEY.to_string())
+            .serde()
+            .map_err(other)?;
+        tx.commit().await.map_err(other)
+    }
+
+    /// Makes one Raft write durable, atomically.
+    pub async fn write(
+        &self,
+        node: NodeId,
+        write: &DurableWrite<ChatCommand>,
+    ) -> Result<(), DiskError> {
+        let tx = self
+            .db
+            .transaction([HARD, LOG])
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(other)?;
+        stage(&tx, node, write)?;
+        tx.commit().await.map_err(other)
+    }
+
+    /// Stages a write in a transaction and drops it without committing: what a
+    /// crash in the middle of a write does. (Tests use it to show atomicity.)
+    pub async fn write_and_abort(
+        &self,
+        node: NodeId,
+        write: &DurableWrite<ChatCommand>,
+    ) -> Result<(), DiskError> {
+        let tx = self
+            .db
+            .transaction([HARD, LOG])
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(other)?;
+        stage(&tx, node, write)?;
+        tx.abort().await.map_err(other)
+    }
+
+    /// Reads node `node`'s persisted state back.
+    pub async fn load_node(
+        &self,
+        node: NodeId,
+        config: Membership,
+    ) -> Result<PersistedState<ChatCommand>, DiskError> {
+        let tx = self.db.transaction([HARD, LOG]).build().map_err(other)?;
+        let hard: Option<HardState> = tx
+            .object_store(HARD)
+            .map_err(other)?
+            .get(node)
+            .serde()
+            .map_err(other)?
+            .await
+            .map_err(|e| DiskError::Corrupt(format!("node {node}'s term and vote: {e}")))?;
+        let range = KeyRange::Bound(log_key(node, 0), false, log_key(node + 1, 0), true);
+        let records = tx
+            .object_store(LOG)
+            .map_err(other)?
+            .get_all::<ChatEntry>()
+            .with_query::<f64, _>(range)
+            .serde()
+            .map_err(other)?
+            .await
+            .map_err(|e| DiskError::Corrupt(format!("node {node}'s log: {e}")))?;
+        let mut entries = Vec::new();
+        for (i, record) in records.enumerate() {
+            let entry = record.map_err(|e| {
+                DiskError::Corrupt(format!("node {node}'s log entry {}: {e}", i + 1))
+            })?;
+            let expected = i as Index + 1;
+            if entry.index != expected {
+                return Err(DiskError::Corrupt(format!(
+                    "node {node}'s log has entry {} where entry {expected} belongs",
+                    entry.index
+                )));
+            }
+            entries.push(entry);
+        }
+        Ok(PersistedState {
+            hard_state: hard.unwrap_or_default(),
+            base_index: 0,
+            base_term: 0,
+            base_config: config,
+            entries,
+        })
+    }
+
+    /// Writes a raw value into node `node`'s log (tests of damaged data).
+    pub async fn put_raw_log_record(
+        &self,
+        node: NodeId,
+        index: Index,
+        value: &str,
+    ) -> Result<(), DiskError> {
+        let tx = self
+            .db
+            .transaction(LOG)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(other)?;
+        tx.object_store(LOG)
+            .map_err(other)?
+            .put(value)
+            .with_key(log_key(node, index))
+            .primitive()
+            .map_err(other)?;
+        tx.commit().await.map_err(other)
+    }
+
+    pub fn close(self) {
+        self.db.close();
+    }
+
+    /// Deletes database `name` (the "New cluster" action).
+    pub async fn delete(name: &str) -> Result<(), DiskError> {
+        Database::delete_by_name(name)
+            .map_err(other)?
+            .await
+            .map_err(other)
+    }
+}
+
+fn stage(
+    tx: &indexed_db_futures::transaction::Transaction<'_>,
+    node: NodeId,
+    write: &DurableWrite<ChatCommand>,
+) -> Result<(), DiskError> {
+    if let Some(hs) = write.hard_state {
+        tx.object_store(HARD)
+            .map_err(other)?
+            .put(hs)
+            .with_key(node)
+            .serde()
+            .map_err(other)?;
+    }
+    let log = tx.object_store(LOG).map_err(other)?;
+    if let Some(from) = write.truncate_from {
+        let range = KeyRange::Bound(log_key(node, from), false, log_key(node + 1, 0), true);
+        log.delete::<f64, _>(range).primitive().map_err(other)?;
+    }
+    for e in &write.entries {
+        log.put(e)
+            .with_key(log_key(node, e.index))
+            .serde()
+            .map_err(other)?;
+    }
+    Ok(())
+}
