@@ -4,8 +4,10 @@
 //! [`state::Action`]s; after each change the reducer takes a read-only
 //! [`view::ClusterView`] of it, and the components draw only from that view.
 
+pub mod boot;
 pub mod components;
 pub mod feed;
+pub mod persistence;
 pub mod state;
 pub mod storage;
 pub mod view;

@@ -2,13 +2,18 @@
 //! every change a fresh read-only [`ClusterView`] is taken for the components.
 
 use crate::feed::{describe, FeedItem};
+use crate::persistence::Persistence;
+use crate::storage::{ClusterMeta, Disk, SCHEMA_VERSION};
 use crate::view::ClusterView;
 use raftchat_core::chat::ChatCommand;
 use raftchat_core::sim::{NetConfig, SimConfig, Simulator, MAX_NODES};
+use raftchat_core::storage::{MemStorage, PersistedState};
+use raftchat_core::Membership;
 use raftchat_core::{ChatRoom, NodeId, Outcome, Request};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
+use yew::Callback;
 use yew::Reducible;
 
 /// Smallest and largest cluster the page offers.
@@ -84,6 +89,22 @@ pub enum Selection {
     Link(NodeId, NodeId),
 }
 
+/// Where the cluster is kept.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StorageState {
+    /// IndexedDB is being opened.
+    Opening,
+    /// Every node persists to IndexedDB (cluster `cluster`'s database).
+    Saved {
+        cluster: u64,
+        usage_bytes: Option<f64>,
+    },
+    /// In memory only, and why.
+    Memory { why: String },
+    /// Another tab has this cluster open: this tab runs in memory.
+    Elsewhere { cluster: u64 },
+}
+
 /// The last outcome shown under a chat pane's input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PaneStatus {
@@ -143,6 +164,49 @@ pub enum Action {
     ToggleProjector,
     ToggleHelp,
     CloseHelp,
+    /// The App's dispatcher, for work that ends later (disk writes).
+    Connect(Callback<Action>),
+    /// IndexedDB holds no cluster yet: start one there.
+    Attach {
+        cluster: u64,
+        disk: Rc<Disk>,
+        settings: Settings,
+        author: String,
+    },
+    /// Bring a saved cluster back.
+    Restore {
+        cluster: u64,
+        disk: Rc<Disk>,
+        settings: Settings,
+        author: String,
+        nodes: Vec<PersistedState<ChatCommand>>,
+    },
+    /// IndexedDB could not be used at start-up.
+    DiskUnavailable(String),
+    /// A write or a read failed: go on in memory.
+    DiskFailed(String),
+    /// A write is durable in IndexedDB.
+    Durable {
+        node: NodeId,
+        incarnation: u32,
+        write_id: u64,
+    },
+    /// A restarting node's state, read back from IndexedDB.
+    RestartFrom {
+        node: NodeId,
+        persisted: PersistedState<ChatCommand>,
+    },
+    StorageUsage(f64),
+    OpenElsewhere {
+        cluster: u64,
+    },
+    /// Leave the cluster another tab has open; start a separate one here.
+    OpenOwnCluster,
+    /// Delete the saved cluster (the user confirmed) and start a new one.
+    NewCluster {
+        seed: u64,
+        nodes: u32,
+    },
 }
 
 pub struct AppState {
@@ -167,6 +231,9 @@ pub struct AppState {
     pub help: bool,
     /// A message for the user about their last action, if it could not be done.
     pub notice: Option<String>,
+    pub storage: StorageState,
+    persistence: Rc<Persistence>,
+    dispatch: Option<Callback<Action>>,
 }
 
 impl PartialEq for AppState {
@@ -176,12 +243,61 @@ impl PartialEq for AppState {
 }
 
 impl AppState {
+    /// The page's first state: storage is being opened, the run waits for it.
     pub fn new(settings: Settings) -> Self {
-        let sim = Simulator::new(settings.sim_config()).unwrap_or_else(|_| {
-            // Settings come from validated controls; fall back to the defaults.
-            Simulator::new(Settings::default().sim_config())
-                .expect("the default cluster configuration is valid")
-        });
+        Self::build(
+            settings,
+            None,
+            Persistence::new(None, None),
+            StorageState::Opening,
+            None,
+        )
+    }
+
+    /// A cluster kept in memory only (no IndexedDB), running at once.
+    pub fn in_memory(settings: Settings, why: &str) -> Self {
+        let storage = StorageState::Memory {
+            why: why.to_string(),
+        };
+        Self::build(settings, None, Persistence::new(None, None), storage, None)
+    }
+
+    /// A cluster from `settings`; its nodes start from `persisted` if given.
+    fn build(
+        settings: Settings,
+        persisted: Option<Vec<PersistedState<ChatCommand>>>,
+        persistence: Rc<Persistence>,
+        storage: StorageState,
+        dispatch: Option<Callback<Action>>,
+    ) -> Self {
+        let make = |settings: &Settings| match &persisted {
+            Some(nodes) => Simulator::with_storage(settings.sim_config(), |id| {
+                let state = nodes
+                    .get(id as usize - 1)
+                    .cloned()
+                    .unwrap_or_else(|| PersistedState {
+                        hard_state: Default::default(),
+                        base_index: 0,
+                        base_term: 0,
+                        base_config: Membership::new(1..=settings.nodes),
+                        entries: Vec::new(),
+                    });
+                Box::new(MemStorage::from_state(state))
+            }),
+            None => Simulator::new(settings.sim_config()),
+        };
+        let (settings, mut sim) = match make(&settings) {
+            Ok(sim) => (settings, sim),
+            // Settings come from validated controls or a checked database; fall
+            // back to the defaults rather than fail.
+            Err(_) => {
+                let d = Settings::default();
+                let sim = Simulator::new(d.sim_config())
+                    .expect("the default cluster configuration is valid");
+                (d, sim)
+            }
+        };
+        sim.set_external_disk(persistence.is_attached());
         let mut state = AppState {
             sim: Rc::new(RefCell::new(sim)),
             settings,
@@ -198,9 +314,66 @@ impl AppState {
             projector: false,
             help: false,
             notice: None,
+            storage,
+            persistence,
+            dispatch,
         };
         state.refresh();
         state
+    }
+
+    /// Keeps what the user chose on the page when the cluster is replaced.
+    fn carry_over(&mut self, from: &AppState) {
+        self.running = from.running;
+        self.auto_paused = from.auto_paused;
+        self.projector = from.projector;
+        self.help = from.help;
+    }
+
+    /// Until storage is open the cluster does not start: what happened in it
+    /// would be lost when the saved cluster is brought in.
+    pub fn starting(&self) -> bool {
+        self.storage == StorageState::Opening
+    }
+
+    /// Hands the simulator's new durable writes to IndexedDB.
+    fn flush_writes(&self) {
+        if self.persistence.is_attached() {
+            let writes = self.sim.borrow_mut().take_disk_writes();
+            self.persistence.submit(writes);
+        }
+    }
+
+    fn save_meta(&self) {
+        self.persistence.save_meta(ClusterMeta {
+            schema: SCHEMA_VERSION,
+            settings: self.settings.clone(),
+            author: self.author.clone(),
+        });
+    }
+
+    /// Restarts a node: from IndexedDB when the cluster is saved there.
+    fn restart(&mut self, id: NodeId) {
+        if self.persistence.is_attached() {
+            if self.view.node(id).is_some_and(|n| n.up) {
+                self.notice = Some(format!("node {id} is already up"));
+                return;
+            }
+            self.persistence
+                .restart_from_disk(id, Membership::new(1..=self.settings.nodes));
+        } else {
+            self.command(|sim| sim.restart(id));
+        }
+    }
+
+    fn crash(&mut self, id: NodeId) {
+        self.command(|sim| sim.crash(id));
+        self.persistence.discard(id);
+    }
+
+    /// Whether the run is waiting for IndexedDB to finish a write.
+    pub fn waiting_for_disk(&self) -> Option<NodeId> {
+        self.sim.borrow().waiting_for_disk()
     }
 
     /// A copy sharing the simulator, to be changed and returned by the reducer.
@@ -221,6 +394,9 @@ impl AppState {
             projector: self.projector,
             help: self.help,
             notice: None,
+            storage: self.storage.clone(),
+            persistence: self.persistence.clone(),
+            dispatch: self.dispatch.clone(),
         }
     }
 
@@ -297,7 +473,7 @@ impl Reducible for AppState {
         let mut s = self.next();
         match action {
             Action::Frame { real_ms } => {
-                if !self.running {
+                if !self.running || self.starting() {
                     return self;
                 }
                 let owed =
@@ -329,6 +505,7 @@ impl Reducible for AppState {
                 }
                 return Rc::new(s);
             }
+            Action::Step if self.starting() => return self,
             Action::Step => {
                 s.running = false;
                 s.auto_paused = false;
@@ -340,13 +517,20 @@ impl Reducible for AppState {
                     nodes: nodes.clamp(MIN_NODES, MAX_NODES),
                     ..s.settings.clone()
                 };
-                let mut fresh = AppState::new(settings);
+                let mut fresh = AppState::build(
+                    settings,
+                    None,
+                    Persistence::new(None, s.dispatch.clone()),
+                    s.storage.clone(),
+                    s.dispatch.clone(),
+                );
                 fresh.author = s.author;
                 fresh.projector = s.projector;
                 return Rc::new(fresh);
             }
             Action::SetSpeed(speed) => {
                 s.settings.speed = speed.clamp(0.001, 1.0);
+                s.save_meta();
                 return Rc::new(s);
             }
             Action::SetLatency { min_ms, max_ms } => {
@@ -354,28 +538,35 @@ impl Reducible for AppState {
                 s.settings.latency_max_ms = max_ms.max(min_ms);
                 let net = s.settings.net();
                 s.command(|sim| sim.set_net(net));
+                s.save_meta();
             }
             Action::SetDropRate(p) => {
                 s.settings.drop_rate = p.clamp(0.0, 1.0);
                 let net = s.settings.net();
                 s.command(|sim| sim.set_net(net));
+                s.save_meta();
             }
-            Action::Crash(id) => s.command(|sim| sim.crash(id)),
-            Action::Restart(id) => s.command(|sim| sim.restart(id)),
-            Action::CrashLeader => s.command(|sim| match sim.leader() {
-                Some(id) => sim.crash(id),
-                None => Err("there is no leader to crash".into()),
-            }),
-            Action::RestartAll => s.command(|sim| {
-                let down: Vec<NodeId> = sim
-                    .node_ids()
-                    .filter(|&id| sim.node(id).is_some_and(|v| !v.is_up()))
+            Action::Crash(id) => s.crash(id),
+            Action::Restart(id) => s.restart(id),
+            Action::CrashLeader => match s.view.leader {
+                Some((id, _)) => s.crash(id),
+                None => s.notice = Some("there is no leader to crash".into()),
+            },
+            Action::RestartAll => {
+                let down: Vec<NodeId> = s
+                    .view
+                    .nodes
+                    .iter()
+                    .filter(|n| !n.up)
+                    .map(|n| n.id)
                     .collect();
                 if down.is_empty() {
-                    return Err("no node is down".into());
+                    s.notice = Some("no node is down".into());
                 }
-                down.into_iter().try_for_each(|id| sim.restart(id))
-            }),
+                for id in down {
+                    s.restart(id);
+                }
+            }
             Action::TimeoutNow(id) => s.command(|sim| sim.timeout_now(id)),
             Action::Isolate(id) => s.command(|sim| sim.isolate(id)),
             Action::HealNode(id) => s.command(|sim| {
@@ -392,6 +583,14 @@ impl Reducible for AppState {
                 Ok(())
             }),
             Action::DropMessage(id) => s.command(|sim| sim.drop_message(id)),
+            Action::Send { node, .. } if self.starting() => {
+                let status = PaneStatus {
+                    text: "not sent: storage is still opening; try again in a moment".into(),
+                    ok: false,
+                };
+                Rc::make_mut(&mut s.pane_status).insert(node, status);
+                return Rc::new(s);
+            }
             Action::Send { node, text } => match check_message(&s.author, &text) {
                 Ok(command) => {
                     let seq = s.next_seq.entry(node).or_insert(0);
@@ -419,6 +618,7 @@ impl Reducible for AppState {
             },
             Action::SetAuthor(name) => {
                 s.author = name;
+                s.save_meta();
                 return Rc::new(s);
             }
             Action::Select(sel) => {
@@ -441,8 +641,149 @@ impl Reducible for AppState {
                 s.help = false;
                 return Rc::new(s);
             }
+            Action::Connect(dispatch) => {
+                s.dispatch = Some(dispatch);
+                return Rc::new(s);
+            }
+            Action::Attach {
+                cluster,
+                disk,
+                settings,
+                author,
+            } => {
+                let persistence = Persistence::new(Some(disk), s.dispatch.clone());
+                let storage = StorageState::Saved {
+                    cluster,
+                    usage_bytes: None,
+                };
+                let mut fresh =
+                    AppState::build(settings, None, persistence, storage, s.dispatch.clone());
+                fresh.author = author;
+                fresh.carry_over(&s);
+                fresh.save_meta();
+                fresh.flush_writes();
+                return Rc::new(fresh);
+            }
+            Action::Restore {
+                cluster,
+                disk,
+                settings,
+                author,
+                nodes,
+            } => {
+                let persistence = Persistence::new(Some(disk), s.dispatch.clone());
+                let storage = StorageState::Saved {
+                    cluster,
+                    usage_bytes: None,
+                };
+                let count = nodes.len();
+                let max_term = nodes.iter().map(|n| n.hard_state.term).max().unwrap_or(0);
+                let entries: usize = nodes.iter().map(|n| n.entries.len()).sum();
+                let mut fresh = AppState::build(
+                    settings,
+                    Some(nodes),
+                    persistence,
+                    storage,
+                    s.dispatch.clone(),
+                );
+                fresh.author = author;
+                fresh.carry_over(&s);
+                fresh.notice = Some(format!(
+                    "Restored the saved cluster: {count} nodes, terms up to {max_term}, {entries} log entries on disk. The chats refill as a leader learns what is committed."
+                ));
+                fresh.flush_writes();
+                return Rc::new(fresh);
+            }
+            Action::DiskUnavailable(why) => {
+                s.storage = StorageState::Memory {
+                    why: format!(
+                        "{why}. The cluster runs in memory: it works, but a reload starts over."
+                    ),
+                };
+                return Rc::new(s);
+            }
+            Action::DiskFailed(why) => {
+                if !s.persistence.is_attached() {
+                    return self; // already reported
+                }
+                s.persistence.detach();
+                s.sim.borrow_mut().set_external_disk(false);
+                s.storage = StorageState::Memory {
+                    why: format!("{why}. The cluster goes on in memory; what happens from now on will not survive a reload."),
+                };
+            }
+            Action::Durable {
+                node,
+                incarnation,
+                write_id,
+            } => {
+                s.sim
+                    .borrow_mut()
+                    .confirm_write(node, incarnation, write_id);
+            }
+            Action::RestartFrom { node, persisted } => {
+                s.command(|sim| sim.restart_from(node, persisted))
+            }
+            Action::StorageUsage(bytes) => {
+                if let StorageState::Saved { usage_bytes, .. } = &mut s.storage {
+                    *usage_bytes = Some(bytes);
+                }
+                return Rc::new(s);
+            }
+            Action::OpenElsewhere { cluster } => {
+                s.storage = StorageState::Elsewhere { cluster };
+                return Rc::new(s);
+            }
+            Action::OpenOwnCluster => {
+                let cluster = crate::boot::new_cluster_id();
+                crate::boot::remember_for_this_tab(cluster);
+                s.storage = StorageState::Opening;
+                if let Some(d) = s.dispatch.clone() {
+                    let (settings, author) = (s.settings.clone(), s.author.clone());
+                    wasm_bindgen_futures::spawn_local(crate::boot::boot(
+                        cluster, settings, author, d,
+                    ));
+                }
+                return Rc::new(s);
+            }
+            Action::NewCluster { seed, nodes } => {
+                let old = match s.storage {
+                    StorageState::Saved { cluster, .. } => Some(cluster),
+                    _ => None,
+                };
+                let (Some(old), Some(d)) = (old, s.dispatch.clone()) else {
+                    return AppState::reduce(self, Action::Reset { seed, nodes });
+                };
+                let settings = Settings {
+                    seed,
+                    nodes: nodes.clamp(MIN_NODES, MAX_NODES),
+                    ..s.settings.clone()
+                };
+                s.persistence.close();
+                let author = s.author.clone();
+                let mut fresh = AppState::build(
+                    settings.clone(),
+                    None,
+                    Persistence::new(None, s.dispatch.clone()),
+                    StorageState::Opening,
+                    s.dispatch.clone(),
+                );
+                fresh.author = author.clone();
+                fresh.projector = s.projector;
+                wasm_bindgen_futures::spawn_local(async move {
+                    let cluster = crate::boot::new_cluster_id();
+                    if let Err(e) = crate::boot::wipe(old).await {
+                        d.emit(Action::DiskFailed(format!(
+                            "the old cluster could not be deleted: {e}"
+                        )));
+                    }
+                    crate::boot::boot(cluster, settings, author, d).await;
+                });
+                return Rc::new(fresh);
+            }
         }
         s.refresh();
+        s.flush_writes();
         Rc::new(s)
     }
 }

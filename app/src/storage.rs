@@ -274,6 +274,11 @@ impl Disk {
         self.db.close();
     }
 
+    /// Closes the connection (the handle may still be shared).
+    pub fn close_connection(&self) {
+        self.db.clone().close();
+    }
+
     /// Deletes database `name` (the "New cluster" action).
     pub async fn delete(name: &str) -> Result<(), DiskError> {
         Database::delete_by_name(name)

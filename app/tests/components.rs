@@ -121,7 +121,7 @@ fn step_until(mut s: Rc<AppState>, max: usize, done: impl Fn(&AppState) -> bool)
 
 #[wasm_bindgen_test]
 fn a_paused_or_idle_frame_changes_nothing_and_redraws_nothing() {
-    let s = Rc::new(AppState::new(Settings::default()));
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
     // Less than a virtual millisecond owed: the same state comes back.
     let same = reduce(s.clone(), Action::Frame { real_ms: 1.0 });
     assert!(Rc::ptr_eq(&s, &same));
@@ -132,7 +132,7 @@ fn a_paused_or_idle_frame_changes_nothing_and_redraws_nothing() {
 
 #[wasm_bindgen_test]
 fn bad_chat_input_is_refused_with_a_reason_and_nothing_is_sent() {
-    let s = Rc::new(AppState::new(Settings::default()));
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
     let events = s.event_count;
     let s = reduce(
         s,
@@ -164,7 +164,7 @@ fn bad_chat_input_is_refused_with_a_reason_and_nothing_is_sent() {
 
 #[wasm_bindgen_test]
 fn html_in_a_message_arrives_as_text_on_every_replica() {
-    let s = Rc::new(AppState::new(Settings::default()));
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
     let s = step_until(s, 20_000, |s| s.view.leader.is_some());
     let text = "<img src=x onerror=alert(1)> & <b>hi</b>";
     let s = reduce(
@@ -190,7 +190,7 @@ fn html_in_a_message_arrives_as_text_on_every_replica() {
 
 #[wasm_bindgen_test]
 fn the_inspector_commands_reach_the_simulator_only_through_actions() {
-    let s = Rc::new(AppState::new(Settings::default()));
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
     let s = step_until(s, 20_000, |s| s.view.leader.is_some());
     let (leader, term) = s.view.leader.unwrap();
     let s = reduce(s, Action::Crash(leader));

@@ -74,8 +74,10 @@ export async function open(browser, server, { speed = '0.2' } = {}) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
+  page.on('dialog', (d) => d.accept()); // "start a new cluster?" — yes
   await page.goto(server.url);
   await page.waitForSelector('g[data-testid="node-1"]');
+  await page.waitForSelector('[data-testid="storage"]:not([data-state="opening"])');
   if (speed) await page.selectOption('[data-testid="speed"]', speed);
   return page;
 }

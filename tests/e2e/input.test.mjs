@@ -48,6 +48,8 @@ test('a new run from the same seed replays the same elections', async () => {
   const run = async () => {
     await page.fill('[data-testid="seed"]', '2024');
     await page.click('[data-testid="reset"]');
+    // The new cluster starts once its database is open.
+    await page.waitForSelector('[data-testid="storage"][data-state="saved"]');
     await page.click('[data-testid="play-pause"]'); // pause, then step deterministically
     for (let i = 0; i < 400; i++) await page.keyboard.press('ArrowRight');
     return page.evaluate(() => [...document.querySelectorAll('g[data-testid^="node-"]')].map((e) => `${e.dataset.role}:${e.dataset.term}`).join(' ')

@@ -10,6 +10,7 @@ use crate::components::frame_stats;
 use crate::components::help::Help;
 use crate::components::inspector::Inspector;
 use crate::components::log_view::LogView;
+use crate::components::storage_status::StorageStatus;
 use crate::state::{Action, AppState, Settings};
 use gloo_events::EventListener;
 use gloo_render::{request_animation_frame, AnimationFrame};
@@ -134,6 +135,19 @@ pub fn app() -> Html {
     use_frame_loop(state.running, state.dispatcher());
     use_visibility_pause(state.dispatcher());
     use_shortcuts(state.dispatcher());
+    // Connect the reducer to work that ends later, then open IndexedDB.
+    {
+        let dispatch = state.dispatcher();
+        let (settings, author) = (state.settings.clone(), state.author.clone());
+        use_effect_with((), move |_| {
+            let callback = dispatch.to_callback();
+            dispatch.dispatch(Action::Connect(callback.clone()));
+            let cluster = crate::boot::current_cluster();
+            wasm_bindgen_futures::spawn_local(crate::boot::boot(
+                cluster, settings, author, callback,
+            ));
+        });
+    }
     // Runs after every redraw: closes the frame measurement.
     use_effect(frame_stats::end);
 
@@ -158,7 +172,9 @@ pub fn app() -> Html {
                     event_count={state.event_count}
                     author={state.author.clone()}
                     projector={state.projector}
+                    saved={matches!(state.storage, crate::state::StorageState::Saved { .. })}
                     dispatch={dispatch.clone()} />
+                <StorageStatus storage={state.storage.clone()} waiting_for={state.waiting_for_disk()} dispatch={dispatch.clone()} />
                 if let Some(notice) = &state.notice {
                     <p class="notice" role="status">{ notice }</p>
                 }
@@ -174,6 +190,7 @@ pub fn app() -> Html {
                 { for view.nodes.iter().map(|n| html! {
                     <ChatPane key={n.id} node={n.clone()}
                         status={state.pane_status.get(&n.id).cloned()}
+                        starting={state.starting()}
                         dispatch={dispatch.clone()} />
                 }) }
             </section>

@@ -12,6 +12,8 @@ use yew::prelude::*;
 pub struct Props {
     pub node: Rc<NodeInfo>,
     pub status: Option<PaneStatus>,
+    /// Storage is still opening: the input waits.
+    pub starting: bool,
     pub dispatch: Dispatch,
 }
 
@@ -66,7 +68,7 @@ pub fn chat_pane(p: &Props) -> Html {
                 </ol>
             </div>
             <input data-testid={format!("chat-input-{id}")} placeholder={format!("message through node {id}, Enter sends")}
-                value={(*draft).clone()} oninput={on_input} onkeydown={on_key} disabled={!n.up}
+                value={(*draft).clone()} oninput={on_input} onkeydown={on_key} disabled={!n.up || p.starting}
                 aria-label={format!("message through node {id}")} />
             <div class="pane-foot">
                 if chars > MAX_TEXT_CHARS {

@@ -15,6 +15,8 @@ pub struct Props {
     pub event_count: u64,
     pub author: String,
     pub projector: bool,
+    /// The cluster is saved: a new run deletes it, after asking.
+    pub saved: bool,
     pub dispatch: Dispatch,
 }
 

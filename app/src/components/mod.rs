@@ -10,3 +10,4 @@ pub mod help;
 pub mod inspector;
 pub mod log_view;
 pub mod panic_notice;
+pub mod storage_status;

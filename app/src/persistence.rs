@@ -1,0 +1,185 @@
+//! The driver between the simulator and IndexedDB: it makes each node's writes
+//! durable in order (one transaction each), reports them back so that the
+//! node's messages may leave, reads a restarting node back from the database,
+//! and keeps the cluster's settings saved.
+//!
+//! The reducer hands writes over with [`Persistence::submit`]; completions and
+//! failures come back as [`Action`]s through the callback set by the App.
+
+use crate::state::Action;
+use crate::storage::{ClusterMeta, Disk};
+use raftchat_core::sim::DiskWrite;
+use raftchat_core::{ChatCommand, Membership, NodeId};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
+use wasm_bindgen_futures::spawn_local;
+use yew::Callback;
+
+/// How often, at most, the storage estimate is refreshed (real ms).
+const ESTIMATE_EVERY_MS: f64 = 2_000.0;
+
+#[derive(Default)]
+pub struct Persistence {
+    disk: RefCell<Option<Rc<Disk>>>,
+    queues: RefCell<BTreeMap<NodeId, VecDeque<DiskWrite<ChatCommand>>>>,
+    busy: RefCell<BTreeSet<NodeId>>,
+    dispatch: RefCell<Option<Callback<Action>>>,
+    last_estimate_ms: Cell<f64>,
+}
+
+impl Persistence {
+    pub fn new(disk: Option<Rc<Disk>>, dispatch: Option<Callback<Action>>) -> Rc<Self> {
+        let p = Persistence::default();
+        *p.disk.borrow_mut() = disk;
+        *p.dispatch.borrow_mut() = dispatch;
+        Rc::new(p)
+    }
+
+    pub fn is_attached(&self) -> bool {
+        self.disk.borrow().is_some()
+    }
+
+    pub fn db_name(&self) -> Option<String> {
+        self.disk.borrow().as_ref().map(|d| d.name().to_string())
+    }
+
+    pub fn dispatch(&self) -> Option<Callback<Action>> {
+        self.dispatch.borrow().clone()
+    }
+
+    /// Closes the database (before it is deleted).
+    pub fn close(&self) {
+        if let Some(disk) = self.disk.borrow_mut().take() {
+            disk.close_connection();
+        }
+        self.queues.borrow_mut().clear();
+    }
+
+    /// Stops writing (after a failure): the cluster goes on in memory.
+    pub fn detach(&self) {
+        self.disk.borrow_mut().take();
+        self.queues.borrow_mut().clear();
+    }
+
+    /// Queues writes; each node's are made durable one after the other.
+    pub fn submit(self: &Rc<Self>, writes: Vec<DiskWrite<ChatCommand>>) {
+        if writes.is_empty() || !self.is_attached() {
+            return;
+        }
+        let mut start = Vec::new();
+        {
+            let mut queues = self.queues.borrow_mut();
+            let busy = self.busy.borrow();
+            for w in writes {
+                let node = w.node;
+                queues.entry(node).or_default().push_back(w);
+                if !busy.contains(&node) && !start.contains(&node) {
+                    start.push(node);
+                }
+            }
+        }
+        for node in start {
+            self.busy.borrow_mut().insert(node);
+            let me = self.clone();
+            spawn_local(async move { me.drain(node).await });
+        }
+    }
+
+    /// A crash: writes of this node not yet begun are lost. (One in progress
+    /// completes or not, as on a real disk; its confirmation is then ignored.)
+    pub fn discard(&self, node: NodeId) {
+        if let Some(q) = self.queues.borrow_mut().get_mut(&node) {
+            q.clear();
+        }
+    }
+
+    async fn drain(self: Rc<Self>, node: NodeId) {
+        loop {
+            let next = self
+                .queues
+                .borrow_mut()
+                .get_mut(&node)
+                .and_then(VecDeque::pop_front);
+            let (Some(w), Some(disk)) = (next, self.disk.borrow().clone()) else {
+                self.busy.borrow_mut().remove(&node);
+                return;
+            };
+            let result = disk.write(node, &w.write).await;
+            let action = match result {
+                Ok(()) => Action::Durable {
+                    node,
+                    incarnation: w.incarnation,
+                    write_id: w.write_id,
+                },
+                Err(e) => Action::DiskFailed(e.to_string()),
+            };
+            let failed = matches!(action, Action::DiskFailed(_));
+            self.send(action);
+            if failed {
+                self.busy.borrow_mut().remove(&node);
+                return;
+            }
+            self.maybe_estimate();
+        }
+    }
+
+    /// Reads node `node` back from the database, then restarts it from that.
+    pub fn restart_from_disk(self: &Rc<Self>, node: NodeId, config: Membership) {
+        let Some(disk) = self.disk.borrow().clone() else {
+            return;
+        };
+        let me = self.clone();
+        spawn_local(async move {
+            let action = match disk.load_node(node, config).await {
+                Ok(persisted) => Action::RestartFrom { node, persisted },
+                Err(e) => Action::DiskFailed(format!("node {node} could not be read back: {e}")),
+            };
+            me.send(action);
+        });
+    }
+
+    pub fn save_meta(self: &Rc<Self>, meta: ClusterMeta) {
+        let Some(disk) = self.disk.borrow().clone() else {
+            return;
+        };
+        let me = self.clone();
+        spawn_local(async move {
+            if let Err(e) = disk.save_meta(&meta).await {
+                me.send(Action::DiskFailed(e.to_string()));
+            }
+        });
+    }
+
+    fn send(&self, action: Action) {
+        if let Some(d) = self.dispatch.borrow().as_ref() {
+            d.emit(action);
+        }
+    }
+
+    /// Asks the browser how much storage the site uses, now and then.
+    fn maybe_estimate(self: &Rc<Self>) {
+        let now = crate::components::frame_stats::now_ms();
+        if now - self.last_estimate_ms.get() < ESTIMATE_EVERY_MS {
+            return;
+        }
+        self.last_estimate_ms.set(now);
+        let me = self.clone();
+        spawn_local(async move {
+            if let Some(bytes) = estimate_usage().await {
+                me.send(Action::StorageUsage(bytes));
+            }
+        });
+    }
+}
+
+/// The Storage API's estimate of the bytes this site stores.
+pub async fn estimate_usage() -> Option<f64> {
+    let storage = web_sys::window()?.navigator().storage();
+    let promise = storage.estimate().ok()?;
+    let estimate: web_sys::StorageEstimate = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .ok()?
+        .into();
+    estimate.get_usage()
+}
