@@ -164,6 +164,7 @@ pub enum Action {
     ToggleProjector,
     ToggleHelp,
     CloseHelp,
+    DismissNotice,
     /// The App's dispatcher, for work that ends later (disk writes).
     Connect(Callback<Action>),
     /// IndexedDB holds no cluster yet: start one there.
@@ -219,6 +220,9 @@ pub struct AppState {
     /// a frame that owes less than a millisecond changes nothing visible and
     /// returns the same state (yew then skips the redraw).
     carry_ms: Cell<f64>,
+    /// How far the last frame wanted virtual time to go. If a disk write held it
+    /// back, the confirmation of that write catches up at once, not a frame later.
+    target_ms: Cell<u64>,
     pub view: Rc<ClusterView>,
     pub feed: Rc<VecDeque<FeedItem>>,
     pub event_count: u64,
@@ -304,6 +308,7 @@ impl AppState {
             running: true,
             auto_paused: false,
             carry_ms: Cell::new(0.0),
+            target_ms: Cell::new(0),
             view: Rc::new(ClusterView::empty()),
             feed: Rc::default(),
             event_count: 0,
@@ -384,6 +389,7 @@ impl AppState {
             running: self.running,
             auto_paused: self.auto_paused,
             carry_ms: Cell::new(self.carry_ms.get()),
+            target_ms: Cell::new(self.target_ms.get()),
             view: self.view.clone(),
             feed: self.feed.clone(),
             event_count: self.event_count,
@@ -393,7 +399,7 @@ impl AppState {
             selection: self.selection,
             projector: self.projector,
             help: self.help,
-            notice: None,
+            notice: self.notice.clone(),
             storage: self.storage.clone(),
             persistence: self.persistence.clone(),
             dispatch: self.dispatch.clone(),
@@ -471,6 +477,25 @@ impl Reducible for AppState {
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut s = self.next();
+        // A notice stays until the user does something else (or closes it);
+        // the animation and the disk do not clear it.
+        let from_user = !matches!(
+            action,
+            Action::Frame { .. }
+                | Action::Visibility { .. }
+                | Action::Durable { .. }
+                | Action::StorageUsage(_)
+                | Action::RestartFrom { .. }
+                | Action::Connect(_)
+                | Action::Attach { .. }
+                | Action::Restore { .. }
+                | Action::DiskUnavailable(_)
+                | Action::DiskFailed(_)
+                | Action::OpenElsewhere { .. }
+        );
+        if from_user {
+            s.notice = None;
+        }
         match action {
             Action::Frame { real_ms } => {
                 if !self.running || self.starting() {
@@ -485,7 +510,10 @@ impl Reducible for AppState {
                     // Less than a virtual millisecond: nothing can have happened.
                     return self;
                 }
-                let until = s.view.now_ms + whole as u64;
+                // Owed time stays bounded even if a write keeps virtual time waiting.
+                let now = s.view.now_ms;
+                let until = s.target_ms.get().clamp(now, now + 100) + whole as u64;
+                s.target_ms.set(until);
                 s.sim.borrow_mut().run_until(until);
             }
             Action::TogglePlay => {
@@ -641,6 +669,7 @@ impl Reducible for AppState {
                 s.help = false;
                 return Rc::new(s);
             }
+            Action::DismissNotice => return Rc::new(s),
             Action::Connect(dispatch) => {
                 s.dispatch = Some(dispatch);
                 return Rc::new(s);
@@ -717,9 +746,12 @@ impl Reducible for AppState {
                 incarnation,
                 write_id,
             } => {
-                s.sim
-                    .borrow_mut()
-                    .confirm_write(node, incarnation, write_id);
+                let mut sim = s.sim.borrow_mut();
+                sim.confirm_write(node, incarnation, write_id);
+                let behind = sim.now_ms() < s.target_ms.get();
+                if self.running && behind && sim.waiting_for_disk().is_none() {
+                    sim.run_until(s.target_ms.get());
+                }
             }
             Action::RestartFrom { node, persisted } => {
                 s.command(|sim| sim.restart_from(node, persisted))

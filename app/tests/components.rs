@@ -208,3 +208,16 @@ fn the_inspector_commands_reach_the_simulator_only_through_actions() {
     let s = reduce(s, Action::HealAll);
     assert!(s.view.cut.is_empty());
 }
+
+#[wasm_bindgen_test]
+fn a_notice_stays_through_frames_until_the_user_acts() {
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let s = reduce(s, Action::Crash(1));
+    let s = reduce(s, Action::Crash(1));
+    assert!(s.notice.as_deref().unwrap_or("").contains("already down"));
+    let s = reduce(s, Action::Frame { real_ms: 50.0 });
+    let s = reduce(s, Action::Frame { real_ms: 50.0 });
+    assert!(s.notice.is_some(), "the animation does not wipe it");
+    let s = reduce(s, Action::DismissNotice);
+    assert!(s.notice.is_none());
+}

@@ -38,3 +38,32 @@ test('frame time with 9 nodes and 50+ messages in flight', async () => {
   assert.ok(r.inFlight >= 50, `${r.inFlight} in flight on average`);
   assert.ok(r.mean <= 8, `mean frame ${r.mean} ms is over 8 ms`);
 });
+
+test('commit latency at 1× speed, with and without IndexedDB', async () => {
+  const measure = async (withDisk) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    if (!withDisk) await context.addInitScript(() => { Object.defineProperty(window, 'indexedDB', { value: undefined }); });
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await page.waitForSelector(`[data-testid="storage"][data-state="${withDisk ? 'saved' : 'memory'}"]`);
+    await page.selectOption('[data-testid="speed"]', '1');
+    const leader = await waitForLeader(page);
+    const input = `[data-testid="chat-input-${leader.id}"]`;
+    const took = [];
+    for (let i = 1; i <= 15; i++) {
+      await page.fill(input, `latency ${i}`);
+      const t0 = Date.now();
+      await page.press(input, 'Enter');
+      await page.waitForFunction(([id, n]) => (document.querySelector(`[data-testid="chat-status-${id}"]`)?.textContent ?? '')
+        .startsWith(`message ${n} committed`), [leader.id, i], { polling: 'raf', timeout: 10_000 });
+      took.push(Date.now() - t0);
+    }
+    await context.close();
+    took.sort((a, b) => a - b);
+    return took[Math.floor(took.length / 2)];
+  };
+  const memory = await measure(false);
+  const disk = await measure(true);
+  console.log(`commit latency at 1× (Enter → "committed", real ms, median of 15): in memory ${memory} ms, with IndexedDB ${disk} ms: persistence adds ${disk - memory} ms`);
+  assert.ok(disk < 1_000 && memory < 1_000);
+});

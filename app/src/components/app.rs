@@ -176,7 +176,10 @@ pub fn app() -> Html {
                     dispatch={dispatch.clone()} />
                 <StorageStatus storage={state.storage.clone()} waiting_for={state.waiting_for_disk()} dispatch={dispatch.clone()} />
                 if let Some(notice) = &state.notice {
-                    <p class="notice" role="status">{ notice }</p>
+                    <p class="notice" role="status" data-testid="notice">
+                        { notice }{" "}
+                        <button class="dismiss" aria-label="dismiss" onclick={dispatch.to_callback().reform(|_: MouseEvent| Action::DismissNotice)}>{"×"}</button>
+                    </p>
                 }
             </header>
             <div class="stage">
