@@ -7,8 +7,9 @@
 //! failures come back as [`Action`]s through the callback set by the App.
 
 use crate::state::Action;
-use crate::storage::{ClusterMeta, Disk};
+use crate::storage::{ClusterMeta, Disk, NodeDisk};
 use raftchat_core::sim::DiskWrite;
+use raftchat_core::storage::AsyncStorage;
 use raftchat_core::{ChatCommand, Membership, NodeId};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -105,7 +106,13 @@ impl Persistence {
                 self.busy.borrow_mut().remove(&node);
                 return;
             };
-            let result = disk.write(node, &w.write).await;
+            // (Only `load` reads the configuration.)
+            let nd = NodeDisk {
+                disk,
+                node,
+                config: Membership::new([node]),
+            };
+            let result = nd.write(&w.write).await;
             let action = match result {
                 Ok(()) => Action::Durable {
                     node,
@@ -131,7 +138,7 @@ impl Persistence {
         };
         let me = self.clone();
         spawn_local(async move {
-            let action = match disk.load_node(node, config).await {
+            let action = match (NodeDisk { disk, node, config }).load().await {
                 Ok(persisted) => Action::RestartFrom { node, persisted },
                 Err(e) => Action::DiskFailed(format!("node {node} could not be read back: {e}")),
             };

@@ -16,9 +16,10 @@ use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
-use raftchat_core::storage::{DurableWrite, HardState, PersistedState};
+use raftchat_core::storage::{AsyncStorage, DurableWrite, HardState, PersistedState, StorageError};
 use raftchat_core::{ChatCommand, Entry, Index, Membership, NodeId};
 use serde::{Deserialize, Serialize};
+use std::rc::Rc;
 
 /// The layout version. A database of another version is not read.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -313,4 +314,31 @@ fn stage(
             .map_err(other)?;
     }
     Ok(())
+}
+
+/// One node's storage in the cluster's database: the core's [`AsyncStorage`].
+pub struct NodeDisk {
+    pub disk: Rc<Disk>,
+    pub node: NodeId,
+    /// The configuration a node starts with (the cluster's nodes).
+    pub config: Membership,
+}
+
+impl From<DiskError> for StorageError {
+    fn from(e: DiskError) -> Self {
+        match e {
+            DiskError::Corrupt(_) | DiskError::Schema(_) => StorageError::Corrupt(e.to_string()),
+            _ => StorageError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl AsyncStorage<ChatCommand> for NodeDisk {
+    async fn load(&self) -> Result<PersistedState<ChatCommand>, StorageError> {
+        Ok(self.disk.load_node(self.node, self.config.clone()).await?)
+    }
+
+    async fn write(&self, write: &DurableWrite<ChatCommand>) -> Result<(), StorageError> {
+        Ok(self.disk.write(self.node, write).await?)
+    }
 }

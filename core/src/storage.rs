@@ -68,6 +68,16 @@ pub trait Storage<C> {
     fn write(&mut self, write: &DurableWrite<C>) -> Result<(), StorageError>;
 }
 
+/// A node's stable storage whose operations complete later (IndexedDB in the
+/// browser). Same contract as [`Storage`]: `write` is atomic, and a node's
+/// writes are issued one after the other. A driver using it runs the simulator
+/// with an external disk (`Simulator::set_external_disk`).
+#[allow(async_fn_in_trait)] // used within one thread (wasm); no `Send` bound wanted
+pub trait AsyncStorage<C> {
+    async fn load(&self) -> Result<PersistedState<C>, StorageError>;
+    async fn write(&self, write: &DurableWrite<C>) -> Result<(), StorageError>;
+}
+
 /// Storage in memory: what the simulator and the tests use. It survives a
 /// simulated crash because the simulator keeps it apart from the node.
 #[derive(Clone, Debug)]

@@ -71,7 +71,34 @@ test('a crashed follower restarts from its disk and catches up', async () => {
   // It kept its log on disk: the inspector shows the entries it had.
   assert.ok(Number(await page.$eval('[data-testid="inspector"]', (t) => t.rows[3].cells[1].textContent)) >= 2);
   await converged(page, ['student: before the crash', 'student: while it was down']);
+  // The page shows how much the site stores (Storage API estimate).
+  await page.waitForSelector('[data-testid="storage-usage"]', { timeout: 10_000 });
+  assert.match(await page.textContent('[data-testid="storage-usage"]'), /≈ \d+ KB/);
   await screenshot(page, 'follower-caught-up');
+});
+
+test('a new cluster deletes the saved one, after asking', async () => {
+  const page = await open(browser, server);
+  await page.waitForSelector('[data-testid="storage"][data-state="saved"]');
+  const clusters = () => page.evaluate(async () => (await indexedDB.databases())
+    .map((d) => d.name).filter((n) => n.startsWith('raftchat-cluster-')));
+  const before = await clusters();
+  assert.equal(before.length, 1);
+  await page.fill('[data-testid="seed"]', '77');
+  await page.click('[data-testid="reset"]'); // the harness accepts the confirmation
+  await page.waitForSelector('[data-testid="storage"][data-state="saved"]');
+  await page.waitForFunction(async (old) => {
+    const names = (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith('raftchat-cluster-'));
+    return names.length === 1 && names[0] !== old;
+  }, before[0], { timeout: 10_000 });
+  // Declining the question keeps the cluster.
+  page.removeAllListeners('dialog');
+  page.on('dialog', (d) => d.dismiss());
+  const kept = await clusters();
+  await page.click('[data-testid="reset"]');
+  await page.waitForTimeout(500);
+  assert.deepEqual(await clusters(), kept);
+  assert.equal(await page.getAttribute('[data-testid="storage"]', 'data-state'), 'saved');
 });
 
 test('crashing the leader in a stream of messages loses and duplicates nothing acknowledged', async () => {
