@@ -132,6 +132,18 @@ impl Disk {
         &self.name
     }
 
+    /// A readwrite transaction over `stores`; it rolls back unless committed.
+    fn writing<S: indexed_db_futures::database::ObjectStoreName>(
+        &self,
+        stores: S,
+    ) -> Result<indexed_db_futures::transaction::Transaction<'_>, DiskError> {
+        self.db
+            .transaction(stores)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(other)
+    }
+
     pub async fn load_meta(&self) -> Result<Option<ClusterMeta>, DiskError> {
         let tx = self.db.transaction(META).build().map_err(other)?;
         let store = tx.object_store(META).map_err(other)?;
@@ -153,12 +165,7 @@ impl Disk {
     }
 
     pub async fn save_meta(&self, meta: &ClusterMeta) -> Result<(), DiskError> {
-        let tx = self
-            .db
-            .transaction(META)
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(other)?;
+        let tx = self.writing(META)?;
         let store = tx.object_store(META).map_err(other)?;
         store
             .put(meta)
@@ -174,12 +181,7 @@ impl Disk {
         node: NodeId,
         write: &DurableWrite<ChatCommand>,
     ) -> Result<(), DiskError> {
-        let tx = self
-            .db
-            .transaction([HARD, LOG])
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(other)?;
+        let tx = self.writing([HARD, LOG])?;
         stage(&tx, node, write)?;
         tx.commit().await.map_err(other)
     }
@@ -191,12 +193,7 @@ impl Disk {
         node: NodeId,
         write: &DurableWrite<ChatCommand>,
     ) -> Result<(), DiskError> {
-        let tx = self
-            .db
-            .transaction([HARD, LOG])
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(other)?;
+        let tx = self.writing([HARD, LOG])?;
         stage(&tx, node, write)?;
         tx.abort().await.map_err(other)
     }
@@ -256,12 +253,7 @@ impl Disk {
         index: Index,
         value: &str,
     ) -> Result<(), DiskError> {
-        let tx = self
-            .db
-            .transaction(LOG)
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(other)?;
+        let tx = self.writing(LOG)?;
         tx.object_store(LOG)
             .map_err(other)?
             .put(value)
