@@ -33,8 +33,9 @@ test-components:
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  cargo test -p raftchat-app --target wasm32-unknown-unknown --test components --test storage -- --nocapture
 
-build-release:
-	trunk build --release
+# wasm-opt (npm `binaryen`, installed with the test dependencies) must be on PATH.
+build-release: e2e-deps
+	PATH="$(CURDIR)/tests/node_modules/.bin:$$PATH" trunk build --release
 	@wasm=$$(ls dist/*.wasm); echo "release wasm: $$(stat -c %s $$wasm) bytes, $$(gzip -9c $$wasm | wc -c) bytes gzipped"
 
 e2e:
@@ -66,7 +67,7 @@ browser:
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver; fi
 
 e2e-deps:
-	@if [ -d tests/node_modules/playwright-core ]; then :; else \
+	@if [ -d tests/node_modules/playwright-core ] && [ -x tests/node_modules/.bin/wasm-opt ]; then :; else \
 	  cd tests && npm ci --no-audit --no-fund; fi
 
 # ----- more ---------------------------------------------------------------------

@@ -327,6 +327,27 @@ impl AppState {
         state
     }
 
+    /// The cluster saved in `disk`: new (`nodes` is `None`) or restored.
+    fn saved_cluster(
+        &self,
+        cluster: u64,
+        disk: Rc<Disk>,
+        settings: Settings,
+        author: String,
+        nodes: Option<Vec<PersistedState<ChatCommand>>>,
+    ) -> AppState {
+        let persistence = Persistence::new(Some(disk), self.dispatch.clone());
+        let storage = StorageState::Saved {
+            cluster,
+            usage_bytes: None,
+        };
+        let mut fresh =
+            AppState::build(settings, nodes, persistence, storage, self.dispatch.clone());
+        fresh.author = author;
+        fresh.carry_over(self);
+        fresh
+    }
+
     /// Keeps what the user chose on the page when the cluster is replaced.
     fn carry_over(&mut self, from: &AppState) {
         self.running = from.running;
@@ -680,15 +701,7 @@ impl Reducible for AppState {
                 settings,
                 author,
             } => {
-                let persistence = Persistence::new(Some(disk), s.dispatch.clone());
-                let storage = StorageState::Saved {
-                    cluster,
-                    usage_bytes: None,
-                };
-                let mut fresh =
-                    AppState::build(settings, None, persistence, storage, s.dispatch.clone());
-                fresh.author = author;
-                fresh.carry_over(&s);
+                let fresh = s.saved_cluster(cluster, disk, settings, author, None);
                 fresh.save_meta();
                 fresh.flush_writes();
                 return Rc::new(fresh);
@@ -700,23 +713,10 @@ impl Reducible for AppState {
                 author,
                 nodes,
             } => {
-                let persistence = Persistence::new(Some(disk), s.dispatch.clone());
-                let storage = StorageState::Saved {
-                    cluster,
-                    usage_bytes: None,
-                };
                 let count = nodes.len();
                 let max_term = nodes.iter().map(|n| n.hard_state.term).max().unwrap_or(0);
                 let entries: usize = nodes.iter().map(|n| n.entries.len()).sum();
-                let mut fresh = AppState::build(
-                    settings,
-                    Some(nodes),
-                    persistence,
-                    storage,
-                    s.dispatch.clone(),
-                );
-                fresh.author = author;
-                fresh.carry_over(&s);
+                let mut fresh = s.saved_cluster(cluster, disk, settings, author, Some(nodes));
                 fresh.notice = Some(format!(
                     "Restored the saved cluster: {count} nodes, terms up to {max_term}, {entries} log entries on disk. The chats refill as a leader learns what is committed."
                 ));
