@@ -57,6 +57,9 @@ pub fn message_name(kind: MessageKind) -> &'static str {
         MessageKind::RequestVote => "RequestVote",
         MessageKind::VoteGranted => "vote granted",
         MessageKind::VoteRejected => "vote refused",
+        MessageKind::PreVote => "PreVote",
+        MessageKind::PreVoteGranted => "pre-vote granted",
+        MessageKind::PreVoteRejected => "pre-vote refused",
         MessageKind::Heartbeat => "heartbeat",
         MessageKind::AppendEntries => "AppendEntries",
         MessageKind::AppendAccepted => "append accepted",
@@ -88,6 +91,15 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
             FeedKind::Election,
             vec![node],
             format!("node {node} wins the election: leader of term {term}"),
+        ),
+        EventKind::RoleChanged {
+            node,
+            role: Role::PreCandidate,
+            term,
+        } => (
+            FeedKind::Election,
+            vec![node],
+            format!("node {node} asks for pre-votes for term {}", term + 1),
         ),
         EventKind::RoleChanged { .. } => return None,
         EventKind::VoteGranted {

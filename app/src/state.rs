@@ -43,6 +43,10 @@ pub struct Settings {
     pub latency_min_ms: u64,
     pub latency_max_ms: u64,
     pub drop_rate: f64,
+    #[serde(default)]
+    pub pre_vote: bool,
+    #[serde(default)]
+    pub check_quorum: bool,
 }
 
 impl Default for Settings {
@@ -54,6 +58,8 @@ impl Default for Settings {
             latency_min_ms: 20,
             latency_max_ms: 40,
             drop_rate: 0.0,
+            pre_vote: false,
+            check_quorum: false,
         }
     }
 }
@@ -66,6 +72,8 @@ impl Settings {
             disk_latency_min_ms: 2,
             disk_latency_max_ms: 5,
             net: self.net(),
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum,
             ..SimConfig::default()
         }
     }
@@ -135,6 +143,11 @@ pub enum Action {
         max_ms: u64,
     },
     SetDropRate(f64),
+    /// PreVote and CheckQuorum (both off by default, to show the problems first).
+    SetOptions {
+        pre_vote: bool,
+        check_quorum: bool,
+    },
     Crash(NodeId),
     Restart(NodeId),
     /// Crash whichever node leads (keyboard `c`).
@@ -593,6 +606,15 @@ impl Reducible for AppState {
                 s.settings.drop_rate = p.clamp(0.0, 1.0);
                 let net = s.settings.net();
                 s.command(|sim| sim.set_net(net));
+                s.save_meta();
+            }
+            Action::SetOptions {
+                pre_vote,
+                check_quorum,
+            } => {
+                s.settings.pre_vote = pre_vote;
+                s.settings.check_quorum = check_quorum;
+                s.sim.borrow_mut().set_options(pre_vote, check_quorum);
                 s.save_meta();
             }
             Action::Crash(id) => s.crash(id),

@@ -94,6 +94,9 @@ pub fn campaign_config(seed: u64, duration_ms: u64) -> RunConfig {
             disk_latency_min_ms: 0,
             disk_latency_max_ms: 5,
             max_entries_per_append: 8,
+            // All four combinations of PreVote and CheckQuorum, across seeds.
+            pre_vote: (seed / 4) % 2 == 1,
+            check_quorum: (seed / 8) % 2 == 1,
             ..SimConfig::default()
         },
         faults: Faults {

@@ -73,6 +73,11 @@ impl<M: StateMachine> Node<M> {
         &self.pending
     }
 
+    /// Turns PreVote and CheckQuorum on or off.
+    pub fn set_options(&mut self, pre_vote: bool, check_quorum: bool) {
+        self.raft.set_options(pre_vote, check_quorum);
+    }
+
     /// The next virtual time at which [`Node::tick`] has work to do.
     pub fn next_deadline_ms(&self) -> u64 {
         let requests = self.pending.values().map(|p| p.deadline_ms).min();

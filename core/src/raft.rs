@@ -34,6 +34,13 @@ pub struct Config {
     pub max_queued_requests: usize,
     /// Seeds this node's random generator (election timeouts).
     pub seed: u64,
+    /// Thesis §9.6: ask for pre-votes before standing for election, so that a
+    /// server cut off from the others does not bump its term again and again.
+    pub pre_vote: bool,
+    /// Thesis §6.2: a leader that has not heard from a majority for an election
+    /// timeout steps down; and while a server hears from a leader it ignores
+    /// requests to vote (§4.2.3).
+    pub check_quorum: bool,
 }
 
 impl Config {
@@ -46,6 +53,8 @@ impl Config {
             max_entries_per_append: 64,
             max_queued_requests: 64,
             seed,
+            pre_vote: false,
+            check_quorum: false,
         }
     }
 
@@ -138,8 +147,14 @@ pub struct Raft<C> {
     election_deadline_ms: u64,
     heartbeat_deadline_ms: u64,
     rng: Rng,
-    // Candidates: votes received this term (including its own).
+    // Candidates and pre-candidates: votes received (including its own).
     votes: BTreeSet<NodeId>,
+    /// When this node last heard from the leader it knows (for the lease).
+    leader_contact_ms: u64,
+    // Leaders with CheckQuorum: peers heard from since the last check, and when
+    // the next check is due.
+    recent_active: BTreeSet<NodeId>,
+    check_quorum_deadline_ms: u64,
     // Leaders: Figure 2's nextIndex[] and matchIndex[], per peer.
     progress: BTreeMap<NodeId, Progress>,
     // Client requests waiting for a leader to be known, and those handed to a leader.
@@ -180,6 +195,9 @@ impl<C: Clone> Raft<C> {
             heartbeat_deadline_ms: 0,
             rng,
             votes: BTreeSet::new(),
+            leader_contact_ms: 0,
+            recent_active: BTreeSet::new(),
+            check_quorum_deadline_ms: 0,
             progress: BTreeMap::new(),
             queued: VecDeque::new(),
             forwarded: BTreeMap::new(),
@@ -236,6 +254,9 @@ impl<C: Clone> Raft<C> {
     /// The next virtual time at which `tick` has work to do.
     pub fn next_deadline_ms(&self) -> u64 {
         let role = match self.role {
+            Role::Leader if self.cfg.check_quorum => self
+                .heartbeat_deadline_ms
+                .min(self.check_quorum_deadline_ms),
             Role::Leader => self.heartbeat_deadline_ms,
             _ => self.election_deadline_ms,
         };
@@ -253,6 +274,15 @@ impl<C: Clone> Raft<C> {
     fn forward_retry_ms(&self) -> u64 {
         self.cfg.election_timeout_min_ms
     }
+    /// Turns PreVote and CheckQuorum on or off.
+    pub fn set_options(&mut self, pre_vote: bool, check_quorum: bool) {
+        self.cfg.pre_vote = pre_vote;
+        if check_quorum && !self.cfg.check_quorum && self.role == Role::Leader {
+            self.start_quorum_check();
+        }
+        self.cfg.check_quorum = check_quorum;
+    }
+
     /// Requests held until a leader is known.
     pub fn queued_requests(&self) -> usize {
         self.queued.len()
@@ -287,7 +317,10 @@ impl<C: Clone> Raft<C> {
         self.now_ms = self.now_ms.max(now_ms);
         match self.role {
             Role::Leader => {
-                if self.now_ms >= self.heartbeat_deadline_ms {
+                if self.cfg.check_quorum && self.now_ms >= self.check_quorum_deadline_ms {
+                    self.check_quorum();
+                }
+                if self.role == Role::Leader && self.now_ms >= self.heartbeat_deadline_ms {
                     self.heartbeat_deadline_ms = self.now_ms + self.cfg.heartbeat_interval_ms;
                     self.heartbeat();
                 }
@@ -296,9 +329,9 @@ impl<C: Clone> Raft<C> {
             // AppendEntries RPC from current leader or granting vote to candidate:
             // convert to candidate". Candidates: "If election timeout elapses:
             // start new election".
-            Role::Follower | Role::Candidate => {
+            Role::Follower | Role::PreCandidate | Role::Candidate => {
                 if self.now_ms >= self.election_deadline_ms {
-                    self.campaign();
+                    self.start_election();
                 }
             }
         }
@@ -319,7 +352,7 @@ impl<C: Clone> Raft<C> {
     pub fn timeout_now(&mut self, now_ms: u64) {
         self.now_ms = self.now_ms.max(now_ms);
         if self.role != Role::Leader {
-            self.campaign();
+            self.start_election();
         }
     }
 
@@ -347,9 +380,27 @@ impl<C: Clone> Raft<C> {
                 | MessageBody::ForwardAccepted { .. }
                 | MessageBody::ForwardRejected { .. }
         );
+        if self.role == Role::Leader {
+            self.recent_active.insert(msg.from);
+        }
+        let vote_request = matches!(
+            msg.body,
+            MessageBody::RequestVote { .. } | MessageBody::PreVote { .. }
+        );
+        if vote_request && msg.term > self.term && self.cfg.check_quorum && self.in_lease() {
+            // §4.2.3: while it hears from a leader, a server ignores requests to
+            // vote, so that a server that cannot hear the leader cannot depose it.
+            return;
+        }
+        // A pre-vote request, and a granted pre-vote, carry a term no one has
+        // entered: they change no term (thesis §9.6).
+        let pre_vote = matches!(
+            msg.body,
+            MessageBody::PreVote { .. } | MessageBody::PreVoteReply { granted: true }
+        );
         // All servers: "If RPC request or response contains term T > currentTerm:
         // set currentTerm = T, convert to follower" (§5.1).
-        if msg.term > self.term {
+        if msg.term > self.term && !pre_vote {
             let leader = match msg.body {
                 MessageBody::AppendEntries { .. } => Some(msg.from),
                 _ => None,
@@ -361,6 +412,9 @@ impl<C: Clone> Raft<C> {
             match msg.body {
                 MessageBody::RequestVote { .. } => {
                     self.send(msg.from, MessageBody::RequestVoteReply { granted: false })
+                }
+                MessageBody::PreVote { .. } => {
+                    self.send(msg.from, MessageBody::PreVoteReply { granted: false })
                 }
                 MessageBody::AppendEntries { prev_log_index, .. } => self.send(
                     msg.from,
@@ -383,6 +437,13 @@ impl<C: Clone> Raft<C> {
             } => self.handle_request_vote(msg.from, last_log_index, last_log_term),
             MessageBody::RequestVoteReply { granted } => {
                 self.handle_vote_reply(msg.from, msg.term, granted)
+            }
+            MessageBody::PreVote {
+                last_log_index,
+                last_log_term,
+            } => self.handle_pre_vote(msg.from, msg.term, last_log_index, last_log_term),
+            MessageBody::PreVoteReply { granted } => {
+                self.handle_pre_vote_reply(msg.from, msg.term, granted)
             }
             MessageBody::AppendEntries {
                 prev_log_index,
@@ -442,6 +503,116 @@ impl<C: Clone> Raft<C> {
             self.cfg.election_timeout_max_ms,
         );
         self.election_deadline_ms = self.now_ms + timeout_ms;
+    }
+
+    /// The election timer fired (or was forced): with PreVote, ask first.
+    fn start_election(&mut self) {
+        if self.cfg.pre_vote {
+            self.pre_campaign();
+        } else {
+            self.campaign();
+        }
+    }
+
+    /// Thesis §9.6: "a candidate would first ask other servers whether its log
+    /// was up-to-date enough to get their vote. Only if the candidate believed it
+    /// could get votes from a majority of the cluster would it increment its term
+    /// and start a normal election."
+    fn pre_campaign(&mut self) {
+        if !self.membership().contains(self.cfg.id) {
+            self.reset_election_timer();
+            return;
+        }
+        self.role = Role::PreCandidate;
+        self.set_leader(None);
+        self.progress.clear();
+        self.votes.clear();
+        self.votes.insert(self.cfg.id);
+        self.reset_election_timer();
+        let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
+        let term = self.term + 1;
+        for peer in self.peers() {
+            self.ready.messages.push(Message {
+                from: self.cfg.id,
+                to: peer,
+                term,
+                body: MessageBody::PreVote {
+                    last_log_index,
+                    last_log_term,
+                },
+            });
+        }
+        self.maybe_win_pre_vote();
+    }
+
+    fn handle_pre_vote(
+        &mut self,
+        candidate: NodeId,
+        term: Term,
+        last_log_index: Index,
+        last_log_term: Term,
+    ) {
+        // Grant only for a later term, to a log at least as up to date as ours,
+        // and only if we have not heard from a leader within the minimum election
+        // timeout. Nothing changes here: no term, no vote.
+        let granted = term > self.term
+            && !self.in_lease()
+            && self.log.is_up_to_date(last_log_index, last_log_term);
+        let reply_term = if granted { term } else { self.term };
+        self.ready.messages.push(Message {
+            from: self.cfg.id,
+            to: candidate,
+            term: reply_term,
+            body: MessageBody::PreVoteReply { granted },
+        });
+    }
+
+    fn handle_pre_vote_reply(&mut self, from: NodeId, term: Term, granted: bool) {
+        if self.role != Role::PreCandidate || term != self.term + 1 || !granted {
+            return;
+        }
+        self.votes.insert(from);
+        self.maybe_win_pre_vote();
+    }
+
+    fn maybe_win_pre_vote(&mut self) {
+        let config = self.membership();
+        let votes = self.votes.iter().filter(|v| config.contains(**v)).count();
+        if self.role == Role::PreCandidate && votes >= config.quorum() {
+            self.campaign();
+        }
+    }
+
+    /// This node has heard from a live leader within the minimum election
+    /// timeout (or is that leader).
+    fn in_lease(&self) -> bool {
+        match self.leader {
+            Some(l) if l == self.cfg.id => self.role == Role::Leader,
+            Some(_) => self.now_ms < self.leader_contact_ms + self.cfg.election_timeout_min_ms,
+            None => false,
+        }
+    }
+
+    fn start_quorum_check(&mut self) {
+        self.recent_active.clear();
+        self.check_quorum_deadline_ms = self.now_ms + self.cfg.election_timeout_max_ms;
+    }
+
+    /// Thesis §6.2: "if an election timeout elapses without a successful round of
+    /// heartbeats to a majority of its cluster, the leader steps down."
+    fn check_quorum(&mut self) {
+        let config = self.membership();
+        let me = self.cfg.id;
+        let active = config
+            .voters
+            .iter()
+            .filter(|v| **v == me || self.recent_active.contains(v))
+            .count();
+        if active < config.quorum() {
+            self.become_follower(self.term, None);
+        } else {
+            self.start_quorum_check();
+        }
     }
 
     fn campaign(&mut self) {
@@ -537,6 +708,7 @@ impl<C: Clone> Raft<C> {
         // its term", so that entries of earlier terms can commit (§5.4.2).
         self.append(Payload::Noop);
         self.heartbeat_deadline_ms = self.now_ms + self.cfg.heartbeat_interval_ms;
+        self.start_quorum_check();
         self.set_leader(Some(self.cfg.id));
         for peer in self.peers() {
             self.send_append(peer);
@@ -592,6 +764,7 @@ impl<C: Clone> Raft<C> {
         } else {
             self.reset_election_timer();
         }
+        self.leader_contact_ms = self.now_ms;
         let reply = |success, match_index, hint| MessageBody::AppendEntriesReply {
             prev_log_index,
             success,

@@ -79,6 +79,12 @@ pub struct SimConfig {
     pub disk_latency_min_ms: u64,
     pub disk_latency_max_ms: u64,
     pub net: NetConfig,
+    /// PreVote (thesis §9.6), off by default so that the problem can be shown.
+    #[serde(default)]
+    pub pre_vote: bool,
+    /// CheckQuorum and the leader lease (thesis §6.2, §4.2.3), off by default.
+    #[serde(default)]
+    pub check_quorum: bool,
 }
 
 impl Default for SimConfig {
@@ -96,6 +102,8 @@ impl Default for SimConfig {
             disk_latency_min_ms: 1,
             disk_latency_max_ms: 3,
             net: NetConfig::default(),
+            pre_vote: false,
+            check_quorum: false,
         }
     }
 }
@@ -130,6 +138,8 @@ impl SimConfig {
             max_entries_per_append: self.max_entries_per_append,
             max_queued_requests: self.max_queued_requests,
             seed,
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum,
         }
     }
 }
@@ -745,6 +755,18 @@ impl<M: StateMachine + 'static> Simulator<M> {
         Ok(())
     }
 
+    /// Turns PreVote and CheckQuorum on or off, on every node (and on restarts).
+    pub fn set_options(&mut self, pre_vote: bool, check_quorum: bool) {
+        self.cfg.pre_vote = pre_vote;
+        self.cfg.check_quorum = check_quorum;
+        for id in 1..=self.cfg.nodes {
+            if let Some(node) = self.slots[id as usize - 1].node.as_mut() {
+                node.set_options(pre_vote, check_quorum);
+            }
+            self.reschedule_timer(id);
+        }
+    }
+
     pub fn set_net(&mut self, net: NetConfig) -> Result<(), String> {
         net.validate()?;
         self.cfg.net = net;
@@ -1144,7 +1166,13 @@ impl<M: StateMachine + 'static> Simulator<M> {
             return;
         }
         let d = self.slots[id as usize - 1].durable;
-        let breach = if d.term < m.term {
+        // A pre-vote, and a granted pre-vote, carry the term the candidate would
+        // stand in: a term no one has entered, so nothing about it is on disk.
+        let proposed_term = matches!(
+            m.body,
+            MessageBody::PreVote { .. } | MessageBody::PreVoteReply { granted: true }
+        );
+        let breach = if d.term < m.term && !proposed_term {
             Some(format!(
                 "node {id} sent a {:?} in term {} with term {} on disk",
                 m.kind(),
@@ -1240,7 +1268,8 @@ impl<M: StateMachine + 'static> Simulator<M> {
             });
         }
         let role = raft.role();
-        if seen.role != Some(role) || (role == Role::Candidate && now.term != seen.term) {
+        let campaigning = matches!(role, Role::Candidate | Role::PreCandidate);
+        if seen.role != Some(role) || (campaigning && now.term != seen.term) {
             out.push(EventKind::RoleChanged {
                 node: id,
                 role,

@@ -86,6 +86,17 @@ pub enum MessageBody<C> {
     RequestVoteReply {
         granted: bool,
     },
+    /// Thesis §9.6: "would you vote for me?", asked before an election without
+    /// changing anyone's term. The message's term is the term the sender would
+    /// stand in (its own plus one).
+    PreVote {
+        last_log_index: Index,
+        last_log_term: Term,
+    },
+    /// Granted: carries the proposed term. Refused: the receiver's own term.
+    PreVoteReply {
+        granted: bool,
+    },
     /// §5.3: invoked by the leader to replicate entries; empty entries make a heartbeat.
     AppendEntries {
         prev_log_index: Index,
@@ -134,6 +145,9 @@ pub enum MessageKind {
     RequestVote,
     VoteGranted,
     VoteRejected,
+    PreVote,
+    PreVoteGranted,
+    PreVoteRejected,
     Heartbeat,
     AppendEntries,
     AppendAccepted,
@@ -149,6 +163,9 @@ impl<C> Message<C> {
             MessageBody::RequestVote { .. } => MessageKind::RequestVote,
             MessageBody::RequestVoteReply { granted: true } => MessageKind::VoteGranted,
             MessageBody::RequestVoteReply { granted: false } => MessageKind::VoteRejected,
+            MessageBody::PreVote { .. } => MessageKind::PreVote,
+            MessageBody::PreVoteReply { granted: true } => MessageKind::PreVoteGranted,
+            MessageBody::PreVoteReply { granted: false } => MessageKind::PreVoteRejected,
             MessageBody::AppendEntries { entries, .. } if entries.is_empty() => {
                 MessageKind::Heartbeat
             }
@@ -166,6 +183,8 @@ impl<C> Message<C> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Role {
     Follower,
+    /// Asking for pre-votes before standing for election (PreVote, thesis §9.6).
+    PreCandidate,
     Candidate,
     Leader,
 }
@@ -174,6 +193,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Follower => "follower",
+            Role::PreCandidate => "pre-candidate",
             Role::Candidate => "candidate",
             Role::Leader => "leader",
         }

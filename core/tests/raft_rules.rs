@@ -506,3 +506,115 @@ fn requests_through_a_follower_are_forwarded_or_queued_until_a_leader_is_known()
     assert_eq!(forwarded, vec![1, 2]);
     assert_eq!(f.queued_requests(), 0);
 }
+
+fn with_options(
+    id: NodeId,
+    voters: u32,
+    term: Term,
+    log: &[Term],
+    pre_vote: bool,
+    check_quorum: bool,
+) -> R {
+    let mut cfg = Config::new(id, id as u64);
+    cfg.pre_vote = pre_vote;
+    cfg.check_quorum = check_quorum;
+    Raft::new(cfg, persisted(voters, term, None, log), 0)
+}
+
+#[test]
+fn a_pre_candidate_changes_no_term_until_a_majority_would_vote() {
+    // Thesis §9.6: "Only if the candidate believed it could get votes from a
+    // majority of the cluster would it increment its term and start a normal
+    // election."
+    let mut r = with_options(1, 5, 3, &[1, 3], true, false);
+    r.timeout_now(1);
+    let ready = r.take_ready();
+    assert_eq!((r.role(), r.term()), (Role::PreCandidate, 3));
+    assert_eq!(ready.write.hard_state, None, "nothing to persist");
+    assert!(ready
+        .messages
+        .iter()
+        .all(|m| m.kind() == MessageKind::PreVote && m.term == 4));
+    let grant = |from| msg(from, 1, 4, MessageBody::PreVoteReply { granted: true });
+    r.step(2, grant(2));
+    assert_eq!(
+        (r.role(), r.term()),
+        (Role::PreCandidate, 3),
+        "2 of 5 is not a majority"
+    );
+    r.step(2, grant(3));
+    assert_eq!(
+        (r.role(), r.term()),
+        (Role::Candidate, 4),
+        "now a real election, in term 4"
+    );
+}
+
+#[test]
+fn a_pre_vote_changes_nothing_on_the_receiver_and_respects_a_live_leader() {
+    let pre_vote = |from| {
+        msg(
+            from,
+            1,
+            4,
+            MessageBody::PreVote {
+                last_log_index: 2,
+                last_log_term: 3,
+            },
+        )
+    };
+    let mut r = with_options(1, 5, 3, &[1, 3], true, false);
+    r.step(1, pre_vote(2));
+    let ready = r.take_ready();
+    assert_eq!(ready.write.hard_state, None);
+    assert_eq!((r.term(), r.voted_for()), (3, None));
+    assert!(matches!(
+        ready.messages[0].body,
+        MessageBody::PreVoteReply { granted: true }
+    ));
+    assert_eq!(ready.messages[0].term, 4);
+    // Having just heard from a leader, it refuses (§9.6: "if it hasn't received a
+    // heartbeat from a valid leader for at least a baseline election timeout").
+    let hb = MessageBody::AppendEntries {
+        prev_log_index: 2,
+        prev_log_term: 3,
+        entries: vec![],
+        leader_commit: 0,
+    };
+    r.step(10, msg(5, 1, 3, hb));
+    r.take_ready();
+    r.step(20, pre_vote(2));
+    let ready = r.take_ready();
+    assert!(matches!(
+        ready.messages[0].body,
+        MessageBody::PreVoteReply { granted: false }
+    ));
+    assert_eq!(ready.messages[0].term, 3);
+}
+
+#[test]
+fn with_check_quorum_a_server_that_hears_its_leader_ignores_vote_requests() {
+    // §4.2.3: "if a server receives a RequestVote request within the minimum
+    // election timeout of hearing from a current leader, it does not update its
+    // term or grant its vote."
+    let hb = MessageBody::AppendEntries {
+        prev_log_index: 0,
+        prev_log_term: 0,
+        entries: vec![],
+        leader_commit: 0,
+    };
+    for check_quorum in [false, true] {
+        let mut r = with_options(1, 3, 1, &[], false, check_quorum);
+        r.step(10, msg(2, 1, 1, hb.clone()));
+        r.take_ready();
+        r.step(20, request_vote(3, 1, 2, 5, 2));
+        let ready = r.take_ready();
+        if check_quorum {
+            assert!(ready.messages.is_empty(), "ignored");
+            assert_eq!((r.term(), r.leader()), (1, Some(2)));
+        } else {
+            assert_eq!(granted(&ready), vec![true]);
+            assert_eq!(r.term(), 2);
+        }
+    }
+}

@@ -673,3 +673,74 @@ fn restart_from_uses_only_the_state_read_back_from_disk() {
         "already up"
     );
 }
+
+/// Isolates a follower for 3 s, heals, and reports (leader before, leader and
+/// its term after, the returning node's highest term).
+fn isolated_follower_returns(
+    pre_vote: bool,
+    check_quorum: bool,
+) -> ((NodeId, Term), (NodeId, Term)) {
+    let cfg = SimConfig {
+        seed: 11,
+        pre_vote,
+        check_quorum,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_500);
+    let leader = sim.leader().unwrap();
+    let term = |sim: &Simulator<ChatRoom>, id| sim.node(id).unwrap().node.unwrap().raft().term();
+    let before = (leader, term(&sim, leader));
+    let lonely = (1..=5).find(|&n| n != leader).unwrap();
+    sim.isolate(lonely).unwrap();
+    run_checked(&mut sim, &mut checker, 4_500);
+    sim.heal_all();
+    run_checked(&mut sim, &mut checker, 7_000);
+    let now = sim.leader().unwrap();
+    (before, (now, term(&sim, now)))
+}
+
+#[test]
+fn without_pre_vote_a_returning_node_deposes_a_healthy_leader() {
+    let (before, after) = isolated_follower_returns(false, false);
+    assert!(
+        after.1 > before.1,
+        "a new term: the healthy leader of term {} was deposed ({after:?})",
+        before.1
+    );
+}
+
+#[test]
+fn with_pre_vote_a_returning_node_does_not_disturb_the_leader() {
+    let (before, after) = isolated_follower_returns(true, false);
+    assert_eq!(after, before, "same leader, same term");
+}
+
+#[test]
+fn with_check_quorum_a_leader_cut_off_from_the_majority_steps_down() {
+    for check_quorum in [false, true] {
+        let cfg = SimConfig {
+            seed: 3,
+            check_quorum,
+            ..SimConfig::default()
+        };
+        let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+        let mut checker = Checker::new();
+        run_checked(&mut sim, &mut checker, 1_500);
+        let leader = sim.leader().unwrap();
+        sim.isolate(leader).unwrap();
+        run_checked(&mut sim, &mut checker, 3_000);
+        let role = sim.node(leader).unwrap().node.unwrap().raft().role();
+        if check_quorum {
+            // It stepped down (and, still alone, may be campaigning by now).
+            assert_ne!(
+                role,
+                Role::Leader,
+                "it stepped down within an election timeout"
+            );
+        } else {
+            assert_eq!(role, Role::Leader, "without CheckQuorum it never notices");
+        }
+    }
+}

@@ -38,6 +38,9 @@ pub fn kind_class(kind: MessageKind) -> &'static str {
         MessageKind::RequestVote => "m-vote-req",
         MessageKind::VoteGranted => "m-vote-yes",
         MessageKind::VoteRejected => "m-vote-no",
+        MessageKind::PreVote => "m-prevote-req",
+        MessageKind::PreVoteGranted => "m-vote-yes",
+        MessageKind::PreVoteRejected => "m-prevote-no",
         MessageKind::Heartbeat => "m-heartbeat",
         MessageKind::AppendEntries => "m-append",
         MessageKind::AppendAccepted => "m-append-ok",
@@ -116,6 +119,7 @@ fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> 
         match node.role {
             Role::Leader => "LEADER".to_string(),
             Role::Candidate => format!("candidate {}/{}", node.votes, v.nodes.len() / 2 + 1),
+            Role::PreCandidate => format!("pre-vote {}/{}", node.votes, v.nodes.len() / 2 + 1),
             Role::Follower => "follower".to_string(),
         }
     };
@@ -136,7 +140,7 @@ fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> 
         (true, Role::Leader) => html! {
             <rect class="body" x={fmt(x - NODE_R)} y={fmt(y - NODE_R)} width={fmt(2.0 * NODE_R)} height={fmt(2.0 * NODE_R)} rx="6" />
         },
-        (true, Role::Candidate) => html! {
+        (true, Role::Candidate | Role::PreCandidate) => html! {
             <polygon class="body" points={format!("{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}", x, y - NODE_R - 4.0, x + NODE_R + 4.0, y, x, y + NODE_R + 4.0, x - NODE_R - 4.0, y)} />
         },
         _ => html! { <circle class="body" cx={fmt(x)} cy={fmt(y)} r={fmt(NODE_R)} /> },

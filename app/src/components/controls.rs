@@ -117,6 +117,15 @@ pub fn controls(p: &Props) -> Html {
     let on_drop = d.to_callback().reform(|e: Event| {
         Action::SetDropRate(input_value(&e).parse::<f64>().unwrap_or(0.0) / 100.0)
     });
+    let (pre_vote, check_quorum) = (s.pre_vote, s.check_quorum);
+    let on_pre_vote = d.to_callback().reform(move |_: Event| Action::SetOptions {
+        pre_vote: !pre_vote,
+        check_quorum,
+    });
+    let on_check_quorum = d.to_callback().reform(move |_: Event| Action::SetOptions {
+        pre_vote,
+        check_quorum: !check_quorum,
+    });
     let on_author = d.to_callback().reform(|e: InputEvent| {
         let input: web_sys::HtmlInputElement = e.target_unchecked_into();
         Action::SetAuthor(input.value())
@@ -168,6 +177,12 @@ pub fn controls(p: &Props) -> Html {
                     <input type="range" min="0" max="50" value={((s.drop_rate * 100.0).round() as u32).to_string()} onchange={on_drop} data-testid="drop-rate" />
                 </label>
                 <button onclick={on_heal} data-testid="heal-all" title="h">{"Heal all links"}</button>
+                <label title="Thesis §9.6: ask for pre-votes first, so that a node cut off from the others does not raise its term and depose the leader when it returns">
+                    <input type="checkbox" data-testid="pre-vote" checked={pre_vote} onchange={on_pre_vote} />{" PreVote"}
+                </label>
+                <label title="Thesis §6.2: a leader that cannot reach a majority steps down; a server that hears its leader ignores vote requests">
+                    <input type="checkbox" data-testid="check-quorum" checked={check_quorum} onchange={on_check_quorum} />{" CheckQuorum"}
+                </label>
                 <label>{"Your name "}
                     <input data-testid="author" class="author" value={p.author.clone()} oninput={on_author} maxlength="40" />
                 </label>

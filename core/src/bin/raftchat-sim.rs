@@ -27,6 +27,8 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
   --partition-rate R        partitions per second (each heals later) [0]
   --client-rate R           chat messages per second               [10]
   --max-batch N             entries per AppendEntries              [64]
+  --pre-vote                ask for pre-votes before an election (thesis §9.6)
+  --check-quorum            leaders step down without a majority; leader lease (§6.2)
   --campaign                use the fault campaign's profile for this seed
                             (the command printed for a failing campaign seed)
   --json                    print the client history and every replica's chat
@@ -80,6 +82,8 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
         match name.as_str() {
             "-h" | "--help" => return Ok(Mode::Help),
             "--json" => json = true,
+            "--pre-vote" => overrides.push(Box::new(|c| c.sim.pre_vote = true)),
+            "--check-quorum" => overrides.push(Box::new(|c| c.sim.check_quorum = true)),
             "--bench" => bench = true,
             "--campaign" => campaign = true,
             "--seed" => seed = number(&name, &value()?)?,
