@@ -66,6 +66,7 @@ pub fn message_name(kind: MessageKind) -> &'static str {
         MessageKind::AppendRejected => "append rejected",
         MessageKind::Forward => "forwarded request",
         MessageKind::ForwardAccepted => "forward accepted",
+        MessageKind::TimeoutNow => "TimeoutNow",
         MessageKind::ForwardRejected => "forward refused",
     }
 }
@@ -193,6 +194,16 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
             vec![node],
             format!("node {node}'s election timer forced to fire"),
         ),
+        EventKind::TransferStarted { from, to } => (
+            FeedKind::Election,
+            vec![from, to],
+            format!("leader {from} hands leadership to node {to}: it stops taking requests and brings node {to} up to date"),
+        ),
+        EventKind::TransferEnded { from, outcome } => (
+            FeedKind::Election,
+            vec![from],
+            transfer_text(outcome),
+        ),
         EventKind::MessageSent { .. }
         | EventKind::MessageDelivered { .. }
         | EventKind::EntriesAppended { .. }
@@ -201,4 +212,20 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
         | EventKind::EntryApplied { .. }
         | EventKind::ClientSubmitted { .. } => return None,
     })
+}
+
+/// The outcome of a leadership transfer, in words.
+pub fn transfer_text(outcome: raftchat_core::raft::TransferOutcome) -> String {
+    use raftchat_core::raft::TransferOutcome::*;
+    match outcome {
+        Done { target } => {
+            format!("leadership transfer to node {target}: done (it started an election)")
+        }
+        TimedOut { target } => {
+            format!("leadership transfer to node {target}: timed out; the leader goes on")
+        }
+        Aborted { target } => {
+            format!("leadership transfer to node {target}: abandoned (a new term began elsewhere)")
+        }
+    }
 }

@@ -150,6 +150,8 @@ pub enum Action {
     },
     Crash(NodeId),
     Restart(NodeId),
+    /// The leader hands leadership to this node (§3.10).
+    TransferLeadership(NodeId),
     /// Crash whichever node leads (keyboard `c`).
     CrashLeader,
     /// Restart every crashed node (keyboard `r`).
@@ -474,6 +476,9 @@ impl AppState {
                         );
                     }
                 }
+                if let raftchat_core::sim::EventKind::TransferEnded { outcome, .. } = e.kind {
+                    self.notice = Some(crate::feed::transfer_text(outcome));
+                }
                 if let Some((kind, nodes, text)) = describe(&e.kind) {
                     feed.push_front(FeedItem {
                         seq: self.event_count - (events.len() - i) as u64,
@@ -639,6 +644,7 @@ impl Reducible for AppState {
                 }
             }
             Action::TimeoutNow(id) => s.command(|sim| sim.timeout_now(id)),
+            Action::TransferLeadership(id) => s.command(|sim| sim.transfer_leadership(id)),
             Action::Isolate(id) => s.command(|sim| sim.isolate(id)),
             Action::HealNode(id) => s.command(|sim| {
                 for other in sim.node_ids().filter(|&o| o != id).collect::<Vec<_>>() {

@@ -23,6 +23,9 @@ pub struct Faults {
     pub partition_min_ms: u64,
     pub partition_max_ms: u64,
     pub client_rate: f64,
+    /// Leadership transfers asked of the leader, per second (§3.10).
+    #[serde(default)]
+    pub transfer_rate: f64,
     /// Fraction of client requests that retry an earlier unacknowledged request
     /// (same client and sequence number) through a random node.
     pub retry_fraction: f64,
@@ -38,6 +41,7 @@ impl Default for Faults {
             partition_min_ms: 200,
             partition_max_ms: 4_000,
             client_rate: 10.0,
+            transfer_rate: 0.0,
             retry_fraction: 0.1,
         }
     }
@@ -49,6 +53,7 @@ impl Faults {
             ("crash rate", self.crash_rate),
             ("partition rate", self.partition_rate),
             ("client rate", self.client_rate),
+            ("transfer rate", self.transfer_rate),
         ] {
             if !(0.0..=1_000_000.0).contains(&r) {
                 return Err(format!(
@@ -103,6 +108,7 @@ pub fn campaign_config(seed: u64, duration_ms: u64) -> RunConfig {
             crash_rate: 0.5,
             partition_rate: 0.3,
             client_rate: 20.0,
+            transfer_rate: 0.2,
             ..Faults::default()
         },
         duration_ms,
@@ -153,6 +159,7 @@ enum Action {
     Partition,
     Heal,
     Client,
+    Transfer,
 }
 
 struct Driver {
@@ -200,6 +207,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, String> {
     d.next(0, f.crash_rate, Action::Crash);
     d.next(0, f.partition_rate, Action::Partition);
     d.next(0, f.client_rate, Action::Client);
+    d.next(0, f.transfer_rate, Action::Transfer);
     let mut steps = 0u64;
 
     macro_rules! check {
@@ -336,6 +344,11 @@ fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Ac
             d.next(now, f.partition_rate, Action::Partition);
         }
         Action::Heal => sim.heal_all(),
+        Action::Transfer => {
+            let target = 1 + d.rng.below(n as usize) as NodeId;
+            let _ = sim.transfer_leadership(target); // refused when there is no leader, etc.
+            d.next(now, f.transfer_rate, Action::Transfer);
+        }
         Action::Client => {
             let node = 1 + (d.rng.next_u64() % n as u64) as NodeId;
             let acked = |sim: &Simulator<ChatRoom>, r: &Request<ChatCommand>| {

@@ -1,7 +1,7 @@
 //! A node as a driver runs it: the Raft core, the replica it applies to, and the
 //! client requests submitted through it.
 
-use crate::raft::{Config, Raft, Ready};
+use crate::raft::{Config, Raft, Ready, TransferOutcome};
 use crate::state_machine::{Applied, AppliedKind, Replica, StateMachine};
 use crate::storage::{DurableWrite, PersistedState};
 use crate::types::*;
@@ -37,6 +37,8 @@ pub struct Batch<C> {
     pub ended: Vec<ClientReport>,
     /// The lowest in-memory log index removed by this input, if any.
     pub truncated_from: Option<Index>,
+    /// A leadership transfer this node led ended.
+    pub transfer: Option<TransferOutcome>,
 }
 
 pub struct Node<M: StateMachine> {
@@ -71,6 +73,16 @@ impl<M: StateMachine> Node<M> {
     }
     pub fn pending(&self) -> &BTreeMap<(ClientId, u64), PendingRequest> {
         &self.pending
+    }
+
+    /// §3.10: hands this leader's leadership to `target`.
+    pub fn transfer_leadership(
+        &mut self,
+        now_ms: u64,
+        target: NodeId,
+    ) -> Result<Batch<M::Command>, String> {
+        self.raft.transfer_leadership(now_ms, target)?;
+        Ok(self.collect(Vec::new()))
     }
 
     /// Turns PreVote and CheckQuorum on or off.
@@ -214,6 +226,7 @@ impl<M: StateMachine> Node<M> {
             accepted,
             refused,
             truncated_from,
+            transfer,
         } = self.raft.take_ready();
         for (client, seq, index, term) in accepted {
             if let Some(p) = self.pending.get_mut(&(client, seq)) {
@@ -243,6 +256,7 @@ impl<M: StateMachine> Node<M> {
             committed,
             ended,
             truncated_from,
+            transfer,
         }
     }
 }

@@ -94,6 +94,20 @@ pub struct Ready<C> {
     pub refused: Vec<(ClientId, u64, FailReason)>,
     /// The lowest index removed from the in-memory log (a conflicting suffix), if any.
     pub truncated_from: Option<Index>,
+    /// A leadership transfer this node led has ended.
+    pub transfer: Option<TransferOutcome>,
+}
+
+/// How a leadership transfer (§3.10) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TransferOutcome {
+    /// The target started its election: leadership passes to it.
+    Done { target: NodeId },
+    /// The target did not take over within an election timeout: this leader
+    /// goes on.
+    TimedOut { target: NodeId },
+    /// Something else ended it (a higher term from another server).
+    Aborted { target: NodeId },
 }
 
 impl<C> Default for Ready<C> {
@@ -109,6 +123,7 @@ impl<C> Default for Ready<C> {
             accepted: Vec::new(),
             refused: Vec::new(),
             truncated_from: None,
+            transfer: None,
         }
     }
 }
@@ -155,6 +170,8 @@ pub struct Raft<C> {
     // the next check is due.
     recent_active: BTreeSet<NodeId>,
     check_quorum_deadline_ms: u64,
+    /// A leadership transfer under way: the target and when it is given up.
+    transfer: Option<(NodeId, u64)>,
     // Leaders: Figure 2's nextIndex[] and matchIndex[], per peer.
     progress: BTreeMap<NodeId, Progress>,
     // Client requests waiting for a leader to be known, and those handed to a leader.
@@ -198,6 +215,7 @@ impl<C: Clone> Raft<C> {
             leader_contact_ms: 0,
             recent_active: BTreeSet::new(),
             check_quorum_deadline_ms: 0,
+            transfer: None,
             progress: BTreeMap::new(),
             queued: VecDeque::new(),
             forwarded: BTreeMap::new(),
@@ -260,6 +278,9 @@ impl<C: Clone> Raft<C> {
             Role::Leader => self.heartbeat_deadline_ms,
             _ => self.election_deadline_ms,
         };
+        let role = self
+            .transfer
+            .map_or(role, |(_, deadline)| role.min(deadline));
         let retry = self
             .forwarded
             .values()
@@ -274,6 +295,61 @@ impl<C: Clone> Raft<C> {
     fn forward_retry_ms(&self) -> u64 {
         self.cfg.election_timeout_min_ms
     }
+    /// The node a leadership transfer is handing over to, if one is under way.
+    pub fn transfer_target(&self) -> Option<NodeId> {
+        self.transfer.map(|(t, _)| t)
+    }
+
+    /// §3.10: hands leadership to `target`. The leader stops taking new requests
+    /// (they wait, then go to the new leader), brings the target's log up to
+    /// date, then sends it TimeoutNow. Given up after an election timeout.
+    pub fn transfer_leadership(&mut self, now_ms: u64, target: NodeId) -> Result<(), String> {
+        self.now_ms = self.now_ms.max(now_ms);
+        if self.role != Role::Leader {
+            return Err(format!("node {} is not the leader", self.cfg.id));
+        }
+        if target == self.cfg.id {
+            return Err(format!("node {target} already leads"));
+        }
+        if !self.progress.contains_key(&target) {
+            return Err(format!("node {target} is not a voter of this cluster"));
+        }
+        self.transfer = Some((target, self.now_ms + self.cfg.election_timeout_max_ms));
+        self.continue_transfer();
+        Ok(())
+    }
+
+    /// Sends TimeoutNow once the target has the whole log; else sends it entries.
+    fn continue_transfer(&mut self) {
+        let Some((target, _)) = self.transfer else {
+            return;
+        };
+        let last = self.log.last_index();
+        if self
+            .progress
+            .get(&target)
+            .is_some_and(|p| p.match_index == last)
+        {
+            self.send(target, MessageBody::TimeoutNow);
+        } else {
+            self.replicate_to(target);
+        }
+    }
+
+    /// Ends a transfer. Requests held meanwhile go back into this leader's log
+    /// if it stays leader; otherwise they wait for the next leader (set_leader).
+    fn end_transfer(&mut self, outcome: fn(NodeId) -> TransferOutcome, stays_leader: bool) {
+        if let Some((target, _)) = self.transfer.take() {
+            self.ready.transfer = Some(outcome(target));
+            if stays_leader {
+                let held: Vec<_> = self.queued.drain(..).collect();
+                for r in held {
+                    self.append_request(r);
+                }
+            }
+        }
+    }
+
     /// Turns PreVote and CheckQuorum on or off.
     pub fn set_options(&mut self, pre_vote: bool, check_quorum: bool) {
         self.cfg.pre_vote = pre_vote;
@@ -317,6 +393,12 @@ impl<C: Clone> Raft<C> {
         self.now_ms = self.now_ms.max(now_ms);
         match self.role {
             Role::Leader => {
+                if self
+                    .transfer
+                    .is_some_and(|(_, deadline)| self.now_ms >= deadline)
+                {
+                    self.end_transfer(|target| TransferOutcome::TimedOut { target }, true);
+                }
                 if self.cfg.check_quorum && self.now_ms >= self.check_quorum_deadline_ms {
                     self.check_quorum();
                 }
@@ -360,6 +442,8 @@ impl<C: Clone> Raft<C> {
     pub fn propose(&mut self, now_ms: u64, request: Request<C>) {
         self.now_ms = self.now_ms.max(now_ms);
         match (self.role, self.leader) {
+            // §3.10: "the prior leader stops accepting new client requests".
+            (Role::Leader, _) if self.transfer.is_some() => self.enqueue(request),
             (Role::Leader, _) => self.append_request(request),
             (_, Some(leader)) => self.forward(leader, request),
             (_, None) => self.enqueue(request),
@@ -387,7 +471,13 @@ impl<C: Clone> Raft<C> {
             msg.body,
             MessageBody::RequestVote { .. } | MessageBody::PreVote { .. }
         );
-        if vote_request && msg.term > self.term && self.cfg.check_quorum && self.in_lease() {
+        let transfer_vote = matches!(msg.body, MessageBody::RequestVote { transfer: true, .. });
+        if vote_request
+            && !transfer_vote
+            && msg.term > self.term
+            && self.cfg.check_quorum
+            && self.in_lease()
+        {
             // §4.2.3: while it hears from a leader, a server ignores requests to
             // vote, so that a server that cannot hear the leader cannot depose it.
             return;
@@ -401,6 +491,13 @@ impl<C: Clone> Raft<C> {
         // All servers: "If RPC request or response contains term T > currentTerm:
         // set currentTerm = T, convert to follower" (§5.1).
         if msg.term > self.term && !pre_vote {
+            if let Some((target, _)) = self.transfer {
+                if msg.from == target {
+                    self.end_transfer(|target| TransferOutcome::Done { target }, false);
+                } else {
+                    self.end_transfer(|target| TransferOutcome::Aborted { target }, false);
+                }
+            }
             let leader = match msg.body {
                 MessageBody::AppendEntries { .. } => Some(msg.from),
                 _ => None,
@@ -434,7 +531,14 @@ impl<C: Clone> Raft<C> {
             MessageBody::RequestVote {
                 last_log_index,
                 last_log_term,
+                ..
             } => self.handle_request_vote(msg.from, last_log_index, last_log_term),
+            MessageBody::TimeoutNow => {
+                // §3.10: start an election at once (no pre-vote: the leader asked).
+                if self.role != Role::Leader && self.membership().contains(self.cfg.id) {
+                    self.campaign_with(true);
+                }
+            }
             MessageBody::RequestVoteReply { granted } => {
                 self.handle_vote_reply(msg.from, msg.term, granted)
             }
@@ -616,6 +720,10 @@ impl<C: Clone> Raft<C> {
     }
 
     fn campaign(&mut self) {
+        self.campaign_with(false);
+    }
+
+    fn campaign_with(&mut self, transfer: bool) {
         if !self.membership().contains(self.cfg.id) {
             // Only voters stand for election.
             self.reset_election_timer();
@@ -640,6 +748,7 @@ impl<C: Clone> Raft<C> {
                 MessageBody::RequestVote {
                     last_log_index,
                     last_log_term,
+                    transfer,
                 },
             );
         }
@@ -686,6 +795,7 @@ impl<C: Clone> Raft<C> {
     }
 
     fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        self.end_transfer(|target| TransferOutcome::Aborted { target }, false);
         if term > self.term {
             self.term = term;
             self.voted_for = None;
@@ -833,6 +943,9 @@ impl<C: Clone> Raft<C> {
             pr.next_index = pr.next_index.max(pr.match_index + 1);
             self.maybe_commit();
             self.replicate_to(from);
+            if self.transfer.is_some_and(|(t, _)| t == from) {
+                self.continue_transfer();
+            }
         } else {
             if prev_log_index < pr.match_index {
                 return; // a stale rejection, from before the follower caught up

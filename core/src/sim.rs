@@ -239,6 +239,15 @@ pub enum EventKind {
     ElectionTimeoutForced {
         node: NodeId,
     },
+    /// A leader began handing leadership to `to` (§3.10).
+    TransferStarted {
+        from: NodeId,
+        to: NodeId,
+    },
+    TransferEnded {
+        from: NodeId,
+        outcome: crate::raft::TransferOutcome,
+    },
     LinkCut {
         from: NodeId,
         to: NodeId,
@@ -326,6 +335,8 @@ pub enum Command<C> {
     DropMessage(u64),
     SetNet(NetConfig),
     Submit(NodeId, Request<C>),
+    /// The leader hands over to this node.
+    TransferLeadership(NodeId),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -647,6 +658,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             Command::DropMessage(id) => self.drop_message(id),
             Command::SetNet(net) => self.set_net(net),
             Command::Submit(id, request) => self.submit(id, request),
+            Command::TransferLeadership(id) => self.transfer_leadership(id),
         }
     }
 
@@ -752,6 +764,27 @@ impl<M: StateMachine + 'static> Simulator<M> {
             .remove(&id)
             .ok_or_else(|| format!("message {id} is not in flight"))?;
         self.dropped(id, &m.message, DropReason::ByUser);
+        Ok(())
+    }
+
+    /// §3.10: the current leader hands leadership to `target`.
+    pub fn transfer_leadership(&mut self, target: NodeId) -> Result<(), String> {
+        self.check_id(target)?;
+        let leader = self.leader().ok_or("there is no leader to hand over")?;
+        if self.slots[target as usize - 1].node.is_none() {
+            return Err(format!("node {target} is down"));
+        }
+        let now = self.now_ms;
+        let node = self.slots[leader as usize - 1]
+            .node
+            .as_mut()
+            .ok_or("the leader is down")?;
+        let batch = node.transfer_leadership(now, target)?;
+        self.emit(EventKind::TransferStarted {
+            from: leader,
+            to: target,
+        });
+        self.process(leader, batch);
         Ok(())
     }
 
@@ -954,7 +987,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
             committed,
             ended,
             truncated_from,
+            transfer,
         } = batch;
+        if let Some(outcome) = transfer {
+            self.emit(EventKind::TransferEnded { from: id, outcome });
+        }
         self.report(id, ended);
         self.observe(id);
         if let Some(from_index) = truncated_from {

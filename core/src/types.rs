@@ -82,6 +82,10 @@ pub enum MessageBody<C> {
     RequestVote {
         last_log_index: Index,
         last_log_term: Term,
+        /// The election was asked for by the leader (leadership transfer, §3.10):
+        /// voters that hear that leader must not ignore it (§4.2.3 lease).
+        #[serde(default)]
+        transfer: bool,
     },
     RequestVoteReply {
         granted: bool,
@@ -118,6 +122,8 @@ pub enum MessageBody<C> {
     Forward {
         request: Request<C>,
     },
+    /// §3.10: the leader hands over: the receiver starts an election at once.
+    TimeoutNow,
     /// The leader appended a forwarded request to its log.
     ForwardAccepted {
         client: ClientId,
@@ -155,6 +161,7 @@ pub enum MessageKind {
     Forward,
     ForwardAccepted,
     ForwardRejected,
+    TimeoutNow,
 }
 
 impl<C> Message<C> {
@@ -174,6 +181,7 @@ impl<C> Message<C> {
             MessageBody::AppendEntriesReply { success: false, .. } => MessageKind::AppendRejected,
             MessageBody::Forward { .. } => MessageKind::Forward,
             MessageBody::ForwardAccepted { .. } => MessageKind::ForwardAccepted,
+            MessageBody::TimeoutNow => MessageKind::TimeoutNow,
             MessageBody::ForwardRejected { .. } => MessageKind::ForwardRejected,
         }
     }

@@ -70,6 +70,7 @@ fn request_vote(
         MessageBody::RequestVote {
             last_log_index,
             last_log_term,
+            transfer: false,
         },
     )
 }
@@ -617,4 +618,59 @@ fn with_check_quorum_a_server_that_hears_its_leader_ignores_vote_requests() {
             assert_eq!(r.term(), 2);
         }
     }
+}
+
+#[test]
+fn a_transfer_sends_timeout_now_only_once_the_target_has_the_whole_log() {
+    // §3.10: "The prior leader sends its log entries to the target server ...
+    // then sends it a TimeoutNow request."
+    let mut r = leader(1, 3, 2, &[1, 1], &[2]);
+    assert!(r.transfer_leadership(5, 2).is_ok());
+    let ready = r.take_ready();
+    assert!(
+        ready
+            .messages
+            .iter()
+            .all(|m| m.kind() != MessageKind::TimeoutNow),
+        "target 2 is behind"
+    );
+    let ack = |m| {
+        msg(
+            2,
+            1,
+            2,
+            MessageBody::AppendEntriesReply {
+                prev_log_index: 2,
+                success: true,
+                match_index: m,
+                hint: None,
+            },
+        )
+    };
+    r.step(6, ack(3));
+    let sent: Vec<_> = r
+        .take_ready()
+        .messages
+        .iter()
+        .map(|m| (m.to, m.kind()))
+        .collect();
+    assert!(sent.contains(&(2, MessageKind::TimeoutNow)), "{sent:?}");
+    // Meanwhile the leader takes no new request into its log.
+    let before = r.log().last_index();
+    r.propose(
+        7,
+        Request {
+            client: 1,
+            seq: 1,
+            command: "held".into(),
+        },
+    );
+    assert_eq!(r.log().last_index(), before);
+    // The target's election ends the transfer: done.
+    r.step(8, request_vote(2, 1, 3, 3, 2));
+    assert_eq!(
+        r.take_ready().transfer,
+        Some(raft::TransferOutcome::Done { target: 2 })
+    );
+    assert_eq!(r.role(), Role::Follower);
 }

@@ -744,3 +744,81 @@ fn with_check_quorum_a_leader_cut_off_from_the_majority_steps_down() {
         }
     }
 }
+
+fn transfer_events(events: &[Event]) -> Vec<raftchat_core::raft::TransferOutcome> {
+    events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::TransferEnded { outcome, .. } => Some(outcome),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn leadership_moves_to_the_chosen_node_and_held_requests_commit() {
+    for check_quorum in [false, true] {
+        let cfg = SimConfig {
+            check_quorum,
+            ..SimConfig::default()
+        };
+        let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+        let mut checker = Checker::new();
+        run_checked(&mut sim, &mut checker, 1_500);
+        let old = sim.leader().unwrap();
+        let target = old % 5 + 1;
+        let term = sim.node(old).unwrap().node.unwrap().raft().term();
+        sim.take_events();
+        sim.transfer_leadership(target).unwrap();
+        sim.submit(old, req(8, 1, "sent during the transfer"))
+            .unwrap();
+        let t = sim.now_ms() + 200;
+        run_checked(&mut sim, &mut checker, t);
+        assert_eq!(sim.leader(), Some(target), "check_quorum {check_quorum}");
+        assert_eq!(
+            sim.node(target).unwrap().node.unwrap().raft().term(),
+            term + 1
+        );
+        let t = sim.now_ms() + 1_000;
+        run_checked(&mut sim, &mut checker, t);
+        let events = sim.take_events();
+        assert_eq!(
+            transfer_events(&events),
+            vec![raftchat_core::raft::TransferOutcome::Done { target }]
+        );
+        for id in 1..=5 {
+            assert_eq!(
+                chat_of(&sim, id),
+                vec!["sent during the transfer"],
+                "node {id}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_transfer_to_an_unreachable_node_times_out_and_the_leader_goes_on() {
+    let mut sim = Simulator::<ChatRoom>::new(SimConfig::default()).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_500);
+    let old = sim.leader().unwrap();
+    let target = old % 5 + 1;
+    sim.isolate(target).unwrap();
+    sim.take_events();
+    sim.transfer_leadership(target).unwrap();
+    sim.submit(old, req(8, 1, "held, then appended")).unwrap();
+    let t = sim.now_ms() + 400;
+    run_checked(&mut sim, &mut checker, t);
+    assert_eq!(
+        transfer_events(&sim.take_events()),
+        vec![raftchat_core::raft::TransferOutcome::TimedOut { target }]
+    );
+    assert_eq!(sim.leader(), Some(old));
+    let t = sim.now_ms() + 500;
+    run_checked(&mut sim, &mut checker, t);
+    assert_eq!(chat_of(&sim, old), vec!["held, then appended"]);
+    assert!(
+        sim.transfer_leadership(old).is_err(),
+        "a leader cannot hand over to itself"
+    );
+}

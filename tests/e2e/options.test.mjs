@@ -53,3 +53,15 @@ test('with CheckQuorum, a leader that cannot reach a majority steps down', async
     leader.id, { timeout: 10_000 });
   await screenshot(page, 'check-quorum-stepped-down');
 });
+
+test('make leader hands leadership over and shows the outcome', async () => {
+  const page = await open(browser, server, { speed: '0.5' });
+  const old = await waitForLeader(page);
+  const target = (await nodes(page)).find((n) => n.id !== old.id).id;
+  await nodeAction(page, target, 'make-leader');
+  const fresh = await waitForLeader(page, { higherThan: old.term });
+  assert.equal(fresh.id, target);
+  assert.equal(fresh.term, old.term + 1, 'one election, at once');
+  await page.waitForSelector('[data-testid="notice"]:text-matches("transfer to node \\\\d: done")');
+  await screenshot(page, 'leadership-transferred');
+});

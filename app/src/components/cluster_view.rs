@@ -47,6 +47,7 @@ pub fn kind_class(kind: MessageKind) -> &'static str {
         MessageKind::AppendRejected => "m-append-no",
         MessageKind::Forward => "m-forward",
         MessageKind::ForwardAccepted => "m-forward-ok",
+        MessageKind::TimeoutNow => "m-timeout-now",
         MessageKind::ForwardRejected => "m-forward-no",
     }
 }

@@ -44,6 +44,10 @@ pub fn inspector(p: &Props) -> Html {
                         if n.up {
                             <button data-testid="inspect-crash" onclick={act(Action::Crash, id)}>{"Crash"}</button>
                             <button data-testid="inspect-timeout" onclick={act(Action::TimeoutNow, id)}>{"Time out now"}</button>
+                            if n.role != raftchat_core::Role::Leader {
+                                <button data-testid="inspect-make-leader" onclick={act(Action::TransferLeadership, id)}
+                                    title="§3.10: the leader brings this node up to date, then tells it to start an election">{"Make leader"}</button>
+                            }
                         } else {
                             <button data-testid="inspect-restart" onclick={act(Action::Restart, id)}>{"Restart"}</button>
                         }

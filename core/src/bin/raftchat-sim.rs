@@ -26,6 +26,7 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
   --crash-rate R            crashes per second (each restarts later) [0]
   --partition-rate R        partitions per second (each heals later) [0]
   --client-rate R           chat messages per second               [10]
+  --transfer-rate R         leadership transfers per second          [0]
   --max-batch N             entries per AppendEntries              [64]
   --pre-vote                ask for pre-votes before an election (thesis §9.6)
   --check-quorum            leaders step down without a majority; leader lease (§6.2)
@@ -136,6 +137,10 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
             "--client-rate" => {
                 let r = number(&name, &value()?)?;
                 overrides.push(Box::new(move |c| c.faults.client_rate = r));
+            }
+            "--transfer-rate" => {
+                let r = number(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.faults.transfer_rate = r));
             }
             "--max-batch" => {
                 let n = number(&name, &value()?)?;
