@@ -67,6 +67,8 @@ pub fn message_name(kind: MessageKind) -> &'static str {
         MessageKind::Forward => "forwarded request",
         MessageKind::ForwardAccepted => "forward accepted",
         MessageKind::TimeoutNow => "TimeoutNow",
+        MessageKind::ReadIndex => "read index",
+        MessageKind::ReadHeartbeat => "read confirmation",
         MessageKind::ForwardRejected => "forward refused",
     }
 }
@@ -204,6 +206,12 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
             vec![from],
             transfer_text(outcome),
         ),
+        EventKind::ReadDone { node, ref outcome, .. } => (
+            FeedKind::Client,
+            vec![node],
+            format!("read via node {node}: {}", read_text(outcome)),
+        ),
+        EventKind::ReadStarted { .. } => return None,
         EventKind::MessageSent { .. }
         | EventKind::MessageDelivered { .. }
         | EventKind::EntriesAppended { .. }
@@ -227,5 +235,19 @@ pub fn transfer_text(outcome: raftchat_core::raft::TransferOutcome) -> String {
         Aborted { target } => {
             format!("leadership transfer to node {target}: abandoned (a new term began elsewhere)")
         }
+    }
+}
+
+/// How a linearizable read ended, in words.
+pub fn read_text(outcome: &raftchat_core::node::ReadOutcome) -> String {
+    use raftchat_core::node::ReadOutcome::*;
+    match outcome {
+        Served { index, applied, via: None } => format!(
+            "served the chat up to index {applied} (read index {index}; this leader confirmed it still leads with a heartbeat round)"
+        ),
+        Served { index, applied, via: Some(l) } => format!(
+            "served the chat up to index {applied} (read index {index} from leader {l})"
+        ),
+        Failed(why) => format!("failed: {why}"),
     }
 }

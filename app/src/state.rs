@@ -150,6 +150,8 @@ pub enum Action {
     },
     Crash(NodeId),
     Restart(NodeId),
+    /// A linearizable read of the chat through this node (§6.4).
+    Read(NodeId),
     /// The leader hands leadership to this node (§3.10).
     TransferLeadership(NodeId),
     /// Crash whichever node leads (keyboard `c`).
@@ -476,6 +478,20 @@ impl AppState {
                         );
                     }
                 }
+                if let raftchat_core::sim::EventKind::ReadDone {
+                    node, ref outcome, ..
+                } = e.kind
+                {
+                    let s = status.get_or_insert_with(|| (*self.pane_status).clone());
+                    let ok = matches!(outcome, raftchat_core::node::ReadOutcome::Served { .. });
+                    s.insert(
+                        node,
+                        PaneStatus {
+                            text: format!("read {}", crate::feed::read_text(outcome)),
+                            ok,
+                        },
+                    );
+                }
                 if let raftchat_core::sim::EventKind::TransferEnded { outcome, .. } = e.kind {
                     self.notice = Some(crate::feed::transfer_text(outcome));
                 }
@@ -645,6 +661,14 @@ impl Reducible for AppState {
             }
             Action::TimeoutNow(id) => s.command(|sim| sim.timeout_now(id)),
             Action::TransferLeadership(id) => s.command(|sim| sim.transfer_leadership(id)),
+            Action::Read(id) => {
+                let status = PaneStatus {
+                    text: format!("reading through node {id}…"),
+                    ok: true,
+                };
+                Rc::make_mut(&mut s.pane_status).insert(id, status);
+                s.command(|sim| sim.read(id).map(|_| ()));
+            }
             Action::Isolate(id) => s.command(|sim| sim.isolate(id)),
             Action::HealNode(id) => s.command(|sim| {
                 for other in sim.node_ids().filter(|&o| o != id).collect::<Vec<_>>() {

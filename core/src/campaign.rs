@@ -26,6 +26,9 @@ pub struct Faults {
     /// Leadership transfers asked of the leader, per second (§3.10).
     #[serde(default)]
     pub transfer_rate: f64,
+    /// Linearizable reads (§6.4) through random nodes, per second.
+    #[serde(default)]
+    pub read_rate: f64,
     /// Fraction of client requests that retry an earlier unacknowledged request
     /// (same client and sequence number) through a random node.
     pub retry_fraction: f64,
@@ -42,6 +45,7 @@ impl Default for Faults {
             partition_max_ms: 4_000,
             client_rate: 10.0,
             transfer_rate: 0.0,
+            read_rate: 0.0,
             retry_fraction: 0.1,
         }
     }
@@ -54,6 +58,7 @@ impl Faults {
             ("partition rate", self.partition_rate),
             ("client rate", self.client_rate),
             ("transfer rate", self.transfer_rate),
+            ("read rate", self.read_rate),
         ] {
             if !(0.0..=1_000_000.0).contains(&r) {
                 return Err(format!(
@@ -109,6 +114,7 @@ pub fn campaign_config(seed: u64, duration_ms: u64) -> RunConfig {
             partition_rate: 0.3,
             client_rate: 20.0,
             transfer_rate: 0.2,
+            read_rate: 5.0,
             ..Faults::default()
         },
         duration_ms,
@@ -160,6 +166,7 @@ enum Action {
     Heal,
     Client,
     Transfer,
+    Read,
 }
 
 struct Driver {
@@ -208,6 +215,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, String> {
     d.next(0, f.partition_rate, Action::Partition);
     d.next(0, f.client_rate, Action::Client);
     d.next(0, f.transfer_rate, Action::Transfer);
+    d.next(0, f.read_rate, Action::Read);
     let mut steps = 0u64;
 
     macro_rules! check {
@@ -344,6 +352,11 @@ fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Ac
             d.next(now, f.partition_rate, Action::Partition);
         }
         Action::Heal => sim.heal_all(),
+        Action::Read => {
+            let node = 1 + d.rng.below(n as usize) as NodeId;
+            let _ = sim.read(node);
+            d.next(now, f.read_rate, Action::Read);
+        }
         Action::Transfer => {
             let target = 1 + d.rng.below(n as usize) as NodeId;
             let _ = sim.transfer_leadership(target); // refused when there is no leader, etc.

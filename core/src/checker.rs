@@ -69,6 +69,7 @@ pub struct Checker<C> {
     applied: HashMap<Index, (Term, AppliedKind)>,
     first_applied: HashMap<(ClientId, u64), Index>,
     acks_checked: usize,
+    reads_checked: usize,
     nodes: BTreeMap<NodeId, NodeState>,
 }
 
@@ -82,6 +83,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Default for Checker<C> {
             applied: HashMap::new(),
             first_applied: HashMap::new(),
             acks_checked: 0,
+            reads_checked: 0,
             nodes: BTreeMap::new(),
         }
     }
@@ -319,6 +321,29 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             }
         }
         self.acks_checked = sim.acks().len();
+
+        // §6.4: a linearizable read sees every write acknowledged before it began.
+        // (Reads end out of order: check each once it has ended.)
+        let reads = sim.reads();
+        while let Some(r) = reads.get(self.reads_checked) {
+            let Some(outcome) = &r.outcome else { break };
+            if let crate::node::ReadOutcome::Served { applied, .. } = outcome {
+                if let Some(&(client, seq, index)) = sim.acks()[..r.acks_before]
+                    .iter()
+                    .filter(|a| a.2 > *applied)
+                    .max_by_key(|a| a.2)
+                {
+                    return Err(fail(
+                        "Linearizable read",
+                        format!(
+                            "read {} through node {} saw the chat up to index {applied}, but request {client}/{seq} was acknowledged at index {index} before the read began",
+                            r.read_id, r.node
+                        ),
+                    ));
+                }
+            }
+            self.reads_checked += 1;
+        }
         Ok(())
     }
 }

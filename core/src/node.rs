@@ -16,6 +16,38 @@ pub struct PendingRequest {
     pub accepted: Option<(Index, Term)>,
 }
 
+/// A linearizable read (§6.4) under way at this node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingRead {
+    pub started_ms: u64,
+    pub deadline_ms: u64,
+    /// The leader asked for the read index, or `None` if this node led.
+    pub via: Option<NodeId>,
+    /// Known once confirmed: serve when applied this far.
+    pub index: Option<Index>,
+}
+
+/// How a read ended.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ReadOutcome {
+    /// Served from this replica's state machine, applied up to `applied` (at
+    /// least the read index). `via`: the leader that gave the read index, or
+    /// `None` when this node was the leader and confirmed it with a heartbeat round.
+    Served {
+        index: Index,
+        applied: Index,
+        via: Option<NodeId>,
+    },
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadReport {
+    pub read_id: u64,
+    pub started_ms: u64,
+    pub outcome: ReadOutcome,
+}
+
 /// How a request submitted through this node ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientReport {
@@ -39,12 +71,15 @@ pub struct Batch<C> {
     pub truncated_from: Option<Index>,
     /// A leadership transfer this node led ended.
     pub transfer: Option<TransferOutcome>,
+    /// Reads that ended now (served, or failed).
+    pub reads: Vec<ReadReport>,
 }
 
 pub struct Node<M: StateMachine> {
     raft: Raft<M::Command>,
     replica: Replica<M>,
     pending: BTreeMap<(ClientId, u64), PendingRequest>,
+    reads: BTreeMap<u64, PendingRead>,
     request_timeout_ms: u64,
 }
 
@@ -61,6 +96,7 @@ impl<M: StateMachine> Node<M> {
             raft: Raft::new(cfg, persisted, now_ms),
             replica: Replica::default(),
             pending: BTreeMap::new(),
+            reads: BTreeMap::new(),
             request_timeout_ms,
         }
     }
@@ -92,7 +128,12 @@ impl<M: StateMachine> Node<M> {
 
     /// The next virtual time at which [`Node::tick`] has work to do.
     pub fn next_deadline_ms(&self) -> u64 {
-        let requests = self.pending.values().map(|p| p.deadline_ms).min();
+        let requests = self
+            .pending
+            .values()
+            .map(|p| p.deadline_ms)
+            .chain(self.reads.values().map(|r| r.deadline_ms))
+            .min();
         let raft = self.raft.next_deadline_ms();
         requests.map_or(raft, |r| r.min(raft))
     }
@@ -114,7 +155,20 @@ impl<M: StateMachine> Node<M> {
             .into_iter()
             .filter_map(|k| self.end(k, Outcome::Failed(FailReason::TimedOut)))
             .collect();
-        self.collect(ended)
+        let late: Vec<u64> = self
+            .reads
+            .iter()
+            .filter(|(_, r)| r.deadline_ms <= now_ms)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut batch = self.collect(ended);
+        for id in late {
+            self.raft.forget_read(id);
+            batch
+                .reads
+                .extend(self.end_read(id, ReadOutcome::Failed("timed out".into())));
+        }
+        batch
     }
 
     pub fn timeout_now(&mut self, now_ms: u64) -> Batch<M::Command> {
@@ -164,6 +218,58 @@ impl<M: StateMachine> Node<M> {
         self.collect(ended)
     }
 
+    /// §6.4: a linearizable read of the state machine through this node.
+    pub fn read(&mut self, now_ms: u64, read_id: u64) -> Batch<M::Command> {
+        let via = match self.raft.role() {
+            crate::types::Role::Leader => None,
+            _ => self.raft.leader(),
+        };
+        self.reads.insert(
+            read_id,
+            PendingRead {
+                started_ms: now_ms,
+                deadline_ms: now_ms + self.request_timeout_ms,
+                via,
+                index: None,
+            },
+        );
+        self.raft.read(now_ms, read_id);
+        self.collect(Vec::new())
+    }
+
+    /// Serves every read whose index this replica has applied (§6.4 step 4:
+    /// "waits for its state machine to advance at least as far as the readIndex").
+    pub fn serve_reads(&mut self) -> Vec<ReadReport> {
+        let applied = self.replica.last_applied();
+        let ready: Vec<(u64, Index, Option<NodeId>)> = self
+            .reads
+            .iter()
+            .filter_map(|(id, r)| Some((*id, r.index?, r.via)).filter(|(_, i, _)| *i <= applied))
+            .collect();
+        ready
+            .into_iter()
+            .filter_map(|(id, index, via)| {
+                self.end_read(
+                    id,
+                    ReadOutcome::Served {
+                        index,
+                        applied,
+                        via,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn end_read(&mut self, read_id: u64, outcome: ReadOutcome) -> Option<ReadReport> {
+        let r = self.reads.remove(&read_id)?;
+        Some(ReadReport {
+            read_id,
+            started_ms: r.started_ms,
+            outcome,
+        })
+    }
+
     /// Applies entries of a released batch, in order. Returns what each did and
     /// the requests that thereby committed.
     pub fn apply_committed(
@@ -192,6 +298,14 @@ impl<M: StateMachine> Node<M> {
             applied.push(a);
         }
         (applied, ended)
+    }
+
+    /// The node crashes: every read it held fails.
+    pub fn crash_reads(&mut self) -> Vec<ReadReport> {
+        let ids: Vec<u64> = self.reads.keys().copied().collect();
+        ids.into_iter()
+            .filter_map(|id| self.end_read(id, ReadOutcome::Failed("the node crashed".into())))
+            .collect()
     }
 
     /// The node crashes: every request it held fails.
@@ -227,7 +341,19 @@ impl<M: StateMachine> Node<M> {
             refused,
             truncated_from,
             transfer,
+            reads_ready,
+            reads_failed,
         } = self.raft.take_ready();
+        let mut reads = Vec::new();
+        for (id, index) in reads_ready {
+            if let Some(r) = self.reads.get_mut(&id) {
+                r.index = Some(index);
+            }
+        }
+        for (id, why) in reads_failed {
+            reads.extend(self.end_read(id, ReadOutcome::Failed(why.to_string())));
+        }
+        reads.extend(self.serve_reads());
         for (client, seq, index, term) in accepted {
             if let Some(p) = self.pending.get_mut(&(client, seq)) {
                 p.accepted = Some((index, term));
@@ -257,6 +383,7 @@ impl<M: StateMachine> Node<M> {
             ended,
             truncated_from,
             transfer,
+            reads,
         }
     }
 }

@@ -96,6 +96,10 @@ pub struct Ready<C> {
     pub truncated_from: Option<Index>,
     /// A leadership transfer this node led has ended.
     pub transfer: Option<TransferOutcome>,
+    /// Reads whose read index is known (confirmed): serve once applied that far.
+    pub reads_ready: Vec<(u64, Index)>,
+    /// Reads that cannot be served, and why.
+    pub reads_failed: Vec<(u64, &'static str)>,
 }
 
 /// How a leadership transfer (§3.10) ended.
@@ -124,6 +128,8 @@ impl<C> Default for Ready<C> {
             refused: Vec::new(),
             truncated_from: None,
             transfer: None,
+            reads_ready: Vec::new(),
+            reads_failed: Vec::new(),
         }
     }
 }
@@ -136,6 +142,15 @@ impl<C> Ready<C> {
             && self.accepted.is_empty()
             && self.refused.is_empty()
     }
+}
+
+/// A read a leader is confirming: served at `index` once a majority has
+/// answered heartbeat round `round`.
+struct PendingRead {
+    read_id: u64,
+    requester: NodeId,
+    index: Index,
+    round: u64,
 }
 
 /// A request handed to a leader, kept until it ends so that it can be handed on
@@ -172,6 +187,15 @@ pub struct Raft<C> {
     check_quorum_deadline_ms: u64,
     /// A leadership transfer under way: the target and when it is given up.
     transfer: Option<(NodeId, u64)>,
+    // ReadIndex (§6.4). Leaders: the latest confirmation round, the highest
+    // round each peer answered, reads awaiting confirmation, and reads waiting
+    // for this leader's first commit of its term.
+    read_round: u64,
+    round_acks: BTreeMap<NodeId, u64>,
+    pending_reads: Vec<PendingRead>,
+    reads_before_commit: Vec<(u64, NodeId)>,
+    /// Followers: reads asked of a leader.
+    asked_reads: BTreeMap<u64, NodeId>,
     // Leaders: Figure 2's nextIndex[] and matchIndex[], per peer.
     progress: BTreeMap<NodeId, Progress>,
     // Client requests waiting for a leader to be known, and those handed to a leader.
@@ -216,6 +240,11 @@ impl<C: Clone> Raft<C> {
             recent_active: BTreeSet::new(),
             check_quorum_deadline_ms: 0,
             transfer: None,
+            read_round: 0,
+            round_acks: BTreeMap::new(),
+            pending_reads: Vec::new(),
+            reads_before_commit: Vec::new(),
+            asked_reads: BTreeMap::new(),
             progress: BTreeMap::new(),
             queued: VecDeque::new(),
             forwarded: BTreeMap::new(),
@@ -295,6 +324,110 @@ impl<C: Clone> Raft<C> {
     fn forward_retry_ms(&self) -> u64 {
         self.cfg.election_timeout_min_ms
     }
+    /// §6.4 ReadIndex: a linearizable read arrives at this node. The read index
+    /// comes back in `Ready::reads_ready` once confirmed (or the read fails).
+    pub fn read(&mut self, now_ms: u64, read_id: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+        match (self.role, self.leader) {
+            (Role::Leader, _) => self.leader_read(read_id, self.cfg.id),
+            (_, Some(leader)) => {
+                self.asked_reads.insert(read_id, leader);
+                self.send(leader, MessageBody::ReadIndexRequest { read_id });
+            }
+            (_, None) => self
+                .ready
+                .reads_failed
+                .push((read_id, "no leader is known")),
+        }
+    }
+
+    /// Forgets a read that ended (timed out) on this node.
+    pub fn forget_read(&mut self, read_id: u64) {
+        self.asked_reads.remove(&read_id);
+    }
+
+    fn leader_read(&mut self, read_id: u64, requester: NodeId) {
+        // §6.4 step 1: "If the leader has not yet marked an entry from its current
+        // term committed, it waits until it has done so."
+        if self.log.term(self.commit_index) != Some(self.term) {
+            self.reads_before_commit.push((read_id, requester));
+            return;
+        }
+        // Step 2: "The leader saves its current commit index in a local variable
+        // readIndex." Step 3: it "sends a new round of heartbeats, and waits for
+        // their acknowledgments from a majority of the cluster."
+        self.read_round += 1;
+        let round = self.read_round;
+        self.pending_reads.push(PendingRead {
+            read_id,
+            requester,
+            index: self.commit_index,
+            round,
+        });
+        for peer in self.peers() {
+            self.send(peer, MessageBody::ReadHeartbeat { round });
+        }
+        self.confirm_reads();
+    }
+
+    /// Serves (or answers) every read whose round a majority has acknowledged.
+    fn confirm_reads(&mut self) {
+        let config = self.log.config().clone();
+        let me = self.cfg.id;
+        let mut confirmed = Vec::new();
+        self.pending_reads.retain(|r| {
+            let acks = config
+                .voters
+                .iter()
+                .filter(|v| **v == me || self.round_acks.get(v).is_some_and(|&a| a >= r.round))
+                .count();
+            let ok = acks >= config.quorum();
+            if ok {
+                confirmed.push((r.read_id, r.requester, r.index));
+            }
+            !ok
+        });
+        for (read_id, requester, index) in confirmed {
+            if requester == me {
+                self.ready.reads_ready.push((read_id, index));
+            } else {
+                self.send(
+                    requester,
+                    MessageBody::ReadIndexReply {
+                        read_id,
+                        index: Some(index),
+                    },
+                );
+            }
+        }
+    }
+
+    /// A leader that steps down fails the reads it was confirming.
+    fn fail_reads(&mut self) {
+        let me = self.cfg.id;
+        let pending: Vec<(u64, NodeId)> = self
+            .pending_reads
+            .drain(..)
+            .map(|r| (r.read_id, r.requester))
+            .chain(self.reads_before_commit.drain(..))
+            .collect();
+        for (read_id, requester) in pending {
+            if requester == me {
+                self.ready
+                    .reads_failed
+                    .push((read_id, "the leader lost leadership first"));
+            } else {
+                self.send(
+                    requester,
+                    MessageBody::ReadIndexReply {
+                        read_id,
+                        index: None,
+                    },
+                );
+            }
+        }
+    }
+
     /// The node a leadership transfer is handing over to, if one is under way.
     pub fn transfer_target(&self) -> Option<NodeId> {
         self.transfer.map(|(t, _)| t)
@@ -533,6 +666,47 @@ impl<C: Clone> Raft<C> {
                 last_log_term,
                 ..
             } => self.handle_request_vote(msg.from, last_log_index, last_log_term),
+            MessageBody::ReadIndexRequest { read_id } => {
+                if self.role == Role::Leader {
+                    self.leader_read(read_id, msg.from);
+                } else {
+                    self.send(
+                        msg.from,
+                        MessageBody::ReadIndexReply {
+                            read_id,
+                            index: None,
+                        },
+                    );
+                }
+            }
+            MessageBody::ReadIndexReply { read_id, index } => {
+                if self.asked_reads.remove(&read_id).is_some() {
+                    match index {
+                        Some(index) => self.ready.reads_ready.push((read_id, index)),
+                        None => self
+                            .ready
+                            .reads_failed
+                            .push((read_id, "the leader asked could not confirm it leads")),
+                    }
+                }
+            }
+            MessageBody::ReadHeartbeat { round } => {
+                // From the leader of our term: like a heartbeat.
+                if self.role != Role::Follower || self.leader != Some(msg.from) {
+                    self.become_follower(self.term, Some(msg.from));
+                } else {
+                    self.reset_election_timer();
+                }
+                self.leader_contact_ms = self.now_ms;
+                self.send(msg.from, MessageBody::ReadHeartbeatReply { round });
+            }
+            MessageBody::ReadHeartbeatReply { round } => {
+                if self.role == Role::Leader {
+                    let a = self.round_acks.entry(msg.from).or_insert(0);
+                    *a = (*a).max(round);
+                    self.confirm_reads();
+                }
+            }
             MessageBody::TimeoutNow => {
                 // §3.10: start an election at once (no pre-vote: the leader asked).
                 if self.role != Role::Leader && self.membership().contains(self.cfg.id) {
@@ -796,6 +970,7 @@ impl<C: Clone> Raft<C> {
 
     fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
         self.end_transfer(|target| TransferOutcome::Aborted { target }, false);
+        self.fail_reads();
         if term > self.term {
             self.term = term;
             self.voted_for = None;
@@ -819,6 +994,7 @@ impl<C: Clone> Raft<C> {
         self.append(Payload::Noop);
         self.heartbeat_deadline_ms = self.now_ms + self.cfg.heartbeat_interval_ms;
         self.start_quorum_check();
+        self.round_acks.clear();
         self.set_leader(Some(self.cfg.id));
         for peer in self.peers() {
             self.send_append(peer);
@@ -1056,6 +1232,10 @@ impl<C: Clone> Raft<C> {
         // earlier ones commit with them (Figure 8).
         if n > self.commit_index && self.log.term(n) == Some(self.term) {
             self.commit_index = n;
+            // §6.4: reads that waited for this leader's first commit can start.
+            for (read_id, requester) in std::mem::take(&mut self.reads_before_commit) {
+                self.leader_read(read_id, requester);
+            }
         }
     }
 

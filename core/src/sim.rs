@@ -8,7 +8,7 @@
 //! that happens as an [`Event`] stream. The interface draws only from that stream
 //! and from [`NodeView`].
 
-use crate::node::{Batch, ClientReport, Node};
+use crate::node::{Batch, ClientReport, Node, ReadOutcome, ReadReport};
 use crate::raft::Config;
 use crate::rng::{mix_seed, Rng};
 use crate::state_machine::{Applied, StateMachine};
@@ -248,6 +248,16 @@ pub enum EventKind {
         from: NodeId,
         outcome: crate::raft::TransferOutcome,
     },
+    ReadStarted {
+        node: NodeId,
+        read_id: u64,
+    },
+    ReadDone {
+        node: NodeId,
+        read_id: u64,
+        outcome: ReadOutcome,
+        latency_ms: u64,
+    },
     LinkCut {
         from: NodeId,
         to: NodeId,
@@ -304,6 +314,18 @@ pub struct ClientRecord {
     pub invoke_ms: u64,
     pub outcome: Option<Outcome>,
     pub complete_ms: Option<u64>,
+}
+
+/// One linearizable read's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReadRecord {
+    pub node: NodeId,
+    pub read_id: u64,
+    pub invoke_ms: u64,
+    /// How many requests had been acknowledged when the read began: the read
+    /// must see all of them.
+    pub acks_before: usize,
+    pub outcome: Option<ReadOutcome>,
 }
 
 /// Counters of a run.
@@ -408,6 +430,7 @@ pub struct Simulator<M: StateMachine> {
     external_disk: bool,
     disk_outbox: Vec<DiskWrite<M::Command>>,
     next_write_id: u64,
+    reads: Vec<ReadRecord>,
 }
 
 /// A read-only view of one node.
@@ -463,6 +486,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             external_disk: false,
             disk_outbox: Vec::new(),
             next_write_id: 1,
+            reads: Vec::new(),
             cfg,
         };
         for id in 1..=sim.cfg.nodes {
@@ -531,6 +555,57 @@ impl<M: StateMachine + 'static> Simulator<M> {
     pub fn acks(&self) -> &[(ClientId, u64, Index)] {
         &self.acks
     }
+    /// Every linearizable read, in order of invocation.
+    pub fn reads(&self) -> &[ReadRecord] {
+        &self.reads
+    }
+
+    /// §6.4: a linearizable read of the chat through node `id`. Returns the read's
+    /// id; it ends with a `ReadDone` event.
+    pub fn read(&mut self, id: NodeId) -> Result<u64, String> {
+        self.check_id(id)?;
+        let read_id = self.reads.len() as u64 + 1;
+        self.reads.push(ReadRecord {
+            node: id,
+            read_id,
+            invoke_ms: self.now_ms,
+            acks_before: self.acks.len(),
+            outcome: None,
+        });
+        self.emit(EventKind::ReadStarted { node: id, read_id });
+        let now = self.now_ms;
+        match self.slots[id as usize - 1].node.as_mut() {
+            Some(node) => {
+                let batch = node.read(now, read_id);
+                self.process(id, batch);
+            }
+            None => {
+                let report = ReadReport {
+                    read_id,
+                    started_ms: now,
+                    outcome: ReadOutcome::Failed("the node is down".into()),
+                };
+                self.report_reads(id, vec![report]);
+            }
+        }
+        Ok(read_id)
+    }
+
+    fn report_reads(&mut self, id: NodeId, reports: Vec<ReadReport>) {
+        for r in reports {
+            let latency_ms = self.now_ms - r.started_ms;
+            if let Some(rec) = self.reads.get_mut(r.read_id as usize - 1) {
+                rec.outcome = Some(r.outcome.clone());
+            }
+            self.emit(EventKind::ReadDone {
+                node: id,
+                read_id: r.read_id,
+                outcome: r.outcome,
+                latency_ms,
+            });
+        }
+    }
+
     /// The first breach of persist-before-send, if any: (virtual ms, what).
     /// Checked on every message the simulator releases.
     pub fn unsafe_send(&self) -> Option<&(u64, String)> {
@@ -665,9 +740,10 @@ impl<M: StateMachine + 'static> Simulator<M> {
     pub fn crash(&mut self, id: NodeId) -> Result<(), String> {
         self.check_id(id)?;
         let slot = &mut self.slots[id as usize - 1];
-        let Some(node) = slot.node.take() else {
+        let Some(mut node) = slot.node.take() else {
             return Err(format!("node {id} is already down"));
         };
+        let failed_reads = node.crash_reads();
         // Volatile state and every write not yet durable are lost.
         let lost_writes = slot.batches.iter().filter(|b| !b.write.is_empty()).count();
         slot.batches.clear();
@@ -682,6 +758,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         });
         let reports = node.crash();
         self.report(id, reports);
+        self.report_reads(id, failed_reads);
         Ok(())
     }
 
@@ -988,7 +1065,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
             ended,
             truncated_from,
             transfer,
+            reads,
         } = batch;
+        self.report_reads(id, reads);
         if let Some(outcome) = transfer {
             self.emit(EventKind::TransferEnded { from: id, outcome });
         }
@@ -1120,6 +1199,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             return;
         };
         let (applied, ended) = node.apply_committed(&batch.committed);
+        let served = node.serve_reads();
         if self.record_events {
             for a in applied {
                 self.emit(EventKind::EntryApplied {
@@ -1131,6 +1211,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             self.stats.events += applied.len() as u64;
         }
         self.report(id, ended);
+        self.report_reads(id, served);
         self.reschedule_timer(id);
     }
 

@@ -124,6 +124,23 @@ pub enum MessageBody<C> {
     },
     /// §3.10: the leader hands over: the receiver starts an election at once.
     TimeoutNow,
+    /// §6.4 ReadIndex: a follower asks the leader for a read index.
+    ReadIndexRequest {
+        read_id: u64,
+    },
+    /// The read index, once the leader has confirmed it still leads; `None`:
+    /// refused (not the leader, or it stepped down first).
+    ReadIndexReply {
+        read_id: u64,
+        index: Option<Index>,
+    },
+    /// §6.4: the leader confirms it still leads with a round of heartbeats.
+    ReadHeartbeat {
+        round: u64,
+    },
+    ReadHeartbeatReply {
+        round: u64,
+    },
     /// The leader appended a forwarded request to its log.
     ForwardAccepted {
         client: ClientId,
@@ -162,6 +179,8 @@ pub enum MessageKind {
     ForwardAccepted,
     ForwardRejected,
     TimeoutNow,
+    ReadIndex,
+    ReadHeartbeat,
 }
 
 impl<C> Message<C> {
@@ -182,6 +201,12 @@ impl<C> Message<C> {
             MessageBody::Forward { .. } => MessageKind::Forward,
             MessageBody::ForwardAccepted { .. } => MessageKind::ForwardAccepted,
             MessageBody::TimeoutNow => MessageKind::TimeoutNow,
+            MessageBody::ReadIndexRequest { .. } | MessageBody::ReadIndexReply { .. } => {
+                MessageKind::ReadIndex
+            }
+            MessageBody::ReadHeartbeat { .. } | MessageBody::ReadHeartbeatReply { .. } => {
+                MessageKind::ReadHeartbeat
+            }
             MessageBody::ForwardRejected { .. } => MessageKind::ForwardRejected,
         }
     }

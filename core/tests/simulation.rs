@@ -822,3 +822,78 @@ fn a_transfer_to_an_unreachable_node_times_out_and_the_leader_goes_on() {
         "a leader cannot hand over to itself"
     );
 }
+
+fn read_outcome(
+    sim: &Simulator<ChatRoom>,
+    read_id: u64,
+) -> Option<raftchat_core::node::ReadOutcome> {
+    sim.reads()[read_id as usize - 1].outcome.clone()
+}
+
+#[test]
+fn linearizable_reads_through_the_leader_and_through_a_follower() {
+    use raftchat_core::node::ReadOutcome;
+    let mut sim = Simulator::<ChatRoom>::new(SimConfig::default()).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_000);
+    let leader = sim.leader().unwrap();
+    let follower = leader % 5 + 1;
+    sim.submit(follower, req(1, 1, "written before the reads"))
+        .unwrap();
+    run_checked(&mut sim, &mut checker, 1_500);
+    assert_eq!(sim.acks().len(), 1);
+    let by_leader = sim.read(leader).unwrap();
+    let by_follower = sim.read(follower).unwrap();
+    run_checked(&mut sim, &mut checker, 2_000);
+    let ack_index = sim.acks()[0].2;
+    match read_outcome(&sim, by_leader) {
+        Some(ReadOutcome::Served {
+            index,
+            applied,
+            via: None,
+        }) => assert!(index >= ack_index && applied >= index),
+        other => panic!("leader read: {other:?}"),
+    }
+    match read_outcome(&sim, by_follower) {
+        Some(ReadOutcome::Served {
+            index,
+            via: Some(l),
+            ..
+        }) => assert!(index >= ack_index && l == leader),
+        other => panic!("follower read: {other:?}"),
+    }
+}
+
+#[test]
+fn a_deposed_leader_does_not_serve_a_stale_read() {
+    // §6.4: the leader "sends a new round of heartbeats" to confirm it still
+    // leads before it answers. A leader cut off with a minority cannot, so it must
+    // not answer from its stale state while the majority commits new writes.
+    use raftchat_core::node::ReadOutcome;
+    let mut sim = Simulator::<ChatRoom>::new(SimConfig::default()).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_000);
+    let old = sim.leader().unwrap();
+    sim.isolate(old).unwrap();
+    run_checked(&mut sim, &mut checker, 2_000);
+    let new = sim
+        .leader()
+        .filter(|&l| l != old)
+        .expect("the majority elected a new leader");
+    sim.submit(new, req(2, 1, "only the majority knows"))
+        .unwrap();
+    run_checked(&mut sim, &mut checker, 2_500);
+    assert_eq!(sim.acks().len(), 1);
+    assert_eq!(
+        sim.node(old).unwrap().node.unwrap().raft().role(),
+        Role::Leader,
+        "it still believes it leads"
+    );
+    let read = sim.read(old).unwrap();
+    run_checked(&mut sim, &mut checker, 6_000); // the checker flags a stale read
+    assert!(
+        matches!(read_outcome(&sim, read), Some(ReadOutcome::Failed(_))),
+        "{:?}",
+        read_outcome(&sim, read)
+    );
+}

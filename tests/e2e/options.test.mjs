@@ -65,3 +65,17 @@ test('make leader hands leadership over and shows the outcome', async () => {
   await page.waitForSelector('[data-testid="notice"]:text-matches("transfer to node \\\\d: done")');
   await screenshot(page, 'leadership-transferred');
 });
+
+test('a read on a pane shows the chat it saw and how it was served', async () => {
+  const page = await open(browser, server, { speed: '0.5' });
+  const leader = await waitForLeader(page);
+  const follower = (await nodes(page)).find((n) => n.id !== leader.id).id;
+  await page.fill(`[data-testid="chat-input-${leader.id}"]`, 'written first');
+  await page.press(`[data-testid="chat-input-${leader.id}"]`, 'Enter');
+  await page.waitForSelector(`[data-testid="chat-status-${leader.id}"]:text-matches("committed at index")`);
+  await page.click(`[data-testid="chat-read-${follower}"]`);
+  await page.waitForSelector(`[data-testid="chat-status-${follower}"]:text-matches("read served the chat up to index \\\\d+ \\\\(read index \\\\d+ from leader ${leader.id}\\\\)")`);
+  await page.click(`[data-testid="chat-read-${leader.id}"]`);
+  await page.waitForSelector(`[data-testid="chat-status-${leader.id}"]:text-matches("confirmed it still leads with a heartbeat round")`);
+  await screenshot(page, 'linearizable-read');
+});

@@ -45,6 +45,10 @@ pub fn chat_pane(p: &Props) -> Html {
             }
         })
     };
+    let on_read = p
+        .dispatch
+        .to_callback()
+        .reform(move |_: MouseEvent| Action::Read(id));
     let chars = draft.trim().chars().count();
     let role = if n.up { n.role.as_str() } else { "down" };
     html! {
@@ -67,9 +71,13 @@ pub fn chat_pane(p: &Props) -> Html {
                     }) }
                 </ol>
             </div>
+            <div class="pane-input">
             <input data-testid={format!("chat-input-{id}")} placeholder={format!("message through node {id}, Enter sends")}
                 value={(*draft).clone()} oninput={on_input} onkeydown={on_key} disabled={!n.up || p.starting}
                 aria-label={format!("message through node {id}")} />
+            <button data-testid={format!("chat-read-{id}")} onclick={on_read} disabled={!n.up || p.starting}
+                title="§6.4 ReadIndex: a linearizable read of the chat through this node">{"Read"}</button>
+            </div>
             <div class="pane-foot">
                 if chars > MAX_TEXT_CHARS {
                     <div class="error">{ format!("{chars}/{MAX_TEXT_CHARS} characters: too long to send") }</div>

@@ -48,6 +48,8 @@ pub fn kind_class(kind: MessageKind) -> &'static str {
         MessageKind::Forward => "m-forward",
         MessageKind::ForwardAccepted => "m-forward-ok",
         MessageKind::TimeoutNow => "m-timeout-now",
+        MessageKind::ReadIndex => "m-read",
+        MessageKind::ReadHeartbeat => "m-read-hb",
         MessageKind::ForwardRejected => "m-forward-no",
     }
 }
