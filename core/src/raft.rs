@@ -376,12 +376,8 @@ impl<C: Clone> Raft<C> {
         let me = self.cfg.id;
         let mut confirmed = Vec::new();
         self.pending_reads.retain(|r| {
-            let acks = config
-                .voters
-                .iter()
-                .filter(|v| **v == me || self.round_acks.get(v).is_some_and(|&a| a >= r.round))
-                .count();
-            let ok = acks >= config.quorum();
+            let ok = config
+                .has_quorum(|v| v == me || self.round_acks.get(&v).is_some_and(|&a| a >= r.round));
             if ok {
                 confirmed.push((r.read_id, r.requester, r.index));
             }
@@ -797,16 +793,9 @@ impl<C: Clone> Raft<C> {
     /// could get votes from a majority of the cluster would it increment its term
     /// and start a normal election."
     fn pre_campaign(&mut self) {
-        if !self.membership().contains(self.cfg.id) {
-            self.reset_election_timer();
+        if !self.become_campaigner(Role::PreCandidate) {
             return;
         }
-        self.role = Role::PreCandidate;
-        self.set_leader(None);
-        self.progress.clear();
-        self.votes.clear();
-        self.votes.insert(self.cfg.id);
-        self.reset_election_timer();
         let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
         let term = self.term + 1;
         for peer in self.peers() {
@@ -854,9 +843,9 @@ impl<C: Clone> Raft<C> {
     }
 
     fn maybe_win_pre_vote(&mut self) {
-        let config = self.membership();
-        let votes = self.votes.iter().filter(|v| config.contains(**v)).count();
-        if self.role == Role::PreCandidate && votes >= config.quorum() {
+        if self.role == Role::PreCandidate
+            && self.membership().has_quorum(|v| self.votes.contains(&v))
+        {
             self.campaign();
         }
     }
@@ -879,14 +868,11 @@ impl<C: Clone> Raft<C> {
     /// Thesis §6.2: "if an election timeout elapses without a successful round of
     /// heartbeats to a majority of its cluster, the leader steps down."
     fn check_quorum(&mut self) {
-        let config = self.membership();
         let me = self.cfg.id;
-        let active = config
-            .voters
-            .iter()
-            .filter(|v| **v == me || self.recent_active.contains(v))
-            .count();
-        if active < config.quorum() {
+        if !self
+            .membership()
+            .has_quorum(|v| v == me || self.recent_active.contains(&v))
+        {
             self.become_follower(self.term, None);
         } else {
             self.start_quorum_check();
@@ -897,24 +883,32 @@ impl<C: Clone> Raft<C> {
         self.campaign_with(false);
     }
 
-    fn campaign_with(&mut self, transfer: bool) {
+    /// Starts a round of (pre-)votes as `role`: forgets the leader, counts its
+    /// own vote, resets the election timer. Only voters stand: false otherwise.
+    fn become_campaigner(&mut self, role: Role) -> bool {
         if !self.membership().contains(self.cfg.id) {
-            // Only voters stand for election.
             self.reset_election_timer();
-            return;
+            return false;
         }
-        // Candidates (§5.2): "On conversion to candidate, start election: increment
-        // currentTerm, vote for self, reset election timer, send RequestVote RPCs to
-        // all other servers".
-        self.term += 1;
-        self.voted_for = Some(self.cfg.id);
-        self.mark_hard_state();
-        self.role = Role::Candidate;
+        self.role = role;
         self.set_leader(None);
         self.progress.clear();
         self.votes.clear();
         self.votes.insert(self.cfg.id);
         self.reset_election_timer();
+        true
+    }
+
+    fn campaign_with(&mut self, transfer: bool) {
+        // Candidates (§5.2): "On conversion to candidate, start election: increment
+        // currentTerm, vote for self, reset election timer, send RequestVote RPCs to
+        // all other servers".
+        if !self.become_campaigner(Role::Candidate) {
+            return;
+        }
+        self.term += 1;
+        self.voted_for = Some(self.cfg.id);
+        self.mark_hard_state();
         let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
         for peer in self.peers() {
             self.send(
@@ -960,10 +954,9 @@ impl<C: Clone> Raft<C> {
     }
 
     fn maybe_win_election(&mut self) {
-        let config = self.membership();
-        let votes = self.votes.iter().filter(|v| config.contains(**v)).count();
         // Candidates: "If votes received from majority of servers: become leader".
-        if self.role == Role::Candidate && votes >= config.quorum() {
+        if self.role == Role::Candidate && self.membership().has_quorum(|v| self.votes.contains(&v))
+        {
             self.become_leader();
         }
     }

@@ -35,6 +35,11 @@ impl Membership {
     pub fn contains(&self, id: NodeId) -> bool {
         self.voters.contains(&id)
     }
+
+    /// Whether the voters for which `counts` holds make a majority.
+    pub fn has_quorum(&self, counts: impl Fn(NodeId) -> bool) -> bool {
+        self.voters.iter().filter(|&&v| counts(v)).count() >= self.quorum()
+    }
 }
 
 /// A client's request: a command of the replicated state machine, tagged with a
