@@ -82,6 +82,10 @@ impl StateMachine for ChatRoom {
             term: meta.term,
         });
     }
+
+    fn command_bytes(command: &ChatCommand) -> usize {
+        command.author.len() + command.text.len() + 16
+    }
 }
 
 #[cfg(test)]

@@ -120,6 +120,37 @@ impl<C: Clone> RaftLog<C> {
         }
     }
 
+    /// Drops the entries up to `index` (now covered by a snapshot): the log then
+    /// starts after (`index`, `term`), with `config` in effect at `index`.
+    /// Entries after `index` are kept; if the log was shorter, it becomes empty.
+    pub fn compact(&mut self, index: Index, term: Term, config: Membership) {
+        debug_assert!(index >= self.base_index, "a snapshot never moves back");
+        let drop = (index - self.base_index).min(self.entries.len() as Index) as usize;
+        self.entries.drain(..drop);
+        self.config_indexes.retain(|&i| i > index);
+        self.base_index = index;
+        self.base_term = term;
+        self.base_config = config;
+    }
+
+    /// The configuration in effect at `index` (the latest one at or before it).
+    pub fn config_at(&self, index: Index) -> &Membership {
+        let latest = self.config_indexes.iter().rev().find(|&&i| i <= index);
+        match latest.and_then(|&i| self.entry(i)) {
+            Some(Entry {
+                payload: Payload::Config(m),
+                ..
+            }) => m,
+            _ => &self.base_config,
+        }
+    }
+
+    /// The index of the latest configuration entry in the log, if any is (the
+    /// one in effect may be uncommitted, thesis §4.1).
+    pub fn last_config_index(&self) -> Option<Index> {
+        self.config_indexes.last().copied()
+    }
+
     /// The configuration in effect: the latest one in the log, whether committed or
     /// not (thesis §4.1).
     pub fn config(&self) -> &Membership {
@@ -240,6 +271,30 @@ mod tests {
         assert_eq!(l.term(9), None);
         assert_eq!(l.slice(11, 12, 10).len(), 2);
         assert_eq!(l.slice(5, 12, 10).len(), 0);
+    }
+
+    #[test]
+    fn compaction_keeps_the_suffix_and_the_configuration() {
+        let mut l = log(&[1, 1, 2]);
+        l.push(Entry {
+            index: 4,
+            term: 2,
+            payload: Payload::Config(Membership::new([1, 2])),
+        });
+        l.push(Entry {
+            index: 5,
+            term: 3,
+            payload: Payload::Noop,
+        });
+        let at4 = l.config_at(4).clone();
+        l.compact(4, 2, at4);
+        assert_eq!((l.first_index(), l.last_index()), (5, 5));
+        assert_eq!(l.term(4), Some(2));
+        assert_eq!(l.term(3), None);
+        assert_eq!(l.config(), &Membership::new([1, 2]));
+        // A snapshot past the end leaves an empty log starting after it.
+        l.compact(9, 4, Membership::new([1]));
+        assert_eq!((l.first_index(), l.last_index(), l.last_term()), (10, 9, 4));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A node as a driver runs it: the Raft core, the replica it applies to, and the
 //! client requests submitted through it.
 
-use crate::raft::{Config, Raft, Ready, TransferOutcome};
+use crate::raft::{CatchUpOutcome, Config, Raft, Ready, TransferOutcome};
 use crate::state_machine::{Applied, AppliedKind, Replica, StateMachine};
 use crate::storage::{DurableWrite, PersistedState};
 use crate::types::*;
@@ -73,6 +73,11 @@ pub struct Batch<C> {
     pub transfer: Option<TransferOutcome>,
     /// Reads that ended now (served, or failed).
     pub reads: Vec<ReadReport>,
+    /// A snapshot from the leader to restore the state machine from, after
+    /// `write` and before `committed` (pass it to [`Node::apply_committed`]).
+    pub snapshot: Option<Snapshot>,
+    /// A new server's catch-up, led by this node, ended.
+    pub catch_up: Option<CatchUpOutcome>,
 }
 
 pub struct Node<M: StateMachine> {
@@ -81,6 +86,17 @@ pub struct Node<M: StateMachine> {
     pending: BTreeMap<(ClientId, u64), PendingRequest>,
     reads: BTreeMap<u64, PendingRead>,
     request_timeout_ms: u64,
+    /// About how many bytes the in-memory log holds (for the snapshot threshold).
+    log_bytes: u64,
+}
+
+/// About how many bytes `entry` takes in a log.
+fn entry_bytes<M: StateMachine>(entry: &Entry<M::Command>) -> u64 {
+    24 + match &entry.payload {
+        Payload::Noop => 0,
+        Payload::Command(r) => 16 + M::command_bytes(&r.command) as u64,
+        Payload::Config(m) => 8 * m.members().count() as u64,
+    }
 }
 
 impl<M: StateMachine> Node<M> {
@@ -91,14 +107,63 @@ impl<M: StateMachine> Node<M> {
         persisted: PersistedState<M::Command>,
         request_timeout_ms: u64,
         now_ms: u64,
-    ) -> Self {
-        Node {
-            raft: Raft::new(cfg, persisted, now_ms),
-            replica: Replica::default(),
+    ) -> Result<Self, String> {
+        let raft = Raft::new(cfg, persisted, now_ms);
+        let mut replica = Replica::default();
+        // Restart rebuilds from the snapshot, then from the log as the commit
+        // index is learned again.
+        if let Some(snap) = raft.snapshot() {
+            replica.restore(&snap.meta, &snap.data)?;
+        }
+        let mut node = Node {
+            raft,
+            replica,
             pending: BTreeMap::new(),
             reads: BTreeMap::new(),
             request_timeout_ms,
+            log_bytes: 0,
+        };
+        node.recount_log_bytes();
+        Ok(node)
+    }
+
+    fn recount_log_bytes(&mut self) {
+        self.log_bytes = self.raft.log().entries().iter().map(entry_bytes::<M>).sum();
+    }
+
+    /// About how many bytes the in-memory log holds.
+    pub fn log_bytes(&self) -> u64 {
+        self.log_bytes
+    }
+
+    /// Snapshots the state machine as applied so far and drops the log it
+    /// covers ("compact now").
+    pub fn compact_now(&mut self, now_ms: u64) -> Result<Batch<M::Command>, String> {
+        let _ = now_ms;
+        self.compact()?;
+        Ok(self.collect(Vec::new()))
+    }
+
+    fn compact(&mut self) -> Result<(), String> {
+        let index = self.replica.last_applied();
+        let (base, _) = self.raft.log().base();
+        if index <= base {
+            return Err(format!(
+                "nothing to compact: the log already starts after index {base}, the last applied entry"
+            ));
         }
+        self.raft.compact(index, self.replica.snapshot())
+    }
+
+    /// Thesis §5.1.1: snapshot when the log has grown past the threshold, which
+    /// scales with the size of the last snapshot.
+    fn snapshot_due(&self) -> bool {
+        let cfg = self.raft.config();
+        let last_snapshot = self.raft.snapshot().map_or(0, |s| s.data.len() as u64);
+        let threshold = cfg
+            .snapshot_min_log_bytes
+            .max(cfg.snapshot_log_ratio.saturating_mul(last_snapshot));
+        self.log_bytes >= threshold && self.replica.last_applied() > self.raft.log().base().0
     }
 
     pub fn raft(&self) -> &Raft<M::Command> {
@@ -118,6 +183,16 @@ impl<M: StateMachine> Node<M> {
         target: NodeId,
     ) -> Result<Batch<M::Command>, String> {
         self.raft.transfer_leadership(now_ms, target)?;
+        Ok(self.collect(Vec::new()))
+    }
+
+    /// Adds or removes a server (this node must lead; thesis §4.2).
+    pub fn change_membership(
+        &mut self,
+        now_ms: u64,
+        change: ConfChange,
+    ) -> Result<Batch<M::Command>, String> {
+        self.raft.change_membership(now_ms, change)?;
         Ok(self.collect(Vec::new()))
     }
 
@@ -270,15 +345,44 @@ impl<M: StateMachine> Node<M> {
         })
     }
 
-    /// Applies entries of a released batch, in order. Returns what each did and
-    /// the requests that thereby committed.
+    /// Applies a released batch: its snapshot (if one was installed), then its
+    /// committed entries, in order. Returns what each did and the requests that
+    /// thereby committed. An error means the snapshot could not be restored:
+    /// the replica is unchanged and the node must stop.
     pub fn apply_committed(
         &mut self,
+        snapshot: Option<&Snapshot>,
         entries: &[Entry<M::Command>],
-    ) -> (Vec<Applied>, Vec<ClientReport>) {
-        let mut applied = Vec::with_capacity(entries.len());
+    ) -> Result<(Vec<Applied>, Vec<ClientReport>), String> {
+        let mut applied = Vec::with_capacity(entries.len() + 1);
         let mut ended = Vec::new();
+        if let Some(snap) = snapshot {
+            if snap.meta.index > self.replica.last_applied() {
+                self.replica.restore(&snap.meta, &snap.data)?;
+                applied.extend(self.replica.history().last().copied());
+                // Requests the snapshot shows applied have committed; those this
+                // node accepted at an index it covers, and that it does not show,
+                // were overwritten.
+                let keys: Vec<_> = self.pending.keys().copied().collect();
+                for (client, seq) in keys {
+                    let outcome = match (
+                        self.replica.applied_at(client, seq),
+                        self.pending[&(client, seq)].accepted,
+                    ) {
+                        (Some((index, term)), _) => Outcome::Committed { index, term },
+                        (None, Some((index, _))) if index <= snap.meta.index => {
+                            Outcome::Failed(FailReason::NotLeaderAnyMore)
+                        }
+                        _ => continue,
+                    };
+                    ended.extend(self.end((client, seq), outcome));
+                }
+            }
+        }
         for entry in entries {
+            if entry.index <= self.replica.last_applied() {
+                continue; // covered by the snapshot just restored
+            }
             let a = self.replica.apply(entry);
             let committed = match a.kind {
                 AppliedKind::Command { client, seq } => Some((client, seq, a.index, a.term)),
@@ -290,14 +394,14 @@ impl<M: StateMachine> Node<M> {
                     .replica
                     .applied_at(client, seq)
                     .map(|(_, term)| (client, seq, original, term)),
-                AppliedKind::Noop | AppliedKind::Config => None,
+                AppliedKind::Noop | AppliedKind::Config | AppliedKind::Snapshot => None,
             };
             if let Some((client, seq, index, term)) = committed {
                 ended.extend(self.end((client, seq), Outcome::Committed { index, term }));
             }
             applied.push(a);
         }
-        (applied, ended)
+        Ok((applied, ended))
     }
 
     /// The node crashes: every read it held fails.
@@ -343,7 +447,20 @@ impl<M: StateMachine> Node<M> {
             transfer,
             reads_ready,
             reads_failed,
-        } = self.raft.take_ready();
+            snapshot_installed,
+            catch_up,
+        } = {
+            if self.snapshot_due() {
+                // Cannot fail: due only when there are applied entries to cover.
+                let _ = self.compact();
+            }
+            self.raft.take_ready()
+        };
+        if truncated_from.is_some() || write.snapshot.is_some() {
+            self.recount_log_bytes();
+        } else {
+            self.log_bytes += write.entries.iter().map(entry_bytes::<M>).sum::<u64>();
+        }
         let mut reads = Vec::new();
         for (id, index) in reads_ready {
             if let Some(r) = self.reads.get_mut(&id) {
@@ -368,8 +485,9 @@ impl<M: StateMachine> Node<M> {
             .pending
             .iter()
             .filter(|(_, p)| {
-                p.accepted
-                    .is_some_and(|(index, term)| self.raft.log().term(index) != Some(term))
+                p.accepted.is_some_and(|(index, term)| {
+                    index > self.raft.log().base().0 && self.raft.log().term(index) != Some(term)
+                })
             })
             .map(|(k, _)| *k)
             .collect();
@@ -384,6 +502,8 @@ impl<M: StateMachine> Node<M> {
             truncated_from,
             transfer,
             reads,
+            snapshot: snapshot_installed,
+            catch_up,
         }
     }
 }

@@ -11,6 +11,9 @@ pub enum ProgressState {
     Probe,
     /// The follower is known to match: stream entries, advancing `next` optimistically.
     Replicate,
+    /// The follower needs entries the leader has compacted away: send it the
+    /// snapshot at `index`, one chunk at a time; `offset` bytes are acknowledged.
+    Snapshot { index: Index, offset: u64 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,8 +23,8 @@ pub struct Progress {
     /// Index of the highest entry known to be replicated on that server (initialised to 0).
     pub match_index: Index,
     pub state: ProgressState,
-    /// In `Probe`: an AppendEntries is out and unanswered; wait for its reply or
-    /// the next heartbeat.
+    /// In `Probe` (or `Snapshot`): an AppendEntries (or a chunk) is out and
+    /// unanswered; wait for its reply or the next heartbeat.
     pub paused: bool,
 }
 

@@ -19,6 +19,10 @@ use crate::rng::Rng;
 use crate::storage::{DurableWrite, HardState, PersistedState};
 use crate::types::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+/// Thesis §4.2.1: a new server catches up in at most this many rounds.
+pub const MAX_CATCH_UP_ROUNDS: u32 = 10;
 
 /// Timing and sizing of one node. Times are virtual milliseconds.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -41,6 +45,13 @@ pub struct Config {
     /// timeout steps down; and while a server hears from a leader it ignores
     /// requests to vote (§4.2.3).
     pub check_quorum: bool,
+    /// InstallSnapshot sends snapshots in chunks of at most this many bytes.
+    pub snapshot_chunk_bytes: usize,
+    /// A node snapshots its state machine when its log holds at least this many
+    /// bytes of applied entries *and* `snapshot_log_ratio` times the size of its
+    /// last snapshot (thesis §5.1.1: the threshold scales with the snapshot).
+    pub snapshot_min_log_bytes: u64,
+    pub snapshot_log_ratio: u64,
 }
 
 impl Config {
@@ -55,6 +66,9 @@ impl Config {
             seed,
             pre_vote: false,
             check_quorum: false,
+            snapshot_chunk_bytes: 1024,
+            snapshot_min_log_bytes: 64 * 1024,
+            snapshot_log_ratio: 4,
         }
     }
 
@@ -76,6 +90,9 @@ impl Config {
         }
         if self.max_entries_per_append == 0 {
             return Err("max entries per append must be at least 1".into());
+        }
+        if self.snapshot_chunk_bytes == 0 {
+            return Err("snapshot chunks must hold at least 1 byte".into());
         }
         Ok(())
     }
@@ -100,6 +117,21 @@ pub struct Ready<C> {
     pub reads_ready: Vec<(u64, Index)>,
     /// Reads that cannot be served, and why.
     pub reads_failed: Vec<(u64, &'static str)>,
+    /// A snapshot received from the leader replaced this node's log prefix: the
+    /// driver restores the state machine from it (after the write, before
+    /// applying `committed`).
+    pub snapshot_installed: Option<Snapshot>,
+    /// A new server's catch-up (thesis §4.2.1) ended.
+    pub catch_up: Option<CatchUpOutcome>,
+}
+
+/// How a new server's catch-up ended (thesis §4.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum CatchUpOutcome {
+    /// Its last round took less than an election timeout: it became a voter.
+    Promoted { node: NodeId, rounds: u32 },
+    /// It did not catch up (unreachable, or too slow): it was removed again.
+    Abandoned { node: NodeId, rounds: u32 },
 }
 
 /// How a leadership transfer (§3.10) ended.
@@ -119,6 +151,7 @@ impl<C> Default for Ready<C> {
         Ready {
             write: DurableWrite {
                 hard_state: None,
+                snapshot: None,
                 truncate_from: None,
                 entries: Vec::new(),
             },
@@ -130,6 +163,8 @@ impl<C> Default for Ready<C> {
             transfer: None,
             reads_ready: Vec::new(),
             reads_failed: Vec::new(),
+            snapshot_installed: None,
+            catch_up: None,
         }
     }
 }
@@ -151,6 +186,24 @@ struct PendingRead {
     requester: NodeId,
     index: Index,
     round: u64,
+}
+
+/// A snapshot arriving in chunks (Figure 13), kept in memory until complete.
+struct IncomingSnapshot {
+    meta: SnapshotMeta,
+    data: Vec<u8>,
+}
+
+/// A new server catching up as a learner (thesis §4.2.1): round `round` ends
+/// when it has every entry the leader had when the round began (`round_end`).
+#[derive(Clone, Copy)]
+struct CatchUp {
+    node: NodeId,
+    round: u32,
+    round_end: Index,
+    round_start_ms: u64,
+    /// It did not catch up: remove it as soon as a change is allowed.
+    giving_up: bool,
 }
 
 /// A request handed to a leader, kept until it ends so that it can be handed on
@@ -209,12 +262,20 @@ pub struct Raft<C> {
     committed_out: Index,
     /// New entries await replication to the followers.
     broadcast_pending: bool,
+    /// The latest snapshot: what the log prefix was compacted into, and what a
+    /// leader sends to followers that need that prefix.
+    snapshot: Option<Snapshot>,
+    /// Followers: a snapshot being received.
+    incoming: Option<IncomingSnapshot>,
+    /// Leaders: a new server catching up before it becomes a voter.
+    catch_up: Option<CatchUp>,
 }
 
 impl<C: Clone> Raft<C> {
     /// Builds a node from what it persisted: a fresh node and a restarted one
     /// alike. Everything volatile starts over: follower, commit index 0 (§5.2).
     pub fn new(cfg: Config, persisted: PersistedState<C>, now_ms: u64) -> Self {
+        let snapshot = persisted.stored_snapshot();
         let log = RaftLog::new(
             persisted.base_index,
             persisted.base_term,
@@ -252,6 +313,9 @@ impl<C: Clone> Raft<C> {
             stable_index,
             committed_out: base_index,
             broadcast_pending: false,
+            snapshot,
+            incoming: None,
+            catch_up: None,
             cfg,
         };
         raft.reset_election_timer();
@@ -286,6 +350,14 @@ impl<C: Clone> Raft<C> {
     }
     pub fn membership(&self) -> &Membership {
         self.log.config()
+    }
+    /// The latest snapshot this node holds, if its log was ever compacted.
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+    /// Leaders: the learner catching up, with its current round.
+    pub fn catching_up(&self) -> Option<(NodeId, u32)> {
+        self.catch_up.map(|c| (c.node, c.round))
     }
     /// Votes a candidate has received in its current term (itself included).
     pub fn votes(&self) -> &BTreeSet<NodeId> {
@@ -364,7 +436,7 @@ impl<C: Clone> Raft<C> {
             index: self.commit_index,
             round,
         });
-        for peer in self.peers() {
+        for peer in self.voter_peers() {
             self.send(peer, MessageBody::ReadHeartbeat { round });
         }
         self.confirm_reads();
@@ -440,7 +512,7 @@ impl<C: Clone> Raft<C> {
         if target == self.cfg.id {
             return Err(format!("node {target} already leads"));
         }
-        if !self.progress.contains_key(&target) {
+        if !self.membership().contains(target) {
             return Err(format!("node {target} is not a voter of this cluster"));
         }
         self.transfer = Some((target, self.now_ms + self.cfg.election_timeout_max_ms));
@@ -486,6 +558,192 @@ impl<C: Clone> Raft<C> {
             self.start_quorum_check();
         }
         self.cfg.check_quorum = check_quorum;
+    }
+
+    // ----- log compaction (thesis chapter 5) --------------------------------------
+
+    /// The state machine, applied up to `index`, was snapshotted into `data`:
+    /// drop the log up to `index` (in memory now, on disk with this batch).
+    pub fn compact(&mut self, index: Index, data: Arc<[u8]>) -> Result<(), String> {
+        let (base, _) = self.log.base();
+        if index <= base {
+            return Err(format!("the log already starts after index {base}"));
+        }
+        // Only applied entries may go: the snapshot must hold them.
+        if index > self.committed_out {
+            return Err(format!(
+                "entry {index} is not yet applied (applied up to {})",
+                self.committed_out
+            ));
+        }
+        let term = self
+            .log
+            .term(index)
+            .ok_or_else(|| format!("entry {index} is not in the log"))?;
+        let config = self.log.config_at(index).clone();
+        self.log.compact(index, term, config.clone());
+        let snapshot = Snapshot {
+            meta: SnapshotMeta {
+                index,
+                term,
+                config,
+            },
+            data,
+        };
+        self.ready.write.snapshot = Some(snapshot.clone());
+        self.snapshot = Some(snapshot);
+        Ok(())
+    }
+
+    // ----- membership changes (thesis chapter 4) --------------------------------
+
+    /// Adds or removes one server (thesis §4.2). An added server joins as a
+    /// learner and becomes a voter once it has caught up (§4.2.1). Returns the
+    /// index of the configuration entry.
+    pub fn change_membership(&mut self, now_ms: u64, change: ConfChange) -> Result<Index, String> {
+        self.now_ms = self.now_ms.max(now_ms);
+        if self.role != Role::Leader {
+            return Err(format!("node {} is not the leader", self.cfg.id));
+        }
+        if self.transfer.is_some() {
+            return Err("a leadership transfer is under way".into());
+        }
+        if let Some(c) = self.catch_up {
+            return Err(format!(
+                "node {} is still catching up (one change at a time)",
+                c.node
+            ));
+        }
+        self.check_change_allowed()?;
+        let mut next = self.membership().clone();
+        match change {
+            ConfChange::Add(n) => {
+                if next.is_member(n) {
+                    return Err(format!("node {n} is already a member"));
+                }
+                next.learners.insert(n);
+            }
+            ConfChange::Remove(n) => {
+                if !next.is_member(n) {
+                    return Err(format!("node {n} is not a member"));
+                }
+                if next.voters.len() == 1 && next.contains(n) {
+                    return Err(format!(
+                        "node {n} is the last voter: a cluster needs at least one"
+                    ));
+                }
+                next.voters.remove(&n);
+                next.learners.remove(&n);
+            }
+        }
+        let index = self.append_config(next);
+        if let ConfChange::Add(n) = change {
+            self.start_catch_up(n);
+        }
+        Ok(index)
+    }
+
+    /// Whether this leader may append a configuration entry now.
+    fn check_change_allowed(&self) -> Result<(), String> {
+        // Thesis §4.1: "a leader must not begin a new configuration change until
+        // the previous one has committed" — one change at a time.
+        if let Some(i) = self.log.last_config_index() {
+            if i > self.commit_index {
+                return Err(format!(
+                    "the configuration change at index {i} is not committed yet (one change at a time)"
+                ));
+            }
+        }
+        // The fix to single-server changes (Ongaro, raft-dev, 2015): a new leader
+        // must commit an entry of its own term before it changes the
+        // configuration, or two leaders of different configurations could
+        // overwrite each other's committed changes.
+        if self.log.term(self.commit_index) != Some(self.term) {
+            return Err(
+                "this leader has not yet committed an entry of its own term; try again shortly"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Appends a configuration entry; it takes effect at once (thesis §4.1).
+    fn append_config(&mut self, membership: Membership) -> Index {
+        let index = self.append(Payload::Config(membership));
+        let last = self.log.last_index();
+        let members: Vec<NodeId> = self.peers().collect();
+        self.progress.retain(|p, _| members.contains(p));
+        for p in members {
+            self.progress
+                .entry(p)
+                .or_insert_with(|| Progress::new(last));
+        }
+        self.broadcast_pending = true;
+        self.maybe_commit();
+        index
+    }
+
+    fn start_catch_up(&mut self, node: NodeId) {
+        self.catch_up = Some(CatchUp {
+            node,
+            round: 1,
+            round_end: self.log.last_index(),
+            round_start_ms: self.now_ms,
+            giving_up: false,
+        });
+    }
+
+    /// Thesis §4.2.1: "The replication of entries to the new server is split into
+    /// rounds ... If the last round lasts less than an election timeout, then the
+    /// leader adds the new server to the cluster." After
+    /// [`MAX_CATCH_UP_ROUNDS`] rounds, or a round that makes no progress for ten
+    /// election timeouts (the server is unavailable), the leader gives up.
+    fn advance_catch_up(&mut self) {
+        let Some(mut c) = self.catch_up else { return };
+        if self.role != Role::Leader || !self.membership().learners.contains(&c.node) {
+            self.catch_up = None;
+            return;
+        }
+        let matched = self.progress.get(&c.node).map_or(0, |p| p.match_index);
+        let took_ms = self.now_ms.saturating_sub(c.round_start_ms);
+        if !c.giving_up {
+            if matched >= c.round_end {
+                if took_ms < self.cfg.election_timeout_min_ms {
+                    if self.check_change_allowed().is_ok() {
+                        self.catch_up = None;
+                        let mut next = self.membership().clone();
+                        next.learners.remove(&c.node);
+                        next.voters.insert(c.node);
+                        self.append_config(next);
+                        self.ready.catch_up = Some(CatchUpOutcome::Promoted {
+                            node: c.node,
+                            rounds: c.round,
+                        });
+                    }
+                    return;
+                }
+                if c.round >= MAX_CATCH_UP_ROUNDS {
+                    c.giving_up = true;
+                } else {
+                    c.round += 1;
+                    c.round_end = self.log.last_index();
+                    c.round_start_ms = self.now_ms;
+                }
+            } else if took_ms > 10 * self.cfg.election_timeout_max_ms {
+                c.giving_up = true;
+            }
+        }
+        self.catch_up = Some(c);
+        if c.giving_up && self.check_change_allowed().is_ok() {
+            self.catch_up = None;
+            let mut next = self.membership().clone();
+            next.learners.remove(&c.node);
+            self.append_config(next);
+            self.ready.catch_up = Some(CatchUpOutcome::Abandoned {
+                node: c.node,
+                rounds: c.round,
+            });
+        }
     }
 
     /// Requests held until a leader is known.
@@ -534,6 +792,7 @@ impl<C: Clone> Raft<C> {
                 if self.role == Role::Leader && self.now_ms >= self.heartbeat_deadline_ms {
                     self.heartbeat_deadline_ms = self.now_ms + self.cfg.heartbeat_interval_ms;
                     self.heartbeat();
+                    self.advance_catch_up();
                 }
             }
             // Followers (§5.2): "If election timeout elapses without receiving
@@ -559,11 +818,18 @@ impl<C: Clone> Raft<C> {
             }
         }
     }
-    /// Fires the election timeout now (the "time out" button).
+    /// Fires the election timeout now (the "time out" button). Without PreVote
+    /// the election is marked as forced, like a transfer's: voters do not ignore
+    /// it for having heard a leader lately (§4.2.3) — the teacher asked for it.
     pub fn timeout_now(&mut self, now_ms: u64) {
         self.now_ms = self.now_ms.max(now_ms);
-        if self.role != Role::Leader {
-            self.start_election();
+        if self.role == Role::Leader {
+            return;
+        }
+        if self.cfg.pre_vote {
+            self.pre_campaign();
+        } else {
+            self.campaign_with(true);
         }
     }
 
@@ -596,19 +862,19 @@ impl<C: Clone> Raft<C> {
         if self.role == Role::Leader {
             self.recent_active.insert(msg.from);
         }
+        // (A pre-vote is refused in the lease by `handle_pre_vote`, explicitly.)
         let vote_request = matches!(
             msg.body,
-            MessageBody::RequestVote { .. } | MessageBody::PreVote { .. }
+            MessageBody::RequestVote {
+                transfer: false,
+                ..
+            }
         );
-        let transfer_vote = matches!(msg.body, MessageBody::RequestVote { transfer: true, .. });
-        if vote_request
-            && !transfer_vote
-            && msg.term > self.term
-            && self.cfg.check_quorum
-            && self.in_lease()
-        {
-            // §4.2.3: while it hears from a leader, a server ignores requests to
-            // vote, so that a server that cannot hear the leader cannot depose it.
+        if vote_request && msg.term > self.term && self.in_lease() {
+            // §4.2.3: "if a server receives a RequestVote request within the
+            // minimum election timeout of hearing from a current leader, it does
+            // not update its term or grant its vote" — so that a removed server
+            // (or one that cannot hear the leader) cannot depose it.
             return;
         }
         // A pre-vote request, and a granted pre-vote, carry a term no one has
@@ -628,7 +894,9 @@ impl<C: Clone> Raft<C> {
                 }
             }
             let leader = match msg.body {
-                MessageBody::AppendEntries { .. } => Some(msg.from),
+                MessageBody::AppendEntries { .. } | MessageBody::InstallSnapshot { .. } => {
+                    Some(msg.from)
+                }
                 _ => None,
             };
             self.become_follower(msg.term, leader);
@@ -649,6 +917,14 @@ impl<C: Clone> Raft<C> {
                         success: false,
                         match_index: 0,
                         hint: None,
+                    },
+                ),
+                MessageBody::InstallSnapshot { meta, .. } => self.send(
+                    msg.from,
+                    MessageBody::InstallSnapshotReply {
+                        index: meta.index,
+                        next_offset: 0,
+                        installed: false,
                     },
                 ),
                 _ => {}
@@ -737,6 +1013,18 @@ impl<C: Clone> Raft<C> {
                 match_index,
                 hint,
             } => self.handle_append_reply(msg.from, prev_log_index, success, match_index, hint),
+            MessageBody::InstallSnapshot {
+                meta,
+                offset,
+                total_bytes,
+                data,
+                done,
+            } => self.handle_install_snapshot(msg.from, meta, offset, total_bytes, data, done),
+            MessageBody::InstallSnapshotReply {
+                index,
+                next_offset,
+                installed,
+            } => self.handle_snapshot_reply(msg.from, index, next_offset, installed),
             MessageBody::Forward { request } => {
                 if self.role == Role::Leader {
                     let (client, seq) = (request.client, request.seq);
@@ -798,7 +1086,7 @@ impl<C: Clone> Raft<C> {
         }
         let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
         let term = self.term + 1;
-        for peer in self.peers() {
+        for peer in self.voter_peers() {
             self.ready.messages.push(Message {
                 from: self.cfg.id,
                 to: peer,
@@ -910,7 +1198,7 @@ impl<C: Clone> Raft<C> {
         self.voted_for = Some(self.cfg.id);
         self.mark_hard_state();
         let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
-        for peer in self.peers() {
+        for peer in self.voter_peers() {
             self.send(
                 peer,
                 MessageBody::RequestVote {
@@ -988,6 +1276,11 @@ impl<C: Clone> Raft<C> {
         self.heartbeat_deadline_ms = self.now_ms + self.cfg.heartbeat_interval_ms;
         self.start_quorum_check();
         self.round_acks.clear();
+        // A learner left catching up by an earlier leader goes on catching up.
+        self.catch_up = None;
+        if let Some(&learner) = self.membership().learners.iter().next() {
+            self.start_catch_up(learner);
+        }
         self.set_leader(Some(self.cfg.id));
         for peer in self.peers() {
             self.send_append(peer);
@@ -1146,7 +1439,7 @@ impl<C: Clone> Raft<C> {
         while let Some(pr) = self.progress.get(&peer) {
             let more = match pr.state {
                 ProgressState::Replicate => pr.next_index <= last,
-                ProgressState::Probe => !pr.paused,
+                ProgressState::Probe | ProgressState::Snapshot { .. } => !pr.paused,
             };
             if !more || !self.send_append(peer) {
                 break;
@@ -1161,11 +1454,19 @@ impl<C: Clone> Raft<C> {
         let Some(pr) = self.progress.get_mut(&peer) else {
             return false;
         };
+        if let ProgressState::Snapshot { .. } = pr.state {
+            return self.send_snapshot_chunk(peer);
+        }
         let prev_log_index = pr.next_index - 1;
         let Some(prev_log_term) = self.log.term(prev_log_index) else {
-            // Needs a snapshot (log compaction, a later issue); unreachable while the
-            // log is never compacted.
-            return false;
+            // The entries it needs were compacted away: send the snapshot instead
+            // (thesis §5.1, Figure 13).
+            let Some(index) = self.snapshot.as_ref().map(|s| s.meta.index) else {
+                return false; // unreachable: a log starts after index 0 only after a snapshot
+            };
+            pr.state = ProgressState::Snapshot { index, offset: 0 };
+            pr.paused = false;
+            return self.send_snapshot_chunk(peer);
         };
         let entries = self.log.slice(pr.next_index, last, max);
         if let Some(e) = entries.last() {
@@ -1184,6 +1485,184 @@ impl<C: Clone> Raft<C> {
         };
         self.send(peer, body);
         true
+    }
+
+    /// Sends `peer` the next chunk of the snapshot (Figure 13: InstallSnapshot).
+    /// One chunk is out at a time; a heartbeat resends it if it is lost.
+    fn send_snapshot_chunk(&mut self, peer: NodeId) -> bool {
+        let Some(snap) = self.snapshot.as_ref() else {
+            return false;
+        };
+        let Some(pr) = self.progress.get_mut(&peer) else {
+            return false;
+        };
+        let ProgressState::Snapshot { index, offset } = pr.state else {
+            return false;
+        };
+        // Compacted again meanwhile: start over with the newer snapshot.
+        let total_bytes = snap.data.len() as u64;
+        let offset = if index == snap.meta.index {
+            offset.min(total_bytes)
+        } else {
+            0
+        };
+        pr.state = ProgressState::Snapshot {
+            index: snap.meta.index,
+            offset,
+        };
+        pr.paused = true;
+        let end = (offset + self.cfg.snapshot_chunk_bytes as u64).min(total_bytes);
+        let data = snap.data[offset as usize..end as usize].to_vec();
+        let body = MessageBody::InstallSnapshot {
+            meta: snap.meta.clone(),
+            offset,
+            total_bytes,
+            data,
+            done: end == total_bytes,
+        };
+        self.send(peer, body);
+        true
+    }
+
+    /// InstallSnapshot receiver (Figure 13).
+    fn handle_install_snapshot(
+        &mut self,
+        leader: NodeId,
+        meta: SnapshotMeta,
+        offset: u64,
+        total_bytes: u64,
+        data: Vec<u8>,
+        done: bool,
+    ) {
+        // From the leader of our term: each chunk counts as hearing from it
+        // (resets the election timer), like AppendEntries.
+        if self.role != Role::Follower || self.leader != Some(leader) {
+            self.become_follower(self.term, Some(leader));
+        } else {
+            self.reset_election_timer();
+        }
+        self.leader_contact_ms = self.now_ms;
+        let index = meta.index;
+        let reply = |next_offset, installed| MessageBody::InstallSnapshotReply {
+            index,
+            next_offset,
+            installed,
+        };
+        // Already hold that prefix, committed (so it matches the leader's).
+        if index <= self.commit_index {
+            self.incoming = None;
+            self.send(leader, reply(total_bytes, true));
+            return;
+        }
+        // "Create new snapshot file if first chunk (offset is 0)".
+        if offset == 0 {
+            self.incoming = Some(IncomingSnapshot {
+                meta: meta.clone(),
+                data: Vec::new(),
+            });
+        }
+        // "Write data into snapshot file at given offset" — chunks arrive in
+        // order; one out of place is answered with where to resume.
+        let received = match self.incoming.as_mut() {
+            Some(inc) if inc.meta == meta && inc.data.len() as u64 == offset => {
+                inc.data.extend_from_slice(&data);
+                inc.data.len() as u64
+            }
+            Some(inc) if inc.meta == meta => {
+                let at = inc.data.len() as u64;
+                self.send(leader, reply(at, false));
+                return;
+            }
+            _ => {
+                self.send(leader, reply(0, false));
+                return;
+            }
+        };
+        // "Reply and wait for more data chunks if done is false".
+        if !done || received != total_bytes {
+            self.send(leader, reply(received, false));
+            return;
+        }
+        let Some(inc) = self.incoming.take() else {
+            return;
+        };
+        self.install_snapshot(Snapshot {
+            meta: inc.meta,
+            data: Arc::from(inc.data),
+        });
+        self.send(leader, reply(received, true));
+    }
+
+    /// Figure 13: "If existing log entry has same index and term as snapshot's
+    /// last included entry, retain log entries following it and reply. Discard
+    /// the entire log. Reset state machine using snapshot contents (and load
+    /// snapshot's cluster configuration)."
+    fn install_snapshot(&mut self, snap: Snapshot) {
+        let SnapshotMeta {
+            index,
+            term,
+            ref config,
+        } = snap.meta;
+        let w = &mut self.ready.write;
+        if self.log.term(index) == Some(term) {
+            self.log.compact(index, term, config.clone());
+            w.entries.retain(|e| e.index > index);
+            w.truncate_from = w.truncate_from.map(|t| t.max(index + 1));
+            self.stable_index = self.stable_index.max(index);
+        } else {
+            if self.log.last_index() > index {
+                let t = &mut self.ready.truncated_from;
+                *t = Some(t.map_or(index + 1, |t| t.min(index + 1)));
+            }
+            self.log = RaftLog::new(index, term, config.clone(), Vec::new());
+            w.entries.clear();
+            if self.stable_index > index || w.truncate_from.is_some() {
+                w.truncate_from = Some(index + 1);
+            }
+            self.stable_index = index;
+        }
+        self.commit_index = self.commit_index.max(index);
+        self.committed_out = self.committed_out.max(index);
+        self.ready.write.snapshot = Some(snap.clone());
+        self.ready.snapshot_installed = Some(snap.clone());
+        self.snapshot = Some(snap);
+    }
+
+    fn handle_snapshot_reply(
+        &mut self,
+        from: NodeId,
+        index: Index,
+        next_offset: u64,
+        installed: bool,
+    ) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let Some(pr) = self.progress.get_mut(&from) else {
+            return;
+        };
+        if installed {
+            pr.match_index = pr.match_index.max(index);
+            pr.next_index = pr.next_index.max(pr.match_index + 1);
+            if matches!(pr.state, ProgressState::Snapshot { index: i, .. } if i <= index) {
+                pr.state = ProgressState::Probe;
+                pr.next_index = pr.match_index + 1;
+            }
+            pr.paused = false;
+            self.maybe_commit();
+            self.replicate_to(from);
+            self.advance_catch_up();
+            if self.transfer.is_some_and(|(t, _)| t == from) {
+                self.continue_transfer();
+            }
+        } else if matches!(pr.state, ProgressState::Snapshot { index: i, .. } if i == index) {
+            pr.state = ProgressState::Snapshot {
+                index,
+                offset: next_offset,
+            };
+            pr.paused = false;
+            self.send_snapshot_chunk(from);
+        }
     }
 
     /// Leaders: "send initial empty AppendEntries RPCs (heartbeat) to each server;
@@ -1228,6 +1707,18 @@ impl<C: Clone> Raft<C> {
             // §6.4: reads that waited for this leader's first commit can start.
             for (read_id, requester) in std::mem::take(&mut self.reads_before_commit) {
                 self.leader_read(read_id, requester);
+            }
+            // Thesis §4.2.2: a leader removed from the configuration "steps down
+            // (returns to follower state) once the Cnew entry is committed".
+            let removed = !self.membership().contains(self.cfg.id);
+            if removed && self.log.last_config_index().is_some_and(|i| i <= n) {
+                // Its followers learn the commit with the next heartbeat, which
+                // it sends before leaving.
+                self.broadcast_pending = false;
+                for peer in self.peers() {
+                    self.send_append(peer);
+                }
+                self.become_follower(self.term, None);
             }
         }
     }
@@ -1277,7 +1768,16 @@ impl<C: Clone> Raft<C> {
 
     // ----- helpers --------------------------------------------------------------
 
+    /// Every other member, learners included: whom a leader replicates to.
     fn peers(&self) -> impl Iterator<Item = NodeId> + 'static {
+        let me = self.cfg.id;
+        let members: Vec<NodeId> = self.membership().members().collect();
+        members.into_iter().filter(move |&v| v != me)
+    }
+
+    /// Every other voter: whom a (pre-)candidate asks, and whom a leader asks to
+    /// confirm a read.
+    fn voter_peers(&self) -> impl Iterator<Item = NodeId> + 'static {
         let me = self.cfg.id;
         let voters: Vec<NodeId> = self.membership().voters.iter().copied().collect();
         voters.into_iter().filter(move |&v| v != me)

@@ -1,4 +1,4 @@
-//! A deterministic simulator: 1 to 9 nodes over an in-memory bus, in virtual
+//! A deterministic simulator: 1 to 9 nodes at a time over an in-memory bus, in virtual
 //! milliseconds. One seed drives every random choice; the same seed and the same
 //! commands at the same virtual times give the same run, event for event.
 //!
@@ -9,7 +9,7 @@
 //! and from [`NodeView`].
 
 use crate::node::{Batch, ClientReport, Node, ReadOutcome, ReadReport};
-use crate::raft::Config;
+use crate::raft::{CatchUpOutcome, Config};
 use crate::rng::{mix_seed, Rng};
 use crate::state_machine::{Applied, StateMachine};
 use crate::storage::{DurableWrite, MemStorage, Storage};
@@ -85,6 +85,23 @@ pub struct SimConfig {
     /// CheckQuorum and the leader lease (thesis §6.2, §4.2.3), off by default.
     #[serde(default)]
     pub check_quorum: bool,
+    /// Snapshot thresholds and chunk size (see [`Config`]).
+    #[serde(default = "default_snapshot_min_log_bytes")]
+    pub snapshot_min_log_bytes: u64,
+    #[serde(default = "default_snapshot_log_ratio")]
+    pub snapshot_log_ratio: u64,
+    #[serde(default = "default_snapshot_chunk_bytes")]
+    pub snapshot_chunk_bytes: usize,
+}
+
+fn default_snapshot_min_log_bytes() -> u64 {
+    Config::new(1, 0).snapshot_min_log_bytes
+}
+fn default_snapshot_log_ratio() -> u64 {
+    Config::new(1, 0).snapshot_log_ratio
+}
+fn default_snapshot_chunk_bytes() -> usize {
+    Config::new(1, 0).snapshot_chunk_bytes
 }
 
 impl Default for SimConfig {
@@ -104,6 +121,9 @@ impl Default for SimConfig {
             net: NetConfig::default(),
             pre_vote: false,
             check_quorum: false,
+            snapshot_min_log_bytes: raft.snapshot_min_log_bytes,
+            snapshot_log_ratio: raft.snapshot_log_ratio,
+            snapshot_chunk_bytes: raft.snapshot_chunk_bytes,
         }
     }
 }
@@ -140,6 +160,9 @@ impl SimConfig {
             seed,
             pre_vote: self.pre_vote,
             check_quorum: self.check_quorum,
+            snapshot_chunk_bytes: self.snapshot_chunk_bytes,
+            snapshot_min_log_bytes: self.snapshot_min_log_bytes,
+            snapshot_log_ratio: self.snapshot_log_ratio,
         }
     }
 }
@@ -278,6 +301,37 @@ pub enum EventKind {
         outcome: Outcome,
         latency_ms: u64,
     },
+    /// A node compacted its log into a snapshot of `bytes` bytes.
+    SnapshotTaken {
+        node: NodeId,
+        index: Index,
+        bytes: u64,
+    },
+    /// A node replaced its log prefix with a snapshot from the leader.
+    SnapshotInstalled {
+        node: NodeId,
+        index: Index,
+        bytes: u64,
+    },
+    /// A new server was started to join the cluster (thesis §4.2.1).
+    NodeAdded {
+        node: NodeId,
+    },
+    /// A leader appended a new configuration (it takes effect at once).
+    ConfigChanged {
+        leader: NodeId,
+        index: Index,
+        voters: Vec<NodeId>,
+        learners: Vec<NodeId>,
+    },
+    CatchUpEnded {
+        leader: NodeId,
+        outcome: CatchUpOutcome,
+    },
+    /// A removed server was shut down, some time after its removal committed.
+    NodeRetired {
+        node: NodeId,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -359,6 +413,11 @@ pub enum Command<C> {
     Submit(NodeId, Request<C>),
     /// The leader hands over to this node.
     TransferLeadership(NodeId),
+    /// A new server joins (as a learner, then a voter).
+    AddNode,
+    RemoveNode(NodeId),
+    /// The node snapshots its state machine and compacts its log.
+    Compact(NodeId),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -366,6 +425,7 @@ enum Scheduled {
     Deliver(u64),
     Timer { node: NodeId, incarnation: u32 },
     WriteDone { node: NodeId, incarnation: u32 },
+    Retire { node: NodeId },
 }
 
 struct PendingBatch<C> {
@@ -375,6 +435,7 @@ struct PendingBatch<C> {
     confirmed: bool,
     messages: Vec<Message<C>>,
     committed: Vec<Entry<C>>,
+    snapshot: Option<Snapshot>,
 }
 
 /// What the simulator last saw of a node, to turn state changes into events.
@@ -398,6 +459,8 @@ struct Slot<M: StateMachine> {
     seen: Seen,
     /// What the storage holds, as far as the persist-before-send check needs it.
     durable: Durable,
+    /// Removed from the cluster and shut down for good.
+    retired: bool,
 }
 
 /// What a node's storage holds: its durable term, vote and last log index.
@@ -431,6 +494,14 @@ pub struct Simulator<M: StateMachine> {
     disk_outbox: Vec<DiskWrite<M::Command>>,
     next_write_id: u64,
     reads: Vec<ReadRecord>,
+    /// The configuration at the highest commit index seen, and that index.
+    committed_config: (Index, Membership),
+    /// Servers that were ever in a committed configuration.
+    joined: BTreeSet<NodeId>,
+    /// Removed servers still running, and when they are shut down.
+    retiring: BTreeMap<NodeId, u64>,
+    /// A snapshot that could not be restored, or that disagrees with the log.
+    snapshot_fault: Option<(u64, String)>,
 }
 
 /// A read-only view of one node.
@@ -487,22 +558,33 @@ impl<M: StateMachine + 'static> Simulator<M> {
             disk_outbox: Vec::new(),
             next_write_id: 1,
             reads: Vec::new(),
+            committed_config: (0, Membership::new(1..=cfg.nodes)),
+            joined: (1..=cfg.nodes).collect(),
+            retiring: BTreeMap::new(),
+            snapshot_fault: None,
             cfg,
         };
         for id in 1..=sim.cfg.nodes {
-            sim.slots.push(Slot {
-                node: None,
-                storage: storage(id),
-                incarnation: 0,
-                batches: VecDeque::new(),
-                last_write_done_ms: 0,
-                timer_at: None,
-                seen: Seen::default(),
-                durable: Durable::default(),
-            });
-            sim.start(id);
+            sim.add_slot(storage(id));
         }
         Ok(sim)
+    }
+
+    fn add_slot(&mut self, storage: Box<dyn Storage<M::Command>>) -> NodeId {
+        self.slots.push(Slot {
+            node: None,
+            storage,
+            incarnation: 0,
+            batches: VecDeque::new(),
+            last_write_done_ms: 0,
+            timer_at: None,
+            seen: Seen::default(),
+            durable: Durable::default(),
+            retired: false,
+        });
+        let id = self.slots.len() as NodeId;
+        self.start(id);
+        id
     }
 
     // ----- reading --------------------------------------------------------------
@@ -513,8 +595,29 @@ impl<M: StateMachine + 'static> Simulator<M> {
     pub fn now_ms(&self) -> u64 {
         self.now_ms
     }
-    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> {
-        1..=self.cfg.nodes
+    /// The servers running or able to restart: every node ever started except
+    /// those removed and shut down. Ids are never reused.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.retired)
+            .map(|(i, _)| i as NodeId + 1)
+    }
+
+    /// The configuration committed last (at the highest commit index seen).
+    pub fn committed_config(&self) -> &Membership {
+        &self.committed_config.1
+    }
+
+    /// Removed servers not yet shut down, with the virtual time they will be.
+    pub fn retiring(&self) -> &BTreeMap<NodeId, u64> {
+        &self.retiring
+    }
+
+    /// A snapshot that could not be restored, if any (the checker reports it).
+    pub fn snapshot_fault(&self) -> Option<&(u64, String)> {
+        self.snapshot_fault.as_ref()
     }
     pub fn node(&self, id: NodeId) -> Option<NodeView<'_, M>> {
         let slot = self.slots.get(id.checked_sub(1)? as usize)?;
@@ -656,6 +759,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
                     self.write_done(node);
                 }
             }
+            Scheduled::Retire { node } => self.retire(node),
         }
         true
     }
@@ -734,7 +838,87 @@ impl<M: StateMachine + 'static> Simulator<M> {
             Command::SetNet(net) => self.set_net(net),
             Command::Submit(id, request) => self.submit(id, request),
             Command::TransferLeadership(id) => self.transfer_leadership(id),
+            Command::AddNode => self.add_node().map(|_| ()),
+            Command::RemoveNode(id) => self.remove_node(id),
+            Command::Compact(id) => self.compact(id),
         }
+    }
+
+    /// Thesis §4.2: starts a new server (empty log, no configuration) and asks
+    /// the leader to add it. It catches up as a learner, then becomes a voter.
+    pub fn add_node(&mut self) -> Result<NodeId, String> {
+        let active = self.node_ids().count() as u32;
+        if active >= MAX_NODES {
+            return Err(format!("a cluster has at most {MAX_NODES} nodes"));
+        }
+        let leader = self
+            .leader()
+            .ok_or("no leader: membership changes go through the leader")?;
+        let id = self.slots.len() as NodeId + 1;
+        let now = self.now_ms;
+        let node = self.slots[leader as usize - 1]
+            .node
+            .as_mut()
+            .ok_or("the leader is down")?;
+        let batch = node.change_membership(now, ConfChange::Add(id))?;
+        let new = self.add_slot(Box::new(MemStorage::new(Membership::default())));
+        debug_assert_eq!(new, id);
+        self.emit(EventKind::NodeAdded { node: id });
+        self.process(leader, batch);
+        Ok(id)
+    }
+
+    /// Thesis §4.2: asks the leader to remove server `id`. Once the removal has
+    /// committed, the server is shut down after a while (four election
+    /// timeouts): until then it may try to disrupt the cluster (§4.2.3).
+    pub fn remove_node(&mut self, id: NodeId) -> Result<(), String> {
+        self.check_id(id)?;
+        let leader = self
+            .leader()
+            .ok_or("no leader: membership changes go through the leader")?;
+        let now = self.now_ms;
+        let node = self.slots[leader as usize - 1]
+            .node
+            .as_mut()
+            .ok_or("the leader is down")?;
+        if !node.raft().membership().is_member(id) && !self.joined.contains(&id) {
+            // Started to join, but its addition was lost with a former leader.
+            self.retire(id);
+            return Ok(());
+        }
+        let batch = node.change_membership(now, ConfChange::Remove(id))?;
+        self.process(leader, batch);
+        Ok(())
+    }
+
+    /// Node `id` snapshots its state machine and compacts its log now.
+    pub fn compact(&mut self, id: NodeId) -> Result<(), String> {
+        self.check_id(id)?;
+        let now = self.now_ms;
+        let node = self.slots[id as usize - 1]
+            .node
+            .as_mut()
+            .ok_or_else(|| format!("node {id} is down"))?;
+        let batch = node.compact_now(now)?;
+        self.process(id, batch);
+        Ok(())
+    }
+
+    /// Shuts a removed server down for good.
+    fn retire(&mut self, id: NodeId) {
+        self.retiring.remove(&id);
+        let Some(slot) = self.slots.get(id as usize - 1) else {
+            return;
+        };
+        if slot.retired {
+            return;
+        }
+        if slot.node.is_some() {
+            let _ = self.crash(id);
+        }
+        self.slots[id as usize - 1].retired = true;
+        self.cut.retain(|&(a, b)| a != id && b != id);
+        self.emit(EventKind::NodeRetired { node: id });
     }
 
     pub fn crash(&mut self, id: NodeId) -> Result<(), String> {
@@ -869,7 +1053,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
     pub fn set_options(&mut self, pre_vote: bool, check_quorum: bool) {
         self.cfg.pre_vote = pre_vote;
         self.cfg.check_quorum = check_quorum;
-        for id in 1..=self.cfg.nodes {
+        for id in self.node_ids().collect::<Vec<_>>() {
             if let Some(node) = self.slots[id as usize - 1].node.as_mut() {
                 node.set_options(pre_vote, check_quorum);
             }
@@ -941,13 +1125,16 @@ impl<M: StateMachine + 'static> Simulator<M> {
     // ----- internals ------------------------------------------------------------
 
     fn check_id(&self, id: NodeId) -> Result<(), String> {
-        if (1..=self.cfg.nodes).contains(&id) {
-            Ok(())
-        } else {
-            Err(format!(
-                "there is no node {id} (nodes are 1 to {})",
-                self.cfg.nodes
-            ))
+        match self.slots.get((id as usize).wrapping_sub(1)) {
+            Some(slot) if !slot.retired => Ok(()),
+            Some(_) => Err(format!("node {id} was removed from the cluster")),
+            None => {
+                let ids: Vec<String> = self.node_ids().map(|i| i.to_string()).collect();
+                Err(format!(
+                    "there is no node {id} (the nodes are {})",
+                    ids.join(", ")
+                ))
+            }
         }
     }
 
@@ -993,12 +1180,18 @@ impl<M: StateMachine + 'static> Simulator<M> {
             voted_for: persisted.hard_state.voted_for,
             last_index: persisted.base_index + log_len,
         };
-        let node = Node::new(
+        let node = match Node::new(
             self.cfg.raft_config(id, seed),
             persisted,
             self.cfg.request_timeout_ms,
             self.now_ms,
-        );
+        ) {
+            Ok(node) => node,
+            Err(error) => {
+                self.emit(EventKind::StorageFailed { node: id, error });
+                return;
+            }
+        };
         slot.node = Some(node);
         slot.last_write_done_ms = self.now_ms;
         if self.now_ms > 0 || slot.incarnation > 0 {
@@ -1066,8 +1259,47 @@ impl<M: StateMachine + 'static> Simulator<M> {
             truncated_from,
             transfer,
             reads,
+            snapshot,
+            catch_up,
         } = batch;
         self.report_reads(id, reads);
+        if let Some(outcome) = catch_up {
+            self.emit(EventKind::CatchUpEnded {
+                leader: id,
+                outcome,
+            });
+        }
+        if let Some(snap) = &write.snapshot {
+            let (index, bytes) = (snap.meta.index, snap.data.len() as u64);
+            self.emit(if snapshot.is_some() {
+                EventKind::SnapshotInstalled {
+                    node: id,
+                    index,
+                    bytes,
+                }
+            } else {
+                EventKind::SnapshotTaken {
+                    node: id,
+                    index,
+                    bytes,
+                }
+            });
+        }
+        let leads = self.slots[id as usize - 1]
+            .node
+            .as_ref()
+            .is_some_and(|n| n.raft().leader() == Some(id) || n.raft().role() == Role::Leader);
+        for e in write.entries.iter().filter(|_| leads) {
+            if let Payload::Config(m) = &e.payload {
+                let ev = EventKind::ConfigChanged {
+                    leader: id,
+                    index: e.index,
+                    voters: m.voters.iter().copied().collect(),
+                    learners: m.learners.iter().copied().collect(),
+                };
+                self.emit(ev);
+            }
+        }
         if let Some(outcome) = transfer {
             self.emit(EventKind::TransferEnded { from: id, outcome });
         }
@@ -1111,6 +1343,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             confirmed: !(has_write && self.external_disk),
             messages,
             committed,
+            snapshot,
         });
         if has_write {
             let latency = self
@@ -1147,6 +1380,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
             return;
         }
         let d = &mut slot.durable;
+        if let Some(snap) = &head.write.snapshot {
+            d.last_index = d.last_index.max(snap.meta.index);
+        }
         if let Some(hs) = head.write.hard_state {
             (d.term, d.voted_for) = (hs.term, hs.voted_for);
         }
@@ -1192,13 +1428,25 @@ impl<M: StateMachine + 'static> Simulator<M> {
             self.check_durable_before_send(id, &m);
             self.send(m);
         }
-        if batch.committed.is_empty() {
+        if batch.committed.is_empty() && batch.snapshot.is_none() {
             return;
         }
         let Some(node) = self.slots[id as usize - 1].node.as_mut() else {
             return;
         };
-        let (applied, ended) = node.apply_committed(&batch.committed);
+        let (applied, ended) = match node.apply_committed(batch.snapshot.as_ref(), &batch.committed)
+        {
+            Ok(out) => out,
+            Err(error) => {
+                // The replica cannot hold what Raft committed: stop the node.
+                if self.snapshot_fault.is_none() {
+                    self.snapshot_fault = Some((self.now_ms, format!("node {id}: {error}")));
+                }
+                self.emit(EventKind::StorageFailed { node: id, error });
+                let _ = self.crash(id);
+                return;
+            }
+        };
         let served = node.serve_reads();
         if self.record_events {
             for a in applied {
@@ -1315,6 +1563,14 @@ impl<M: StateMachine + 'static> Simulator<M> {
                         d.last_index
                     ))
                 }
+                MessageBody::InstallSnapshotReply {
+                    installed: true,
+                    index,
+                    ..
+                } if index > d.last_index => Some(format!(
+                    "node {id} acknowledged a snapshot up to {index} with {} on disk",
+                    d.last_index
+                )),
                 _ => None,
             }
         };
@@ -1360,6 +1616,26 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 outcome: r.outcome,
                 latency_ms,
             });
+        }
+    }
+
+    /// A server that was in a committed configuration and is not in the latest
+    /// one is shut down after four election timeouts (§4.2.3 says it must not
+    /// disrupt the cluster meanwhile).
+    fn track_removals(&mut self) {
+        let config = self.committed_config.1.clone();
+        self.joined.extend(config.members());
+        let gone: Vec<NodeId> = self
+            .joined
+            .iter()
+            .copied()
+            .filter(|&n| !config.is_member(n) && !self.retiring.contains_key(&n))
+            .filter(|&n| self.slots.get(n as usize - 1).is_some_and(|s| !s.retired))
+            .collect();
+        let at = self.now_ms + 4 * self.cfg.election_timeout_max_ms;
+        for n in gone {
+            self.retiring.insert(n, at);
+            self.schedule(at, Scheduled::Retire { node: n });
         }
     }
 
@@ -1413,6 +1689,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 node: id,
                 commit_index: now.commit,
             });
+        }
+        if now.commit > self.committed_config.0 {
+            let config = raft.log().config_at(now.commit).clone();
+            self.committed_config = (now.commit, config);
+            self.track_removals();
         }
         for kind in out {
             self.emit(kind);

@@ -1,8 +1,9 @@
 //! What a node must make durable, and the `Storage` trait a driver implements
 //! (in memory here; IndexedDB in the app).
 
-use crate::types::{Entry, Index, Membership, NodeId, Term};
+use crate::types::{Entry, Index, Membership, NodeId, Snapshot, Term};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Figure 2, "Persistent state on all servers" (the log is written separately).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,7 +18,10 @@ pub struct HardState {
 pub struct DurableWrite<C> {
     /// New term and vote, if they changed.
     pub hard_state: Option<HardState>,
-    /// Drop every stored entry at or after this index first (a conflicting suffix).
+    /// First, store this snapshot and drop every stored entry it covers
+    /// (log compaction, or a snapshot installed from the leader).
+    pub snapshot: Option<Snapshot>,
+    /// Then drop every stored entry at or after this index (a conflicting suffix).
     pub truncate_from: Option<Index>,
     /// Then append these (contiguous, following what is stored).
     pub entries: Vec<Entry<C>>,
@@ -25,7 +29,10 @@ pub struct DurableWrite<C> {
 
 impl<C> DurableWrite<C> {
     pub fn is_empty(&self) -> bool {
-        self.hard_state.is_none() && self.truncate_from.is_none() && self.entries.is_empty()
+        self.hard_state.is_none()
+            && self.snapshot.is_none()
+            && self.truncate_from.is_none()
+            && self.entries.is_empty()
     }
 }
 
@@ -33,12 +40,43 @@ impl<C> DurableWrite<C> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersistedState<C> {
     pub hard_state: HardState,
-    /// The log starts after (`base_index`, `base_term`): 0, 0 until snapshots exist.
+    /// The log starts after (`base_index`, `base_term`): 0, 0 until a snapshot.
     pub base_index: Index,
     pub base_term: Term,
     /// The configuration as of `base_index` (the bootstrap configuration at first).
     pub base_config: Membership,
+    /// The state machine's snapshot at `base_index` (`None` while `base_index` is 0).
+    #[serde(default)]
+    pub snapshot: Option<Arc<[u8]>>,
     pub entries: Vec<Entry<C>>,
+}
+
+impl<C> PersistedState<C> {
+    /// The state of a fresh node bootstrapped into `config` (an empty one for a
+    /// server that will join an existing cluster).
+    pub fn bootstrap(config: Membership) -> Self {
+        PersistedState {
+            hard_state: HardState::default(),
+            base_index: 0,
+            base_term: 0,
+            base_config: config,
+            snapshot: None,
+            entries: Vec::new(),
+        }
+    }
+
+    /// The stored snapshot, if the log starts after one.
+    pub fn stored_snapshot(&self) -> Option<Snapshot> {
+        let data = self.snapshot.clone()?;
+        Some(Snapshot {
+            meta: crate::types::SnapshotMeta {
+                index: self.base_index,
+                term: self.base_term,
+                config: self.base_config.clone(),
+            },
+            data,
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,13 +127,7 @@ impl<C: Clone> MemStorage<C> {
     /// Fresh storage of a node bootstrapped into `config`.
     pub fn new(config: Membership) -> Self {
         MemStorage {
-            state: PersistedState {
-                hard_state: HardState::default(),
-                base_index: 0,
-                base_term: 0,
-                base_config: config,
-                entries: Vec::new(),
-            },
+            state: PersistedState::bootstrap(config),
         }
     }
 
@@ -117,12 +149,25 @@ impl<C: Clone> Storage<C> for MemStorage<C> {
     fn write(&mut self, write: &DurableWrite<C>) -> Result<(), StorageError> {
         let s = &mut self.state;
         // Validate first, so that a bad write changes nothing (atomicity).
-        let mut kept = s.entries.len();
+        let (base_index, dropped) = match &write.snapshot {
+            Some(snap) if snap.meta.index < s.base_index => {
+                return Err(StorageError::Corrupt(format!(
+                    "snapshot at {} is older than the stored one at {}",
+                    snap.meta.index, s.base_index
+                )));
+            }
+            Some(snap) => (
+                snap.meta.index,
+                ((snap.meta.index - s.base_index) as usize).min(s.entries.len()),
+            ),
+            None => (s.base_index, 0),
+        };
+        let mut kept = s.entries.len() - dropped;
         if let Some(from) = write.truncate_from {
-            kept = kept.min(from.saturating_sub(s.base_index + 1) as usize);
+            kept = kept.min(from.saturating_sub(base_index + 1) as usize);
         }
         if let Some(first) = write.entries.first() {
-            let next = s.base_index + kept as Index + 1;
+            let next = base_index + kept as Index + 1;
             if first.index != next {
                 return Err(StorageError::Corrupt(format!(
                     "write of entry {} does not follow the stored log ending at {}",
@@ -130,6 +175,13 @@ impl<C: Clone> Storage<C> for MemStorage<C> {
                     next - 1
                 )));
             }
+        }
+        if let Some(snap) = &write.snapshot {
+            s.entries.drain(..dropped);
+            s.base_index = snap.meta.index;
+            s.base_term = snap.meta.term;
+            s.base_config = snap.meta.config.clone();
+            s.snapshot = Some(snap.data.clone());
         }
         s.entries.truncate(kept);
         s.entries.extend(write.entries.iter().cloned());

@@ -13,18 +13,32 @@ pub type Index = u64;
 /// Identifies a client session (Raft thesis §6.3).
 pub type ClientId = u64;
 
-/// The voters of a cluster. Carried in log entries ([`Payload::Config`]) so that
-/// membership changes (thesis chapter 4) need no change of the log format.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The members of a cluster: voters, and learners (non-voting servers catching
+/// up before they become voters, thesis §4.2.1). Carried in log entries
+/// ([`Payload::Config`]); a configuration takes effect as soon as it is in a
+/// server's log (thesis §4.1).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     pub voters: BTreeSet<NodeId>,
+    #[serde(default)]
+    pub learners: BTreeSet<NodeId>,
 }
 
 impl Membership {
     pub fn new(voters: impl IntoIterator<Item = NodeId>) -> Self {
         Membership {
             voters: voters.into_iter().collect(),
+            learners: BTreeSet::new(),
         }
+    }
+
+    /// Voters and learners: every server the leader replicates to.
+    pub fn members(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.voters.union(&self.learners).copied()
+    }
+
+    pub fn is_member(&self, id: NodeId) -> bool {
+        self.voters.contains(&id) || self.learners.contains(&id)
     }
 
     /// Votes (or replicas) needed for a majority of the voters.
@@ -32,6 +46,7 @@ impl Membership {
         self.voters.len() / 2 + 1
     }
 
+    /// Whether `id` is a voter.
     pub fn contains(&self, id: NodeId) -> bool {
         self.voters.contains(&id)
     }
@@ -70,6 +85,33 @@ pub struct Entry<C> {
     pub payload: Payload<C>,
 }
 
+/// What a snapshot covers (thesis chapter 5): the log up to `index` (whose
+/// entry had `term`), and the configuration in effect at that index.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotMeta {
+    pub index: Index,
+    pub term: Term,
+    pub config: Membership,
+}
+
+/// A snapshot of the replicated state machine (and its client sessions),
+/// replacing the log prefix it covers. `data` is opaque to Raft; it is shared,
+/// not copied, between the node, its disk and the messages that carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub meta: SnapshotMeta,
+    pub data: std::sync::Arc<[u8]>,
+}
+
+/// A change of membership, one server at a time (thesis §4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConfChange {
+    /// Add a server: it joins as a learner, catches up, then becomes a voter.
+    Add(NodeId),
+    /// Remove a server (voter or learner).
+    Remove(NodeId),
+}
+
 /// Where a rejected AppendEntries tells the leader to go back to (the "fast
 /// back-off" of §5.3): the term of the conflicting entry and the first index the
 /// follower holds for that term, or just the follower's next free index when its
@@ -87,8 +129,9 @@ pub enum MessageBody<C> {
     RequestVote {
         last_log_index: Index,
         last_log_term: Term,
-        /// The election was asked for by the leader (leadership transfer, §3.10):
-        /// voters that hear that leader must not ignore it (§4.2.3 lease).
+        /// The election was asked for — by the leader (leadership transfer,
+        /// §3.10) or by hand — so voters that hear a leader must not ignore it
+        /// (§4.2.3 lease).
         #[serde(default)]
         transfer: bool,
     },
@@ -122,6 +165,23 @@ pub enum MessageBody<C> {
         match_index: Index,
         /// On failure: where to back off to.
         hint: Option<ConflictHint>,
+    },
+    /// Figure 13: the leader sends a snapshot, in chunks, to a follower whose
+    /// next entry it has compacted away. `offset` is where `data` goes in the
+    /// snapshot of `total_bytes` bytes; `done` marks the last chunk.
+    InstallSnapshot {
+        meta: SnapshotMeta,
+        offset: u64,
+        total_bytes: u64,
+        data: Vec<u8>,
+        done: bool,
+    },
+    /// Acknowledges the chunks of the snapshot at `index` up to `next_offset`;
+    /// `installed`: the follower now holds the log up to `index`.
+    InstallSnapshotReply {
+        index: Index,
+        next_offset: u64,
+        installed: bool,
     },
     /// A follower hands a client request to the leader it knows.
     Forward {
@@ -186,6 +246,8 @@ pub enum MessageKind {
     TimeoutNow,
     ReadIndex,
     ReadHeartbeat,
+    InstallSnapshot,
+    SnapshotAck,
 }
 
 impl<C> Message<C> {
@@ -213,6 +275,8 @@ impl<C> Message<C> {
                 MessageKind::ReadHeartbeat
             }
             MessageBody::ForwardRejected { .. } => MessageKind::ForwardRejected,
+            MessageBody::InstallSnapshot { .. } => MessageKind::InstallSnapshot,
+            MessageBody::InstallSnapshotReply { .. } => MessageKind::SnapshotAck,
         }
     }
 }
@@ -250,6 +314,8 @@ pub enum FailReason {
     /// This node accepted the request as leader, lost leadership, and a new leader
     /// overwrote the entry: it will never commit.
     NotLeaderAnyMore,
+    /// The node was removed from the cluster.
+    NodeRemoved,
 }
 
 impl std::fmt::Display for FailReason {
@@ -261,6 +327,7 @@ impl std::fmt::Display for FailReason {
             FailReason::NotLeaderAnyMore => {
                 "the node lost leadership and its entry was overwritten"
             }
+            FailReason::NodeRemoved => "the node was removed from the cluster",
         })
     }
 }

@@ -248,7 +248,7 @@ fn a_crash_loses_writes_that_were_not_yet_durable() {
 }
 
 /// A small key-value machine: the core is generic over the state machine.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Kv(BTreeMap<String, String>);
 
 #[derive(Clone, Debug, PartialEq)]
