@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Introduces each of five classic Raft bugs into core/src/raft.rs, one at a time,
+# Introduces each of eight classic Raft bugs into core/src/raft.rs, one at a time,
 # runs the core's test suite, and reports which tests fail. Each bug must make at
 # least one test fail; the source is restored after each run (and on exit).
 # Usage: scripts/classic-bugs.sh   (or: make bugs)
@@ -17,6 +17,9 @@ bugs=(
   "AppendEntries from a stale term accepted|s/\} else if msg.term < self.term && !forward \{/} else if msg.term < self.term \&\& !forward \&\& !matches!(msg.body, MessageBody::AppendEntries { .. }) {/"
   "conflicting suffix not truncated|s/Some\(_\) => \{\n\s*self.truncate_from\(entry.index\);\n\s*self.push\(entry\);\n\s*\}/Some(_) => continue,/"
   "vote for a candidate whose log is less up to date|s/let granted = free && self.log.is_up_to_date\(last_log_index, last_log_term\);/let granted = free;/"
+  "two configuration changes uncommitted at once|s/if i > self.commit_index \{\n(\s*)return Err/if false {\n\1return Err/"
+  "a removed server may depose the leader (no §4.2.3 lease)|s/if vote_request && msg.term > self.term && self.in_lease\(\) \{/if vote_request \&\& msg.term > self.term \&\& self.in_lease() \&\& false {/"
+  "a snapshot claims one entry more than it holds|s/meta: snap.meta.clone\(\),\n(\s*)offset,/meta: SnapshotMeta { index: snap.meta.index + 1, ..snap.meta.clone() },\n\1offset,/"
 )
 
 status=0

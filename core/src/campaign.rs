@@ -29,6 +29,14 @@ pub struct Faults {
     /// Linearizable reads (§6.4) through random nodes, per second.
     #[serde(default)]
     pub read_rate: f64,
+    /// Membership changes (add a server, or remove a random one — the leader
+    /// included), per second (thesis chapter 4).
+    #[serde(default)]
+    pub churn_rate: f64,
+    /// Compactions forced on a random node, per second (on top of those the
+    /// snapshot threshold triggers).
+    #[serde(default)]
+    pub compact_rate: f64,
     /// Fraction of client requests that retry an earlier unacknowledged request
     /// (same client and sequence number) through a random node.
     pub retry_fraction: f64,
@@ -46,6 +54,8 @@ impl Default for Faults {
             client_rate: 10.0,
             transfer_rate: 0.0,
             read_rate: 0.0,
+            churn_rate: 0.0,
+            compact_rate: 0.0,
             retry_fraction: 0.1,
         }
     }
@@ -59,6 +69,8 @@ impl Faults {
             ("client rate", self.client_rate),
             ("transfer rate", self.transfer_rate),
             ("read rate", self.read_rate),
+            ("churn rate", self.churn_rate),
+            ("compact rate", self.compact_rate),
         ] {
             if !(0.0..=1_000_000.0).contains(&r) {
                 return Err(format!(
@@ -89,7 +101,9 @@ pub struct RunConfig {
 }
 
 /// The profile of the fault campaign for one seed: crashes, restarts,
-/// partitions (one-way cuts included), loss, duplication and reordering.
+/// partitions (one-way cuts included), loss, duplication and reordering,
+/// leadership transfers, reads, membership changes, and snapshots (small
+/// thresholds and chunks, so that compaction and InstallSnapshot happen often).
 pub fn campaign_config(seed: u64, duration_ms: u64) -> RunConfig {
     RunConfig {
         sim: SimConfig {
@@ -107,6 +121,9 @@ pub fn campaign_config(seed: u64, duration_ms: u64) -> RunConfig {
             // All four combinations of PreVote and CheckQuorum, across seeds.
             pre_vote: (seed / 4) % 2 == 1,
             check_quorum: (seed / 8) % 2 == 1,
+            snapshot_min_log_bytes: 2_048,
+            snapshot_log_ratio: 2,
+            snapshot_chunk_bytes: 256,
             ..SimConfig::default()
         },
         faults: Faults {
@@ -115,6 +132,8 @@ pub fn campaign_config(seed: u64, duration_ms: u64) -> RunConfig {
             client_rate: 20.0,
             transfer_rate: 0.2,
             read_rate: 5.0,
+            churn_rate: 0.3,
+            compact_rate: 0.3,
             ..Faults::default()
         },
         duration_ms,
@@ -167,6 +186,8 @@ enum Action {
     Client,
     Transfer,
     Read,
+    Churn,
+    Compact,
 }
 
 struct Driver {
@@ -216,6 +237,8 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, String> {
     d.next(0, f.client_rate, Action::Client);
     d.next(0, f.transfer_rate, Action::Transfer);
     d.next(0, f.read_rate, Action::Read);
+    d.next(0, f.churn_rate, Action::Churn);
+    d.next(0, f.compact_rate, Action::Compact);
     let mut steps = 0u64;
 
     macro_rules! check {
@@ -269,10 +292,24 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, String> {
                     let _ = sim.restart(id);
                 }
             }
+            let mut orphans_checked = false;
             check!();
             let deadline = healed_at + bound_ms;
             let mut result = Err(String::new());
             while sim.now_ms() <= deadline {
+                // Servers started to join whose addition was lost with a
+                // former leader: remove them (the only action taken here).
+                if !orphans_checked && sim.leader().is_some() {
+                    orphans_checked = true;
+                    let config = sim.committed_config().clone();
+                    let orphans: Vec<NodeId> = sim
+                        .node_ids()
+                        .filter(|&i| !config.is_member(i) && !sim.retiring().contains_key(&i))
+                        .collect();
+                    for id in orphans {
+                        let _ = sim.remove_node(id);
+                    }
+                }
                 match converged(&sim) {
                     Ok(()) => {
                         result = Ok(sim.now_ms() - healed_at);
@@ -301,7 +338,9 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, String> {
 
 fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Action) {
     let now = sim.now_ms();
-    let n = sim.config().nodes;
+    let ids: Vec<NodeId> = sim.node_ids().collect();
+    let n = ids.len();
+    let any = |d: &mut Driver| ids[d.rng.below(n)];
     match action {
         Action::Crash => {
             let up: Vec<NodeId> = sim
@@ -322,24 +361,24 @@ fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Ac
         Action::Partition => {
             match d.rng.next_u64() % 3 {
                 0 => {
-                    let victim = 1 + (d.rng.next_u64() % n as u64) as NodeId;
+                    let victim = any(d);
                     let _ = sim.isolate(victim);
                 }
                 1 => {
                     // Two groups: cut every link between them, both ways.
                     let side: Vec<bool> = (0..n).map(|_| d.rng.next_u64() % 2 == 0).collect();
-                    for a in 1..=n {
-                        for b in 1..=n {
-                            if side[a as usize - 1] != side[b as usize - 1] {
-                                let _ = sim.cut_link(a, b);
+                    for a in 0..n {
+                        for b in 0..n {
+                            if side[a] != side[b] {
+                                let _ = sim.cut_link(ids[a], ids[b]);
                             }
                         }
                     }
                 }
                 _ => {
                     // Random one-way cuts.
-                    for a in 1..=n {
-                        for b in (1..=n).filter(|&b| b != a) {
+                    for &a in &ids {
+                        for &b in ids.iter().filter(|&&b| b != a) {
                             if d.rng.chance(0.25) {
                                 let _ = sim.cut_link(a, b);
                             }
@@ -353,17 +392,33 @@ fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Ac
         }
         Action::Heal => sim.heal_all(),
         Action::Read => {
-            let node = 1 + d.rng.below(n as usize) as NodeId;
+            let node = any(d);
             let _ = sim.read(node);
             d.next(now, f.read_rate, Action::Read);
         }
         Action::Transfer => {
-            let target = 1 + d.rng.below(n as usize) as NodeId;
+            let target = any(d);
             let _ = sim.transfer_leadership(target); // refused when there is no leader, etc.
             d.next(now, f.transfer_rate, Action::Transfer);
         }
+        Action::Churn => {
+            // Refused while a change is uncommitted, without a leader, etc.
+            let members = sim.committed_config().members().count();
+            if members < 3 || (members < 7 && d.rng.chance(0.5)) {
+                let _ = sim.add_node();
+            } else {
+                let victim = any(d);
+                let _ = sim.remove_node(victim);
+            }
+            d.next(now, f.churn_rate, Action::Churn);
+        }
+        Action::Compact => {
+            let node = any(d);
+            let _ = sim.compact(node);
+            d.next(now, f.compact_rate, Action::Compact);
+        }
         Action::Client => {
-            let node = 1 + (d.rng.next_u64() % n as u64) as NodeId;
+            let node = any(d);
             let acked = |sim: &Simulator<ChatRoom>, r: &Request<ChatCommand>| {
                 sim.history().iter().any(|h| {
                     h.client == r.client
@@ -402,13 +457,13 @@ fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Ac
     }
 }
 
-/// A leader is known to every node, and every acknowledged request is applied
-/// on every replica.
+/// A leader is known to every member of the committed configuration, and every
+/// acknowledged request is applied on each of their replicas.
 fn converged(sim: &Simulator<ChatRoom>) -> Result<(), String> {
     let Some(leader) = sim.leader() else {
         return Err("no leader".into());
     };
-    for id in sim.node_ids() {
+    for id in sim.committed_config().members() {
         let view = sim.node(id).ok_or("missing node")?;
         let node = view.node.ok_or_else(|| format!("node {id} is down"))?;
         if node.raft().leader() != Some(leader) {

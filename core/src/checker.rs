@@ -15,9 +15,15 @@
 //! - Persist before send (checked by the simulator on every message it
 //!   releases): a message's term, a granted vote and acknowledged entries are
 //!   durable before the message leaves.
+//! - Snapshots agree with the logs they replaced: a log's base (index, term) is
+//!   the committed entry at that index, and a replica restored from a snapshot
+//!   has the history digest every other replica had at that index.
+//!
+//! All of these hold across membership changes: they are stated over every
+//! server that ever ran, whatever configuration it was in.
 
 use crate::sim::Simulator;
-use crate::state_machine::{AppliedKind, StateMachine};
+use crate::state_machine::{AppliedKind, Replica, StateMachine};
 use crate::types::*;
 use std::collections::{BTreeMap, HashMap};
 
@@ -57,6 +63,8 @@ struct NodeState {
     /// As leader: the term in which its log was found complete, and how many
     /// entries of `commit_order` were checked.
     completeness: Option<(Term, usize)>,
+    /// The index of the last snapshot of this node that was checked.
+    snapshot_checked: Index,
 }
 
 pub struct Checker<C> {
@@ -67,6 +75,8 @@ pub struct Checker<C> {
     /// Committed indexes in the order they were discovered.
     commit_order: Vec<Index>,
     applied: HashMap<Index, (Term, AppliedKind)>,
+    /// The history digest of the replicas that applied each index.
+    digests: HashMap<Index, u64>,
     first_applied: HashMap<(ClientId, u64), Index>,
     acks_checked: usize,
     reads_checked: usize,
@@ -81,6 +91,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Default for Checker<C> {
             committed: BTreeMap::new(),
             commit_order: Vec::new(),
             applied: HashMap::new(),
+            digests: HashMap::new(),
             first_applied: HashMap::new(),
             acks_checked: 0,
             reads_checked: 0,
@@ -97,7 +108,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
     /// Checks every invariant against the simulator's current state.
     pub fn check<M>(&mut self, sim: &Simulator<M>) -> Result<(), Violation>
     where
-        M: StateMachine<Command = C> + 'static,
+        M: StateMachine<Command = C> + PartialEq + 'static,
     {
         let at_ms = sim.now_ms();
         let fail = |rule, detail: String| Violation {
@@ -109,6 +120,13 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             return Err(Violation {
                 at_ms: *at_ms,
                 rule: "Persist before send",
+                detail: what.clone(),
+            });
+        }
+        if let Some((at_ms, what)) = sim.snapshot_fault() {
+            return Err(Violation {
+                at_ms: *at_ms,
+                rule: "Snapshot agrees with log",
                 detail: what.clone(),
             });
         }
@@ -175,6 +193,46 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             st.log_terms
                 .extend(log.entries()[changed_from..].iter().map(|e| e.term));
             st.log_base = base;
+
+            // A snapshot this node just took holds exactly its state machine,
+            // which is still at the snapshot's index.
+            if let Some(snap) = raft.snapshot() {
+                let replica = node.replica();
+                if snap.meta.index > st.snapshot_checked
+                    && replica.last_applied() == snap.meta.index
+                {
+                    st.snapshot_checked = snap.meta.index;
+                    let mut restored = Replica::<M>::default();
+                    let same = restored.restore(&snap.meta, &snap.data).is_ok()
+                        && restored.machine() == replica.machine()
+                        && restored.digest() == replica.digest();
+                    if !same {
+                        return Err(fail(
+                            "Snapshot agrees with log",
+                            format!(
+                                "node {id}'s snapshot at index {} does not restore to the state it applied up to there",
+                                snap.meta.index
+                            ),
+                        ));
+                    }
+                }
+            }
+
+            // A log that starts after a snapshot starts after a committed entry.
+            let (_, base_term) = log.base();
+            if base > 0 {
+                if let Some(c) = self.committed.get(&base) {
+                    if c.term != base_term {
+                        return Err(fail(
+                            "Snapshot agrees with log",
+                            format!(
+                                "node {id}'s log starts after a snapshot at {base}@{base_term}, but entry {base} committed with term {}",
+                                c.term
+                            ),
+                        ));
+                    }
+                }
+            }
 
             // Committed entries never change.
             let commit = raft.commit_index();
@@ -256,6 +314,30 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                 ));
             }
             for a in &replica.history()[st.applied_checked..] {
+                // Every replica at one index has applied the same history.
+                match self.digests.get(&a.index) {
+                    Some(&d) if d != a.digest => {
+                        let rule = if a.kind == AppliedKind::Snapshot {
+                            "Snapshot agrees with log"
+                        } else {
+                            "State Machine Safety"
+                        };
+                        return Err(fail(
+                            rule,
+                            format!(
+                                "node {id} at index {} ({:?}) has history digest {:x}, other replicas had {d:x} there",
+                                a.index, a.kind, a.digest
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.digests.insert(a.index, a.digest);
+                    }
+                }
+                if a.kind == AppliedKind::Snapshot {
+                    continue;
+                }
                 match self.applied.get(&a.index) {
                     Some(&(term, kind)) if (term, kind) != (a.term, a.kind) => {
                         return Err(fail(

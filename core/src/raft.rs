@@ -1405,6 +1405,7 @@ impl<C: Clone> Raft<C> {
             pr.next_index = pr.next_index.max(pr.match_index + 1);
             self.maybe_commit();
             self.replicate_to(from);
+            self.advance_catch_up();
             if self.transfer.is_some_and(|(t, _)| t == from) {
                 self.continue_transfer();
             }

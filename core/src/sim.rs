@@ -394,6 +394,20 @@ pub struct Stats {
     pub crashes: u64,
     pub restarts: u64,
     pub events: u64,
+    #[serde(default)]
+    pub snapshots_taken: u64,
+    #[serde(default)]
+    pub snapshots_installed: u64,
+    /// Configuration entries appended by leaders.
+    #[serde(default)]
+    pub config_changes: u64,
+    #[serde(default)]
+    pub nodes_added: u64,
+    #[serde(default)]
+    pub nodes_retired: u64,
+    /// Learners promoted to voters after catching up.
+    #[serde(default)]
+    pub promotions: u64,
 }
 
 /// A user's (or a test's) action on the cluster.
@@ -863,6 +877,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         let batch = node.change_membership(now, ConfChange::Add(id))?;
         let new = self.add_slot(Box::new(MemStorage::new(Membership::default())));
         debug_assert_eq!(new, id);
+        self.stats.nodes_added += 1;
         self.emit(EventKind::NodeAdded { node: id });
         self.process(leader, batch);
         Ok(id)
@@ -918,6 +933,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         }
         self.slots[id as usize - 1].retired = true;
         self.cut.retain(|&(a, b)| a != id && b != id);
+        self.stats.nodes_retired += 1;
         self.emit(EventKind::NodeRetired { node: id });
     }
 
@@ -1264,6 +1280,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
         } = batch;
         self.report_reads(id, reads);
         if let Some(outcome) = catch_up {
+            if matches!(outcome, CatchUpOutcome::Promoted { .. }) {
+                self.stats.promotions += 1;
+            }
             self.emit(EventKind::CatchUpEnded {
                 leader: id,
                 outcome,
@@ -1271,6 +1290,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
         }
         if let Some(snap) = &write.snapshot {
             let (index, bytes) = (snap.meta.index, snap.data.len() as u64);
+            if snapshot.is_some() {
+                self.stats.snapshots_installed += 1;
+            } else {
+                self.stats.snapshots_taken += 1;
+            }
             self.emit(if snapshot.is_some() {
                 EventKind::SnapshotInstalled {
                     node: id,
@@ -1297,6 +1321,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
                     voters: m.voters.iter().copied().collect(),
                     learners: m.learners.iter().copied().collect(),
                 };
+                self.stats.config_changes += 1;
                 self.emit(ev);
             }
         }

@@ -17,6 +17,12 @@ const DURATION_MS: u64 = 20_000;
 /// What the seeds exercised: acknowledged writes and served linearizable reads.
 static ACKS: AtomicUsize = AtomicUsize::new(0);
 static READS_SERVED: AtomicUsize = AtomicUsize::new(0);
+/// And snapshots taken / installed, servers added / promoted / removed.
+static TAKEN: AtomicU64 = AtomicU64::new(0);
+static INSTALLED: AtomicU64 = AtomicU64::new(0);
+static ADDED: AtomicU64 = AtomicU64::new(0);
+static PROMOTED: AtomicU64 = AtomicU64::new(0);
+static RETIRED: AtomicU64 = AtomicU64::new(0);
 
 /// Runs `seeds` on every core; returns the failures, each with its replay command.
 fn campaign(seeds: std::ops::Range<u64>) -> Vec<String> {
@@ -40,6 +46,12 @@ fn campaign(seeds: std::ops::Range<u64>) -> Vec<String> {
                     .filter(|r| matches!(r.outcome, Some(ReadOutcome::Served { .. })))
                     .count();
                 READS_SERVED.fetch_add(served, Ordering::Relaxed);
+                let st = report.sim.stats();
+                TAKEN.fetch_add(st.snapshots_taken, Ordering::Relaxed);
+                INSTALLED.fetch_add(st.snapshots_installed, Ordering::Relaxed);
+                ADDED.fetch_add(st.nodes_added, Ordering::Relaxed);
+                PROMOTED.fetch_add(st.promotions, Ordering::Relaxed);
+                RETIRED.fetch_add(st.nodes_retired, Ordering::Relaxed);
                 if !report.passed() {
                     let why = match (&report.violation, &report.liveness) {
                         (Some(v), _) => v.to_string(),
@@ -83,8 +95,11 @@ fn fault_campaign_keeps_every_invariant_and_converges() {
         ACKS.load(Ordering::Relaxed),
         READS_SERVED.load(Ordering::Relaxed),
     );
+    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let (taken, installed) = (load(&TAKEN), load(&INSTALLED));
+    let (added, promoted, retired) = (load(&ADDED), load(&PROMOTED), load(&RETIRED));
     println!(
-        "fault campaign: {count} seeds × {} s virtual in {:.1} s: {acks} acknowledged writes, {reads} linearizable reads served and checked",
+        "fault campaign: {count} seeds × {} s virtual in {:.1} s: {acks} acknowledged writes, {reads} linearizable reads served and checked; {taken} snapshots taken, {installed} installed by InstallSnapshot; {added} servers added, {promoted} promoted to voter, {retired} removed and shut down",
         DURATION_MS / 1000,
         t.elapsed().as_secs_f64()
     );
@@ -92,6 +107,12 @@ fn fault_campaign_keeps_every_invariant_and_converges() {
         acks > 0 && reads > 0,
         "the campaign exercised writes and reads"
     );
+    if count >= 100 {
+        assert!(
+            taken > 0 && installed > 0 && added > 0 && promoted > 0 && retired > 0,
+            "the campaign exercised snapshots and membership changes"
+        );
+    }
     assert!(
         failures.is_empty(),
         "{} of {count} seeds failed:\n{}",

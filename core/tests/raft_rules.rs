@@ -3,6 +3,7 @@
 
 use raftchat_core::raft::{Config, Raft, Ready};
 use raftchat_core::storage::{MemStorage, PersistedState, Storage};
+use raftchat_core::types::SnapshotMeta;
 use raftchat_core::*;
 use std::collections::BTreeMap;
 
@@ -689,4 +690,322 @@ fn a_transfer_sends_timeout_now_only_once_the_target_has_the_whole_log() {
         Some(raft::TransferOutcome::Done { target: 2 })
     );
     assert_eq!(r.role(), Role::Follower);
+}
+
+// ----- membership changes (thesis chapter 4) ----------------------------------
+
+/// A leader of term 2 whose no-op (index 1) is committed.
+fn settled_leader() -> R {
+    let mut r = leader(1, 3, 2, &[], &[2]);
+    // Node 2 acknowledges the no-op: it commits.
+    r.step(
+        3,
+        msg(
+            2,
+            1,
+            2,
+            MessageBody::AppendEntriesReply {
+                prev_log_index: 0,
+                success: true,
+                match_index: 1,
+                hint: None,
+            },
+        ),
+    );
+    r.take_ready();
+    assert_eq!(r.commit_index(), 1);
+    r
+}
+
+#[test]
+fn a_new_leader_changes_the_configuration_only_after_committing_in_its_term() {
+    // The fix to single-server changes (thesis §4.1, raft-dev 2015): "a leader
+    // may not append a new configuration entry until it has committed an entry
+    // from its own term".
+    let mut r = leader(1, 3, 2, &[1, 1], &[2]);
+    assert_eq!(r.commit_index(), 0);
+    let err = r.change_membership(3, ConfChange::Add(4)).unwrap_err();
+    assert!(err.contains("own term"), "{err}");
+    assert_eq!(r.membership(), &Membership::new([1, 2, 3]));
+}
+
+#[test]
+fn only_one_configuration_change_may_be_uncommitted() {
+    // Thesis §4.1: "a leader must not begin a new configuration change until the
+    // previous one has committed".
+    let mut r = settled_leader();
+    let index = r.change_membership(4, ConfChange::Remove(3)).unwrap();
+    // It takes effect as soon as it is appended (§4.1), before it commits.
+    assert_eq!(r.membership(), &Membership::new([1, 2]));
+    assert!(r.commit_index() < index);
+    let err = r.change_membership(5, ConfChange::Remove(2)).unwrap_err();
+    assert!(err.contains("not committed"), "{err}");
+    // Once node 2 acknowledges it, it commits (2 of the 2 voters) and the next
+    // change is allowed.
+    r.step(
+        6,
+        msg(
+            2,
+            1,
+            2,
+            MessageBody::AppendEntriesReply {
+                prev_log_index: 1,
+                success: true,
+                match_index: index,
+                hint: None,
+            },
+        ),
+    );
+    assert_eq!(r.commit_index(), index);
+    assert!(r.change_membership(7, ConfChange::Add(4)).is_ok());
+}
+
+#[test]
+fn a_new_server_is_a_learner_until_a_round_ends_within_an_election_timeout() {
+    // Thesis §4.2.1: it does not count for the majority while it catches up.
+    let mut r = settled_leader();
+    let index = r.change_membership(4, ConfChange::Add(4)).unwrap();
+    let m = r.membership().clone();
+    assert!(m.learners.contains(&4) && !m.contains(4));
+    // Entries go to the learner too.
+    let ready = r.take_ready();
+    assert!(ready.messages.iter().any(|m| m.to == 4));
+    let ack = |from, prev, matched| {
+        msg(
+            from,
+            1,
+            2,
+            MessageBody::AppendEntriesReply {
+                prev_log_index: prev,
+                success: true,
+                match_index: matched,
+                hint: None,
+            },
+        )
+    };
+    // The learner alone acknowledging does not commit (it is no voter)...
+    r.step(10, ack(4, 1, index));
+    assert_eq!(r.commit_index(), 1);
+    // ... a voter does. The learner's round ended 6 ms after it began: it is
+    // promoted at once.
+    r.step(11, ack(2, 1, index));
+    assert_eq!(r.commit_index(), index);
+    let ready = r.take_ready();
+    assert!(matches!(
+        ready.catch_up,
+        Some(raft::CatchUpOutcome::Promoted { node: 4, rounds: 1 })
+    ));
+    assert!(r.membership().contains(4));
+    assert_eq!(r.membership().voters.len(), 4);
+}
+
+#[test]
+fn a_leader_that_removes_itself_steps_down_once_the_change_commits() {
+    // Thesis §4.2.2.
+    let mut r = settled_leader();
+    let index = r.change_membership(4, ConfChange::Remove(1)).unwrap();
+    assert_eq!(
+        r.role(),
+        Role::Leader,
+        "it still leads until the change commits"
+    );
+    r.take_ready();
+    r.step(
+        5,
+        msg(
+            2,
+            1,
+            2,
+            MessageBody::AppendEntriesReply {
+                prev_log_index: 1,
+                success: true,
+                match_index: index,
+                hint: None,
+            },
+        ),
+    );
+    // 1 of the 2 voters (2, 3) is not a majority: not committed yet.
+    assert_eq!(r.role(), Role::Leader);
+    r.step(
+        6,
+        msg(
+            3,
+            1,
+            2,
+            MessageBody::AppendEntriesReply {
+                prev_log_index: 1,
+                success: true,
+                match_index: index,
+                hint: None,
+            },
+        ),
+    );
+    assert_eq!(r.commit_index(), index);
+    assert_eq!((r.role(), r.leader()), (Role::Follower, None));
+    // Its last heartbeats tell the others the change committed.
+    let ready = r.take_ready();
+    assert!(ready.messages.iter().any(|m| matches!(
+        m.body,
+        MessageBody::AppendEntries { leader_commit, .. } if leader_commit == index
+    )));
+    // Not a voter any more: it never stands for election.
+    r.tick(100_000);
+    assert_eq!(r.role(), Role::Follower);
+}
+
+// ----- snapshots (thesis chapter 5) -------------------------------------------
+
+#[test]
+fn install_snapshot_arrives_in_chunks_each_resetting_the_election_timer() {
+    let mut r = node(2, 3, 1, &[1]);
+    let meta = SnapshotMeta {
+        index: 5,
+        term: 1,
+        config: Membership::new([1, 2, 3]),
+    };
+    let data: Vec<u8> = (0..10u8).collect();
+    let chunk = |offset: usize, len: usize| MessageBody::InstallSnapshot {
+        meta: meta.clone(),
+        offset: offset as u64,
+        total_bytes: 10,
+        data: data[offset..offset + len].to_vec(),
+        done: offset + len == 10,
+    };
+    let reply = |ready: &Ready<String>| match &ready.messages[..] {
+        [Message {
+            body:
+                MessageBody::InstallSnapshotReply {
+                    next_offset,
+                    installed,
+                    ..
+                },
+            ..
+        }] => (*next_offset, *installed),
+        other => panic!("{other:?}"),
+    };
+    r.step(100, msg(1, 2, 1, chunk(0, 4)));
+    let deadline = r.election_deadline_ms();
+    assert!(deadline >= 100 + 150);
+    assert_eq!(reply(&r.take_ready()), (4, false));
+    // A chunk out of place is answered with where to resume.
+    r.step(200, msg(1, 2, 1, chunk(8, 2)));
+    assert_eq!(reply(&r.take_ready()), (4, false));
+    assert!(
+        r.election_deadline_ms() >= 200 + 150,
+        "each chunk resets the timer"
+    );
+    r.step(210, msg(1, 2, 1, chunk(4, 4)));
+    assert_eq!(reply(&r.take_ready()), (8, false));
+    r.step(220, msg(1, 2, 1, chunk(8, 2)));
+    let ready = r.take_ready();
+    assert_eq!(reply(&ready), (10, true));
+    // Figure 13: the log (which did not hold entry 5) is discarded; the
+    // snapshot is made durable and handed to the state machine.
+    assert_eq!((r.log().first_index(), r.log().last_index()), (6, 5));
+    assert_eq!(r.commit_index(), 5);
+    let snap = ready
+        .write
+        .snapshot
+        .as_ref()
+        .expect("the snapshot is written");
+    assert_eq!(&snap.data[..], &data[..]);
+    let mut disk = MemStorage::from_state(persisted(3, 1, None, &[1]));
+    disk.write(&ready.write).unwrap();
+    let stored = disk.load().unwrap();
+    assert_eq!((stored.base_index, stored.entries.len()), (5, 0));
+    assert_eq!(stored.snapshot.as_deref(), Some(&data[..]));
+    assert_eq!(ready.snapshot_installed.map(|s| s.meta), Some(meta));
+}
+
+#[test]
+fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
+    let mut r = settled_leader();
+    // Two more entries, applied: compact them all away.
+    for seq in 1..=2 {
+        r.propose(
+            4,
+            Request {
+                client: 1,
+                seq,
+                command: format!("m{seq}"),
+            },
+        );
+    }
+    r.take_ready();
+    r.step(
+        5,
+        msg(
+            2,
+            1,
+            2,
+            MessageBody::AppendEntriesReply {
+                prev_log_index: 1,
+                success: true,
+                match_index: 3,
+                hint: None,
+            },
+        ),
+    );
+    assert_eq!(r.commit_index(), 3);
+    r.take_ready();
+    r.compact(3, std::sync::Arc::from(vec![7u8; 2500])).unwrap();
+    // Node 3 has nothing: its probe is rejected and it gets the snapshot, in
+    // chunks of 1024 bytes, one at a time.
+    r.step(
+        6,
+        msg(
+            3,
+            1,
+            2,
+            MessageBody::AppendEntriesReply {
+                prev_log_index: 3,
+                success: false,
+                match_index: 0,
+                hint: Some(ConflictHint {
+                    term: None,
+                    index: 1,
+                }),
+            },
+        ),
+    );
+    let chunks: Vec<(u64, usize, bool)> = r
+        .take_ready()
+        .messages
+        .iter()
+        .filter_map(|m| match &m.body {
+            MessageBody::InstallSnapshot {
+                offset, data, done, ..
+            } if m.to == 3 => Some((*offset, data.len(), *done)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(chunks, vec![(0, 1024, false)]);
+    let ack = |next_offset, installed| {
+        msg(
+            3,
+            1,
+            2,
+            MessageBody::InstallSnapshotReply {
+                index: 3,
+                next_offset,
+                installed,
+            },
+        )
+    };
+    r.step(7, ack(1024, false));
+    r.step(8, ack(2048, false));
+    let sent: Vec<_> = r
+        .take_ready()
+        .messages
+        .into_iter()
+        .filter_map(|m| match m.body {
+            MessageBody::InstallSnapshot {
+                offset, data, done, ..
+            } => Some((offset, data.len(), done)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, vec![(1024, 1024, false), (2048, 452, true)]);
+    r.step(9, ack(2500, true));
+    assert_eq!(r.progress()[&3].match_index, 3);
 }

@@ -21,7 +21,7 @@ fn req(client: ClientId, seq: u64, text: &str) -> Request<ChatCommand> {
 /// Runs to `t_ms`, checking every invariant after every step.
 fn run_checked<M>(sim: &mut Simulator<M>, checker: &mut Checker<M::Command>, t_ms: u64)
 where
-    M: raftchat_core::state_machine::StateMachine + 'static,
+    M: raftchat_core::state_machine::StateMachine + PartialEq + 'static,
 {
     while sim.next_event_ms().is_some_and(|t| t <= t_ms) {
         sim.step();
@@ -248,7 +248,7 @@ fn a_crash_loses_writes_that_were_not_yet_durable() {
 }
 
 /// A small key-value machine: the core is generic over the state machine.
-#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[derive(Default, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Kv(BTreeMap<String, String>);
 
 #[derive(Clone, Debug, PartialEq)]
@@ -896,4 +896,209 @@ fn a_deposed_leader_does_not_serve_a_stale_read() {
         "{:?}",
         read_outcome(&sim, read)
     );
+}
+
+// ----- membership changes and snapshots ----------------------------------------
+
+/// A 3-node cluster with a leader, `n` chat messages committed, and small
+/// snapshot chunks.
+fn settled_cluster(seed: u64, n: u64) -> (Simulator<ChatRoom>, Checker<ChatCommand>) {
+    let cfg = SimConfig {
+        nodes: 3,
+        seed,
+        snapshot_chunk_bytes: 200,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_000);
+    let leader = sim.leader().expect("a leader");
+    for seq in 1..=n {
+        sim.submit(leader, req(1, seq, &format!("message {seq}")))
+            .unwrap();
+    }
+    let t = sim.now_ms() + 500;
+    run_checked(&mut sim, &mut checker, t);
+    (sim, checker)
+}
+
+fn members(sim: &Simulator<ChatRoom>, id: NodeId) -> Membership {
+    sim.node(id)
+        .unwrap()
+        .node
+        .unwrap()
+        .raft()
+        .membership()
+        .clone()
+}
+
+#[test]
+fn an_added_node_catches_up_through_a_snapshot_and_becomes_a_voter() {
+    let (mut sim, mut checker) = settled_cluster(3, 30);
+    let leader = sim.leader().unwrap();
+    // The leader compacts: the new node can only get the chat as a snapshot.
+    sim.compact(leader).unwrap();
+    sim.take_events();
+    let new = sim.add_node().unwrap();
+    assert_eq!(new, 4);
+    assert!(
+        members(&sim, leader).learners.contains(&4),
+        "a learner first"
+    );
+    let t = sim.now_ms() + 2_000;
+    run_checked(&mut sim, &mut checker, t);
+    let m = members(&sim, leader);
+    assert!(m.contains(4) && m.learners.is_empty(), "{m:?}");
+    assert_eq!(chat_of(&sim, 4), chat_of(&sim, leader));
+    assert_eq!(chat_of(&sim, 4).len(), 30);
+    let events = sim.take_events();
+    let chunks = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::MessageSent {
+                    to: 4,
+                    kind: MessageKind::InstallSnapshot,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(chunks > 1, "the snapshot went in chunks ({chunks})");
+    assert!(events.iter().any(|e| matches!(
+        e.kind,
+        EventKind::CatchUpEnded {
+            outcome: raftchat_core::raft::CatchUpOutcome::Promoted { node: 4, .. },
+            ..
+        }
+    )));
+    // The new voter counts: with two of the four down, nothing commits; with
+    // one down, it does.
+    let others: Vec<NodeId> = (1..=3).filter(|&i| i != leader).collect();
+    sim.crash(others[0]).unwrap();
+    sim.submit(leader, req(2, 1, "after the change")).unwrap();
+    let t = sim.now_ms() + 1_000;
+    run_checked(&mut sim, &mut checker, t);
+    assert_eq!(chat_of(&sim, 4).last().unwrap(), "after the change");
+}
+
+#[test]
+fn a_restarted_node_rebuilds_from_its_snapshot_and_log() {
+    let (mut sim, mut checker) = settled_cluster(4, 20);
+    let follower = (1..=3).find(|&i| Some(i) != sim.leader()).unwrap();
+    sim.compact(follower).unwrap();
+    let leader = sim.leader().unwrap();
+    for seq in 1..=5 {
+        sim.submit(leader, req(2, seq, &format!("later {seq}")))
+            .unwrap();
+    }
+    let t = sim.now_ms() + 500;
+    run_checked(&mut sim, &mut checker, t);
+    let before = chat_of(&sim, follower);
+    let stored = sim.node(follower).unwrap().storage.load().unwrap();
+    assert!(stored.base_index >= 20 && stored.snapshot.is_some());
+    assert_eq!(before.len(), 25);
+    sim.crash(follower).unwrap();
+    sim.restart(follower).unwrap();
+    // Straight from the snapshot, before hearing from anyone:
+    assert_eq!(chat_of(&sim, follower).len() as u64, stored.base_index - 1);
+    let t = sim.now_ms() + 500;
+    run_checked(&mut sim, &mut checker, t);
+    assert_eq!(chat_of(&sim, follower), before);
+}
+
+#[test]
+fn removing_the_leader_gets_a_new_leader_and_shuts_the_old_one_down() {
+    let (mut sim, mut checker) = settled_cluster(5, 5);
+    let old = sim.leader().unwrap();
+    sim.remove_node(old).unwrap();
+    let t = sim.now_ms() + 3_000;
+    run_checked(&mut sim, &mut checker, t);
+    let new = sim.leader().expect("a new leader");
+    assert_ne!(new, old);
+    assert!(!members(&sim, new).is_member(old));
+    assert!(
+        !sim.node_ids().any(|i| i == old),
+        "the removed server was shut down"
+    );
+    assert_eq!(sim.node_ids().count(), 2);
+    sim.submit(new, req(3, 1, "two of us")).unwrap();
+    let t = sim.now_ms() + 500;
+    run_checked(&mut sim, &mut checker, t);
+    assert_eq!(chat_of(&sim, new).last().unwrap(), "two of us");
+}
+
+#[test]
+fn a_removed_server_that_never_learns_it_does_not_depose_the_leader() {
+    // Thesis §4.2.3. Node 3 cannot hear the others while it is removed, so it
+    // never sees the entry removing it; it then times out again and again
+    // (PreVote off) and asks for votes with ever higher terms.
+    let (mut sim, mut checker) = settled_cluster(6, 3);
+    let leader = sim.leader().unwrap();
+    let victim = (1..=3).find(|&i| i != leader).unwrap();
+    for other in (1..=3).filter(|&i| i != victim) {
+        sim.cut_link(other, victim).unwrap();
+    }
+    sim.remove_node(victim).unwrap();
+    let t = sim.now_ms() + 300;
+    run_checked(&mut sim, &mut checker, t);
+    let term = sim.node(leader).unwrap().node.unwrap().raft().term();
+    sim.heal_all();
+    // Until it is shut down (four election timeouts, 1.2 s, after the removal
+    // committed), its RequestVotes reach the others.
+    assert!(sim.retiring().contains_key(&victim));
+    let t = sim.now_ms() + 800;
+    run_checked(&mut sim, &mut checker, t);
+    let victim_term = sim.node(victim).unwrap().node.map(|n| n.raft().term());
+    assert!(
+        victim_term.is_some_and(|t| t > term),
+        "it campaigned: {victim_term:?} vs {term}"
+    );
+    assert_eq!(sim.leader(), Some(leader));
+    assert_eq!(
+        sim.node(leader).unwrap().node.unwrap().raft().term(),
+        term,
+        "the leader was not deposed"
+    );
+}
+
+/// A chat whose snapshots drop the last message: a snapshot that loses an
+/// applied entry.
+#[derive(Default, PartialEq, serde::Deserialize)]
+struct LossyChat(ChatRoom);
+
+impl serde::Serialize for LossyChat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut v = serde_json::to_value(&self.0).map_err(serde::ser::Error::custom)?;
+        if let Some(list) = v.get_mut("messages").and_then(|m| m.as_array_mut()) {
+            list.pop();
+        }
+        v.serialize(s)
+    }
+}
+
+impl StateMachine for LossyChat {
+    type Command = ChatCommand;
+    fn apply(&mut self, meta: CommandMeta, command: &ChatCommand) {
+        self.0.apply(meta, command)
+    }
+}
+
+#[test]
+fn the_checker_catches_a_snapshot_that_loses_an_applied_entry() {
+    let mut sim = Simulator::<LossyChat>::new(SimConfig {
+        nodes: 3,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_000);
+    let leader = sim.leader().unwrap();
+    sim.submit(leader, req(1, 1, "kept")).unwrap();
+    sim.submit(leader, req(1, 2, "lost")).unwrap();
+    run_checked(&mut sim, &mut checker, 1_500);
+    sim.compact(leader).unwrap();
+    let err = checker.check(&sim).unwrap_err();
+    assert_eq!(err.rule, "Snapshot agrees with log", "{err}");
 }
