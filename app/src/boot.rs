@@ -7,10 +7,10 @@
 //! `BroadcastChannel`, and a tab that hears an answer runs in memory instead and
 //! offers a separate cluster of its own.
 
+use crate::state::bootstrap_config;
 use crate::state::{Action, Settings};
 use crate::storage::{db_name, Disk, DiskError};
 use gloo_events::EventListener;
-use raftchat_core::Membership;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -141,7 +141,10 @@ pub async fn boot(cluster: u64, settings: Settings, author: String, dispatch: Ca
 
 type Loaded = (
     crate::storage::ClusterMeta,
-    Vec<raftchat_core::storage::PersistedState<raftchat_core::ChatCommand>>,
+    Vec<(
+        raftchat_core::NodeId,
+        raftchat_core::storage::PersistedState<raftchat_core::ChatCommand>,
+    )>,
 );
 
 async fn load(cluster: u64) -> Result<(Disk, Option<Loaded>), DiskError> {
@@ -155,9 +158,16 @@ async fn load(cluster: u64) -> Result<(Disk, Option<Loaded>), DiskError> {
             "the saved cluster has {n} nodes"
         )));
     }
+    let ids = meta.node_ids();
+    if ids.is_empty() || ids.len() > raftchat_core::sim::MAX_NODES as usize || ids.contains(&0) {
+        return Err(DiskError::Corrupt(format!(
+            "the saved cluster lists nodes {ids:?}"
+        )));
+    }
     let mut nodes = Vec::new();
-    for id in 1..=n {
-        nodes.push(disk.load_node(id, Membership::new(1..=n)).await?);
+    for id in ids {
+        let state = disk.load_node(id, bootstrap_config(n, id)).await?;
+        nodes.push((id, state));
     }
     Ok((disk, Some((meta, nodes))))
 }

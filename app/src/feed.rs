@@ -14,10 +14,12 @@ pub enum FeedKind {
     Drop,
     Client,
     Network,
+    Membership,
+    Snapshot,
 }
 
 impl FeedKind {
-    pub const ALL: [FeedKind; 8] = [
+    pub const ALL: [FeedKind; 10] = [
         FeedKind::Election,
         FeedKind::Vote,
         FeedKind::Term,
@@ -26,6 +28,8 @@ impl FeedKind {
         FeedKind::Drop,
         FeedKind::Client,
         FeedKind::Network,
+        FeedKind::Membership,
+        FeedKind::Snapshot,
     ];
 
     pub fn label(self) -> &'static str {
@@ -38,6 +42,8 @@ impl FeedKind {
             FeedKind::Drop => "drops",
             FeedKind::Client => "chat",
             FeedKind::Network => "links",
+            FeedKind::Membership => "membership",
+            FeedKind::Snapshot => "snapshots",
         }
     }
 }
@@ -70,6 +76,8 @@ pub fn message_name(kind: MessageKind) -> &'static str {
         MessageKind::ReadIndex => "read index",
         MessageKind::ReadHeartbeat => "read confirmation",
         MessageKind::ForwardRejected => "forward refused",
+        MessageKind::InstallSnapshot => "InstallSnapshot chunk",
+        MessageKind::SnapshotAck => "snapshot chunk acknowledged",
     }
 }
 
@@ -212,6 +220,44 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
             format!("read via node {node}: {}", read_text(outcome)),
         ),
         EventKind::ReadStarted { .. } => return None,
+        EventKind::SnapshotTaken { node, index, bytes } => (
+            FeedKind::Snapshot,
+            vec![node],
+            format!("node {node} snapshots its chat up to index {index} ({bytes} bytes) and drops that part of its log"),
+        ),
+        EventKind::SnapshotInstalled { node, index, bytes } => (
+            FeedKind::Snapshot,
+            vec![node],
+            format!("node {node} installs the leader's snapshot up to index {index} ({bytes} bytes)"),
+        ),
+        EventKind::NodeAdded { node } => (
+            FeedKind::Membership,
+            vec![node],
+            format!("node {node} starts, empty, to join the cluster"),
+        ),
+        EventKind::ConfigChanged {
+            leader,
+            index,
+            ref voters,
+            ref learners,
+        } => (
+            FeedKind::Membership,
+            vec![leader],
+            format!(
+                "leader {leader} appends configuration {} at index {index}; it takes effect at once",
+                config_text(voters, learners)
+            ),
+        ),
+        EventKind::CatchUpEnded { leader, outcome } => (
+            FeedKind::Membership,
+            vec![leader],
+            catch_up_text(outcome),
+        ),
+        EventKind::NodeRetired { node } => (
+            FeedKind::Membership,
+            vec![node],
+            format!("node {node}, removed from the cluster, shuts down"),
+        ),
         EventKind::MessageSent { .. }
         | EventKind::MessageDelivered { .. }
         | EventKind::EntriesAppended { .. }
@@ -220,6 +266,34 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
         | EventKind::EntryApplied { .. }
         | EventKind::ClientSubmitted { .. } => return None,
     })
+}
+
+/// A configuration, in words: "voters 1, 2, 3; learner 4".
+pub fn config_text(voters: &[NodeId], learners: &[NodeId]) -> String {
+    let list = |ids: &[NodeId]| {
+        ids.iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut text = format!("voters {}", list(voters));
+    if !learners.is_empty() {
+        text += &format!("; learner {}", list(learners));
+    }
+    text
+}
+
+/// How a new server's catch-up ended, in words.
+pub fn catch_up_text(outcome: raftchat_core::raft::CatchUpOutcome) -> String {
+    use raftchat_core::raft::CatchUpOutcome::*;
+    match outcome {
+        Promoted { node, rounds } => format!(
+            "node {node} caught up in {rounds} round(s), the last shorter than an election timeout: it becomes a voter"
+        ),
+        Abandoned { node, rounds } => format!(
+            "node {node} did not catch up ({rounds} round(s)): the leader removes it again"
+        ),
+    }
 }
 
 /// The outcome of a leadership transfer, in words.

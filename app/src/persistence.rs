@@ -20,10 +20,17 @@ use yew::Callback;
 /// How often, at most, the storage estimate is refreshed (real ms).
 const ESTIMATE_EVERY_MS: f64 = 2_000.0;
 
+/// What a node's queue holds: writes, in order, and at the end of a removed
+/// server's life, the deletion of its records.
+enum Job {
+    Write(DiskWrite<ChatCommand>),
+    Delete,
+}
+
 #[derive(Default)]
 pub struct Persistence {
     disk: RefCell<Option<Rc<Disk>>>,
-    queues: RefCell<BTreeMap<NodeId, VecDeque<DiskWrite<ChatCommand>>>>,
+    queues: RefCell<BTreeMap<NodeId, VecDeque<Job>>>,
     busy: RefCell<BTreeSet<NodeId>>,
     dispatch: RefCell<Option<Callback<Action>>>,
     last_estimate_ms: Cell<f64>,
@@ -74,16 +81,37 @@ impl Persistence {
             let busy = self.busy.borrow();
             for w in writes {
                 let node = w.node;
-                queues.entry(node).or_default().push_back(w);
+                queues.entry(node).or_default().push_back(Job::Write(w));
                 if !busy.contains(&node) && !start.contains(&node) {
                     start.push(node);
                 }
             }
         }
         for node in start {
-            self.busy.borrow_mut().insert(node);
-            let me = self.clone();
-            spawn_local(async move { me.drain(node).await });
+            self.start_draining(node);
+        }
+    }
+
+    fn start_draining(self: &Rc<Self>, node: NodeId) {
+        self.busy.borrow_mut().insert(node);
+        let me = self.clone();
+        spawn_local(async move { me.drain(node).await });
+    }
+
+    /// A server left the cluster: its records are deleted, after any write of
+    /// it already under way.
+    pub fn delete_node(self: &Rc<Self>, node: NodeId) {
+        if !self.is_attached() {
+            return;
+        }
+        {
+            let mut queues = self.queues.borrow_mut();
+            let q = queues.entry(node).or_default();
+            q.clear();
+            q.push_back(Job::Delete);
+        }
+        if !self.busy.borrow().contains(&node) {
+            self.start_draining(node);
         }
     }
 
@@ -102,9 +130,18 @@ impl Persistence {
                 .borrow_mut()
                 .get_mut(&node)
                 .and_then(VecDeque::pop_front);
-            let (Some(w), Some(disk)) = (next, self.disk.borrow().clone()) else {
+            let (Some(job), Some(disk)) = (next, self.disk.borrow().clone()) else {
                 self.busy.borrow_mut().remove(&node);
                 return;
+            };
+            let w = match job {
+                Job::Write(w) => w,
+                Job::Delete => {
+                    if let Err(e) = disk.delete_node(node).await {
+                        self.send(Action::DiskFailed(e.to_string()));
+                    }
+                    continue;
+                }
             };
             // (Only `load` reads the configuration.)
             let nd = NodeDisk {

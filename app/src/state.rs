@@ -154,6 +154,12 @@ pub enum Action {
     Read(NodeId),
     /// The leader hands leadership to this node (§3.10).
     TransferLeadership(NodeId),
+    /// A new server joins the cluster (thesis §4.2).
+    AddNode,
+    /// The leader removes this server from the cluster.
+    RemoveNode(NodeId),
+    /// The node snapshots its chat and drops the log it covers ("compact now").
+    Compact(NodeId),
     /// Crash whichever node leads (keyboard `c`).
     CrashLeader,
     /// Restart every crashed node (keyboard `r`).
@@ -197,7 +203,8 @@ pub enum Action {
         disk: Rc<Disk>,
         settings: Settings,
         author: String,
-        nodes: Vec<PersistedState<ChatCommand>>,
+        /// Each node's id and state, as read back.
+        nodes: Vec<(NodeId, PersistedState<ChatCommand>)>,
     },
     /// IndexedDB could not be used at start-up.
     DiskUnavailable(String),
@@ -286,25 +293,23 @@ impl AppState {
     /// A cluster from `settings`; its nodes start from `persisted` if given.
     fn build(
         settings: Settings,
-        persisted: Option<Vec<PersistedState<ChatCommand>>>,
+        persisted: Option<Vec<(NodeId, PersistedState<ChatCommand>)>>,
         persistence: Rc<Persistence>,
         storage: StorageState,
         dispatch: Option<Callback<Action>>,
     ) -> Self {
         let make = |settings: &Settings| match &persisted {
-            Some(nodes) => Simulator::with_storage(settings.sim_config(), |id| {
-                let state = nodes
-                    .get(id as usize - 1)
-                    .cloned()
-                    .unwrap_or_else(|| PersistedState {
-                        hard_state: Default::default(),
-                        base_index: 0,
-                        base_term: 0,
-                        base_config: Membership::new(1..=settings.nodes),
-                        entries: Vec::new(),
-                    });
-                Box::new(MemStorage::from_state(state))
-            }),
+            Some(nodes) => Simulator::from_nodes(
+                settings.sim_config(),
+                nodes
+                    .iter()
+                    .map(|(id, state)| {
+                        let disk: Box<dyn raftchat_core::storage::Storage<ChatCommand>> =
+                            Box::new(MemStorage::from_state(state.clone()));
+                        (*id, disk)
+                    })
+                    .collect(),
+            ),
             None => Simulator::new(settings.sim_config()),
         };
         let (settings, mut sim) = match make(&settings) {
@@ -351,7 +356,7 @@ impl AppState {
         disk: Rc<Disk>,
         settings: Settings,
         author: String,
-        nodes: Option<Vec<PersistedState<ChatCommand>>>,
+        nodes: Option<Vec<(NodeId, PersistedState<ChatCommand>)>>,
     ) -> AppState {
         let persistence = Persistence::new(Some(disk), self.dispatch.clone());
         let storage = StorageState::Saved {
@@ -392,6 +397,7 @@ impl AppState {
             schema: SCHEMA_VERSION,
             settings: self.settings.clone(),
             author: self.author.clone(),
+            node_ids: self.sim.borrow().node_ids().collect(),
         });
     }
 
@@ -403,7 +409,7 @@ impl AppState {
                 return;
             }
             self.persistence
-                .restart_from_disk(id, Membership::new(1..=self.settings.nodes));
+                .restart_from_disk(id, bootstrap_config(self.settings.nodes, id));
         } else {
             self.command(|sim| sim.restart(id));
         }
@@ -446,8 +452,24 @@ impl AppState {
 
     /// Takes the new events and a new view of the simulator.
     fn refresh(&mut self) {
-        let mut sim = self.sim.borrow_mut();
-        let events = sim.take_events();
+        let events = self.sim.borrow_mut().take_events();
+        // Servers that joined or left: the saved list of nodes follows, and a
+        // removed server's records are deleted.
+        let mut members_changed = false;
+        for e in &events {
+            match e.kind {
+                raftchat_core::sim::EventKind::NodeAdded { .. } => members_changed = true,
+                raftchat_core::sim::EventKind::NodeRetired { node } => {
+                    members_changed = true;
+                    self.persistence.delete_node(node);
+                }
+                _ => {}
+            }
+        }
+        if members_changed {
+            self.save_meta();
+        }
+        let sim = self.sim.borrow();
         if !events.is_empty() {
             self.event_count += events.len() as u64;
             let feed = Rc::make_mut(&mut self.feed);
@@ -519,6 +541,17 @@ impl AppState {
         if let Err(e) = result {
             self.notice = Some(e);
         }
+    }
+}
+
+/// The configuration node `id` of a cluster first started with `nodes` nodes
+/// boots into: those nodes; a server added later starts with none and learns
+/// its configuration from the leader's log.
+pub fn bootstrap_config(nodes: u32, id: NodeId) -> Membership {
+    if id <= nodes {
+        Membership::new(1..=nodes)
+    } else {
+        Membership::default()
     }
 }
 
@@ -661,6 +694,17 @@ impl Reducible for AppState {
             }
             Action::TimeoutNow(id) => s.command(|sim| sim.timeout_now(id)),
             Action::TransferLeadership(id) => s.command(|sim| sim.transfer_leadership(id)),
+            Action::AddNode => {
+                let added = s.sim.borrow_mut().add_node();
+                s.notice = Some(match added {
+                    Ok(id) => {
+                        format!("node {id} joins: it catches up as a learner, then becomes a voter")
+                    }
+                    Err(e) => e,
+                });
+            }
+            Action::RemoveNode(id) => s.command(|sim| sim.remove_node(id)),
+            Action::Compact(id) => s.command(|sim| sim.compact(id)),
             Action::Read(id) => {
                 let status = PaneStatus {
                     text: format!("reading through node {id}…"),
@@ -766,11 +810,12 @@ impl Reducible for AppState {
                 nodes,
             } => {
                 let count = nodes.len();
-                let max_term = nodes.iter().map(|n| n.hard_state.term).max().unwrap_or(0);
-                let entries: usize = nodes.iter().map(|n| n.entries.len()).sum();
+                let max_term = nodes.iter().map(|n| n.1.hard_state.term).max().unwrap_or(0);
+                let entries: usize = nodes.iter().map(|n| n.1.entries.len()).sum();
+                let snapshots = nodes.iter().filter(|n| n.1.snapshot.is_some()).count();
                 let mut fresh = s.saved_cluster(cluster, disk, settings, author, Some(nodes));
                 fresh.notice = Some(format!(
-                    "Restored the saved cluster: {count} nodes, terms up to {max_term}, {entries} log entries on disk. The chats refill as a leader learns what is committed."
+                    "Restored the saved cluster: {count} nodes, terms up to {max_term}, {entries} log entries and {snapshots} snapshot(s) on disk. Each chat starts from its snapshot and refills as a leader learns what is committed."
                 ));
                 fresh.flush_writes();
                 return Rc::new(fresh);

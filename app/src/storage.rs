@@ -5,10 +5,13 @@
 //! - `meta`: the cluster's settings, under the key `"cluster"`;
 //! - `hard`: each node's hard state (term, vote), keyed by node id;
 //! - `log`: each node's log entries, keyed by `node × 2⁴⁰ + index` (exact in a
-//!   JavaScript number), so that a node's entries are one contiguous key range.
+//!   JavaScript number), so that a node's entries are one contiguous key range;
+//! - `snap` (since version 2): each node's latest snapshot, keyed by node id:
+//!   the index and term it covers, the configuration there, and the chat as
+//!   JSON text. Storing one drops the log entries it covers.
 //!
-//! One Raft write (term, vote, truncation, appended entries) is one readwrite
-//! transaction: all of it or none of it. Nothing but database requests is awaited
+//! One Raft write (term, vote, snapshot, truncation, appended entries) is one
+//! readwrite transaction: all of it or none of it. Nothing but database requests is awaited
 //! inside a transaction (IndexedDB commits a transaction as soon as it is idle).
 
 use crate::state::Settings;
@@ -17,15 +20,16 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
 use raftchat_core::storage::{AsyncStorage, DurableWrite, HardState, PersistedState, StorageError};
-use raftchat_core::{ChatCommand, Entry, Index, Membership, NodeId};
+use raftchat_core::{ChatCommand, Entry, Index, Membership, NodeId, Term};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
 /// The layout version. A database of another version is not read.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const META: &str = "meta";
 const HARD: &str = "hard";
 const LOG: &str = "log";
+const SNAP: &str = "snap";
 const META_KEY: &str = "cluster";
 const NODE_SPAN: f64 = 1_099_511_627_776.0; // 2^40
 
@@ -46,6 +50,30 @@ pub struct ClusterMeta {
     pub schema: u32,
     pub settings: Settings,
     pub author: String,
+    /// The servers of the cluster (added ones included, removed ones not).
+    /// Empty in databases of version 1: then 1 to `settings.nodes`.
+    #[serde(default)]
+    pub node_ids: Vec<NodeId>,
+}
+
+impl ClusterMeta {
+    pub fn node_ids(&self) -> Vec<NodeId> {
+        if self.node_ids.is_empty() {
+            (1..=self.settings.nodes).collect()
+        } else {
+            self.node_ids.clone()
+        }
+    }
+}
+
+/// A stored snapshot. The chat is kept as the JSON text it was serialized to,
+/// so that it is compact in IndexedDB and readable in the browser's tools.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SnapRecord {
+    index: Index,
+    term: Term,
+    config: Membership,
+    data: String,
 }
 
 /// Why storage could not be used. Each says what happened in words for the page.
@@ -98,14 +126,18 @@ impl Disk {
         let db = Database::open(name)
             .with_version(SCHEMA_VERSION)
             .with_on_upgrade_needed(|event, db| {
-                // Version 0 is "no database yet". (A database of a newer schema
-                // fails to open with a VersionError instead; there is no older one.)
-                if event.old_version() as u64 != 0 {
-                    return Ok(());
+                // Version 0 is "no database yet"; version 1 had no snapshots.
+                // (A database of a newer schema fails to open with a
+                // VersionError instead.)
+                let old = event.old_version() as u64;
+                if old == 0 {
+                    db.create_object_store(META).build()?;
+                    db.create_object_store(HARD).build()?;
+                    db.create_object_store(LOG).build()?;
                 }
-                db.create_object_store(META).build()?;
-                db.create_object_store(HARD).build()?;
-                db.create_object_store(LOG).build()?;
+                if old < 2 {
+                    db.create_object_store(SNAP).build()?;
+                }
                 Ok(())
             })
             .await
@@ -154,7 +186,7 @@ impl Disk {
             .await
             .map_err(|e| DiskError::Corrupt(format!("cluster settings: {e}")))?;
         if let Some(m) = &meta {
-            if m.schema != SCHEMA_VERSION {
+            if !(1..=SCHEMA_VERSION).contains(&m.schema) {
                 return Err(DiskError::Schema(format!(
                     "schema {} recorded, {SCHEMA_VERSION} expected",
                     m.schema
@@ -181,9 +213,45 @@ impl Disk {
         node: NodeId,
         write: &DurableWrite<ChatCommand>,
     ) -> Result<(), DiskError> {
-        let tx = self.writing([HARD, LOG])?;
+        let tx = self.writing([HARD, LOG, SNAP])?;
         stage(&tx, node, write)?;
         tx.commit().await.map_err(other)
+    }
+
+    /// Deletes everything stored about node `node` (removed from the cluster).
+    pub async fn delete_node(&self, node: NodeId) -> Result<(), DiskError> {
+        let tx = self.writing([HARD, LOG, SNAP])?;
+        tx.object_store(HARD)
+            .map_err(other)?
+            .delete(node)
+            .primitive()
+            .map_err(other)?;
+        tx.object_store(SNAP)
+            .map_err(other)?
+            .delete(node)
+            .primitive()
+            .map_err(other)?;
+        let range = KeyRange::Bound(log_key(node, 0), false, log_key(node + 1, 0), true);
+        tx.object_store(LOG)
+            .map_err(other)?
+            .delete::<f64, _>(range)
+            .primitive()
+            .map_err(other)?;
+        tx.commit().await.map_err(other)
+    }
+
+    /// How many log entries node `node` has stored (tests).
+    pub async fn stored_entries(&self, node: NodeId) -> Result<u32, DiskError> {
+        let tx = self.db.transaction(LOG).build().map_err(other)?;
+        let range = KeyRange::Bound(log_key(node, 0), false, log_key(node + 1, 0), true);
+        tx.object_store(LOG)
+            .map_err(other)?
+            .count()
+            .with_query::<f64, _>(range)
+            .primitive()
+            .map_err(other)?
+            .await
+            .map_err(other)
     }
 
     /// Stages a write in a transaction and drops it without committing: what a
@@ -193,7 +261,7 @@ impl Disk {
         node: NodeId,
         write: &DurableWrite<ChatCommand>,
     ) -> Result<(), DiskError> {
-        let tx = self.writing([HARD, LOG])?;
+        let tx = self.writing([HARD, LOG, SNAP])?;
         stage(&tx, node, write)?;
         tx.abort().await.map_err(other)
     }
@@ -204,7 +272,19 @@ impl Disk {
         node: NodeId,
         config: Membership,
     ) -> Result<PersistedState<ChatCommand>, DiskError> {
-        let tx = self.db.transaction([HARD, LOG]).build().map_err(other)?;
+        let tx = self
+            .db
+            .transaction([HARD, LOG, SNAP])
+            .build()
+            .map_err(other)?;
+        let snap: Option<SnapRecord> = tx
+            .object_store(SNAP)
+            .map_err(other)?
+            .get(node)
+            .serde()
+            .map_err(other)?
+            .await
+            .map_err(|e| DiskError::Corrupt(format!("node {node}'s snapshot: {e}")))?;
         let hard: Option<HardState> = tx
             .object_store(HARD)
             .map_err(other)?
@@ -228,7 +308,7 @@ impl Disk {
             let entry = record.map_err(|e| {
                 DiskError::Corrupt(format!("node {node}'s log entry {}: {e}", i + 1))
             })?;
-            let expected = i as Index + 1;
+            let expected = snap.as_ref().map_or(0, |s| s.index) + i as Index + 1;
             if entry.index != expected {
                 return Err(DiskError::Corrupt(format!(
                     "node {node}'s log has entry {} where entry {expected} belongs",
@@ -237,13 +317,16 @@ impl Disk {
             }
             entries.push(entry);
         }
-        Ok(PersistedState {
-            hard_state: hard.unwrap_or_default(),
-            base_index: 0,
-            base_term: 0,
-            base_config: config,
-            entries,
-        })
+        let mut state = PersistedState::bootstrap(config);
+        state.hard_state = hard.unwrap_or_default();
+        state.entries = entries;
+        if let Some(s) = snap {
+            state.base_index = s.index;
+            state.base_term = s.term;
+            state.base_config = s.config;
+            state.snapshot = Some(s.data.into_bytes().into());
+        }
+        Ok(state)
     }
 
     /// Writes a raw value into node `node`'s log (tests of damaged data).
@@ -295,6 +378,30 @@ fn stage(
             .map_err(other)?;
     }
     let log = tx.object_store(LOG).map_err(other)?;
+    if let Some(snap) = &write.snapshot {
+        let data = String::from_utf8(snap.data.to_vec())
+            .map_err(|_| DiskError::Other("a snapshot is not JSON text".into()))?;
+        let record = SnapRecord {
+            index: snap.meta.index,
+            term: snap.meta.term,
+            config: snap.meta.config.clone(),
+            data,
+        };
+        tx.object_store(SNAP)
+            .map_err(other)?
+            .put(&record)
+            .with_key(node)
+            .serde()
+            .map_err(other)?;
+        // The entries it covers go (log compaction).
+        let covered = KeyRange::Bound(
+            log_key(node, 0),
+            false,
+            log_key(node, snap.meta.index),
+            false,
+        );
+        log.delete::<f64, _>(covered).primitive().map_err(other)?;
+    }
     if let Some(from) = write.truncate_from {
         let range = KeyRange::Bound(log_key(node, from), false, log_key(node + 1, 0), true);
         log.delete::<f64, _>(range).primitive().map_err(other)?;

@@ -31,6 +31,35 @@ pub struct TailMessage {
     pub text: Arc<str>,
 }
 
+/// A server's place in the cluster, as its own log says (thesis ch. 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Member {
+    Voter,
+    /// Catching up before it becomes a voter (§4.2.1).
+    Learner,
+    /// Not in the configuration: removed (and about to be shut down), or not
+    /// yet told it was added.
+    Removed,
+}
+
+impl Member {
+    pub fn class(self) -> &'static str {
+        match self {
+            Member::Voter => "voter",
+            Member::Learner => "learner",
+            Member::Removed => "removed",
+        }
+    }
+}
+
+/// What a node's log was compacted into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub index: Index,
+    pub term: Term,
+    pub bytes: u64,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerProgress {
     pub peer: NodeId,
@@ -62,7 +91,19 @@ pub struct NodeInfo {
     pub disk_term: Term,
     pub disk_voted_for: Option<NodeId>,
     pub disk_entries: u64,
+    /// Log entries on disk (after the stored snapshot).
+    pub disk_log_entries: u64,
     pub queued_requests: usize,
+    pub membership: Member,
+    /// Votes needed to win, in this node's configuration.
+    pub quorum: usize,
+    /// The configuration in this node's log, in words.
+    pub config: String,
+    pub snapshot: Option<SnapshotInfo>,
+    /// Removed: when it shuts down (virtual ms).
+    pub retiring_at_ms: Option<u64>,
+    /// Leaders: the learner catching up, and its round.
+    pub catching_up: Option<(NodeId, u32)>,
 }
 
 impl NodeInfo {
@@ -119,6 +160,8 @@ impl ClusterView {
                 let prev = previous.node(v.id);
                 let (disk_term, disk_voted_for, disk_entries) =
                     (v.durable.term, v.durable.voted_for, v.durable.last_index);
+                let disk_log_entries = disk_entries.saturating_sub(v.durable.base_index);
+                let retiring_at_ms = sim.retiring().get(&v.id).copied();
                 let Some(n) = v.node else {
                     return Rc::new(NodeInfo {
                         id: v.id,
@@ -140,7 +183,14 @@ impl ClusterView {
                         disk_term,
                         disk_voted_for,
                         disk_entries,
+                        disk_log_entries,
                         queued_requests: 0,
+                        membership: prev.map_or(Member::Voter, |p| p.membership),
+                        quorum: prev.map_or(1, |p| p.quorum),
+                        config: prev.map(|p| p.config.clone()).unwrap_or_default(),
+                        snapshot: prev.and_then(|p| p.snapshot),
+                        retiring_at_ms,
+                        catching_up: None,
                     });
                 };
                 let raft = n.raft();
@@ -148,7 +198,8 @@ impl ClusterView {
                 let same_life = prev.is_some_and(|p| p.up && p.incarnation == v.incarnation);
                 let log_unchanged = same_life
                     && prev.is_some_and(|p| {
-                        p.last_index() == log.last_index()
+                        p.snapshot.map_or(0, |s| s.index) == log.base().0
+                            && p.last_index() == log.last_index()
                             && p.log.last().map(|c| c.term) == log.entries().last().map(|e| e.term)
                     });
                 let cells = match prev {
@@ -219,7 +270,30 @@ impl ClusterView {
                     disk_term,
                     disk_voted_for,
                     disk_entries,
+                    disk_log_entries,
                     queued_requests: raft.queued_requests(),
+                    membership: if raft.membership().contains(v.id) && retiring_at_ms.is_none() {
+                        Member::Voter
+                    } else if raft.membership().learners.contains(&v.id) {
+                        Member::Learner
+                    } else {
+                        Member::Removed
+                    },
+                    quorum: raft.membership().quorum(),
+                    config: {
+                        let m = raft.membership();
+                        crate::feed::config_text(
+                            &m.voters.iter().copied().collect::<Vec<_>>(),
+                            &m.learners.iter().copied().collect::<Vec<_>>(),
+                        )
+                    },
+                    snapshot: raft.snapshot().map(|s| SnapshotInfo {
+                        index: s.meta.index,
+                        term: s.meta.term,
+                        bytes: s.data.len() as u64,
+                    }),
+                    retiring_at_ms,
+                    catching_up: raft.catching_up(),
                 })
             })
             .collect::<Vec<_>>();

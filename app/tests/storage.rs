@@ -1,5 +1,6 @@
 //! The IndexedDB adapter, in headless Chromium (wasm-bindgen-test).
 
+use indexed_db_futures::prelude::*;
 use raftchat_app::state::Settings;
 use raftchat_app::storage::{ClusterMeta, Disk, DiskError, SCHEMA_VERSION};
 use raftchat_core::sim::{SimConfig, Simulator};
@@ -40,6 +41,7 @@ fn write(
 ) -> DurableWrite<ChatCommand> {
     DurableWrite {
         hard_state: hs.map(|(term, voted_for)| HardState { term, voted_for }),
+        snapshot: None,
         truncate_from,
         entries,
     }
@@ -180,6 +182,7 @@ async fn a_reopened_database_holds_what_was_written() {
             ..Settings::default()
         },
         author: "Ada".into(),
+        node_ids: vec![1, 2, 4, 8],
     };
     disk.save_meta(&meta).await.unwrap();
     disk.write(
@@ -313,6 +316,75 @@ async fn benchmark_durable_appends_per_second() {
         );
         disk.write(1, &write(None, Some(1), vec![])).await.unwrap();
     }
+    disk.close();
+    Disk::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_snapshot_replaces_the_entries_it_covers_and_comes_back_on_load() {
+    let name = fresh_name("snapshot");
+    let disk = Disk::open(&name).await.unwrap();
+    let entries: Vec<_> = (1..=10).map(|i| entry(i, 1, &format!("m{i}"))).collect();
+    disk.write(2, &write(Some((1, None)), None, entries))
+        .await
+        .unwrap();
+    assert_eq!(disk.stored_entries(2).await.unwrap(), 10);
+    let data = br#"{"chat":"as JSON"}"#.to_vec();
+    let snap = raftchat_core::Snapshot {
+        meta: raftchat_core::SnapshotMeta {
+            index: 7,
+            term: 1,
+            config: config(),
+        },
+        data: data.clone().into(),
+    };
+    let mut w = write(None, None, vec![entry(11, 1, "m11")]);
+    w.snapshot = Some(snap);
+    disk.write(2, &w).await.unwrap();
+    // Entries 1..=7 are gone; 8, 9, 10 and the new 11 remain.
+    assert_eq!(disk.stored_entries(2).await.unwrap(), 4);
+    disk.close();
+    let disk = Disk::open(&name).await.unwrap();
+    let p = disk.load_node(2, config()).await.unwrap();
+    assert_eq!((p.base_index, p.base_term), (7, 1));
+    assert_eq!(p.snapshot.as_deref(), Some(&data[..]));
+    assert_eq!(
+        p.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
+        vec![8, 9, 10, 11]
+    );
+    // A removed node's records are deleted.
+    disk.delete_node(2).await.unwrap();
+    assert_eq!(disk.stored_entries(2).await.unwrap(), 0);
+    let p = disk.load_node(2, config()).await.unwrap();
+    assert_eq!((p.base_index, p.snapshot, p.entries.len()), (0, None, 0));
+    disk.close();
+    Disk::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_version_1_database_is_upgraded_in_place() {
+    let name = fresh_name("upgrade");
+    // What raftchat before snapshots created: three stores, version 1.
+    let old = indexed_db_futures::database::Database::open(&name)
+        .with_version(1u32)
+        .with_on_upgrade_needed(|_, db| {
+            for store in ["meta", "hard", "log"] {
+                db.create_object_store(store).build()?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    old.close();
+    let disk = Disk::open(&name).await.expect("upgraded");
+    disk.write(1, &write(Some((3, None)), None, vec![entry(1, 3, "kept")]))
+        .await
+        .unwrap();
+    let p = disk.load_node(1, config()).await.unwrap();
+    assert_eq!(
+        (p.hard_state.term, p.entries.len(), p.snapshot),
+        (3, 1, None)
+    );
     disk.close();
     Disk::delete(&name).await.unwrap();
 }

@@ -483,6 +483,8 @@ pub struct Durable {
     pub term: Term,
     pub voted_for: Option<NodeId>,
     pub last_index: Index,
+    /// The log on disk starts after this index (a snapshot covers the rest).
+    pub base_index: Index,
 }
 
 pub struct Simulator<M: StateMachine> {
@@ -552,7 +554,15 @@ impl<M: StateMachine + 'static> Simulator<M> {
         mut storage: impl FnMut(NodeId) -> Box<dyn Storage<M::Command>>,
     ) -> Result<Self, String> {
         cfg.validate()?;
-        let mut sim = Simulator {
+        let mut sim = Self::empty(cfg);
+        for id in 1..=sim.cfg.nodes {
+            sim.add_slot(storage(id));
+        }
+        Ok(sim)
+    }
+
+    fn empty(cfg: SimConfig) -> Self {
+        Simulator {
             now_ms: 0,
             rng: Rng::new(mix_seed(cfg.seed, 0, 0)),
             queue: BinaryHeap::new(),
@@ -577,14 +587,50 @@ impl<M: StateMachine + 'static> Simulator<M> {
             retiring: BTreeMap::new(),
             snapshot_fault: None,
             cfg,
-        };
-        for id in 1..=sim.cfg.nodes {
-            sim.add_slot(storage(id));
         }
+    }
+
+    /// A cluster brought back from storage: node `id` of `nodes` starts from
+    /// what its storage holds. Ids missing from `nodes` (servers removed
+    /// earlier) stay unused.
+    pub fn from_nodes(
+        cfg: SimConfig,
+        nodes: Vec<(NodeId, Box<dyn Storage<M::Command>>)>,
+    ) -> Result<Self, String> {
+        let mut nodes: BTreeMap<NodeId, Box<dyn Storage<M::Command>>> = nodes.into_iter().collect();
+        let ids: Vec<NodeId> = nodes.keys().copied().collect();
+        if ids.is_empty() || ids.len() > MAX_NODES as usize || ids[0] == 0 {
+            return Err(format!(
+                "a cluster has 1 to {MAX_NODES} nodes with ids from 1, not {ids:?}"
+            ));
+        }
+        cfg.validate()?;
+        let max = ids[ids.len() - 1];
+        let mut sim = Self::empty(cfg);
+        for id in 1..=max {
+            match nodes.remove(&id) {
+                Some(storage) => {
+                    sim.add_slot(storage);
+                }
+                None => {
+                    let placeholder = Box::new(MemStorage::new(Membership::default()));
+                    sim.push_slot(placeholder).retired = true;
+                }
+            }
+        }
+        sim.joined = ids.into_iter().collect();
         Ok(sim)
     }
 
+    /// Adds a node with `storage` and starts it.
     fn add_slot(&mut self, storage: Box<dyn Storage<M::Command>>) -> NodeId {
+        self.push_slot(storage);
+        let id = self.slots.len() as NodeId;
+        self.start(id);
+        id
+    }
+
+    fn push_slot(&mut self, storage: Box<dyn Storage<M::Command>>) -> &mut Slot<M> {
         self.slots.push(Slot {
             node: None,
             storage,
@@ -596,9 +642,8 @@ impl<M: StateMachine + 'static> Simulator<M> {
             durable: Durable::default(),
             retired: false,
         });
-        let id = self.slots.len() as NodeId;
-        self.start(id);
-        id
+        let last = self.slots.len() - 1;
+        &mut self.slots[last]
     }
 
     // ----- reading --------------------------------------------------------------
@@ -1195,6 +1240,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             term,
             voted_for: persisted.hard_state.voted_for,
             last_index: persisted.base_index + log_len,
+            base_index: persisted.base_index,
         };
         let node = match Node::new(
             self.cfg.raft_config(id, seed),
@@ -1407,6 +1453,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         let d = &mut slot.durable;
         if let Some(snap) = &head.write.snapshot {
             d.last_index = d.last_index.max(snap.meta.index);
+            d.base_index = snap.meta.index;
         }
         if let Some(hs) = head.write.hard_state {
             (d.term, d.voted_for) = (hs.term, hs.voted_for);

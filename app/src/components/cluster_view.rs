@@ -7,7 +7,7 @@
 use crate::components::app::Dispatch;
 use crate::feed::message_name;
 use crate::state::{Action, Selection};
-use crate::view::{ClusterView, MessageInfo, NodeInfo};
+use crate::view::{ClusterView, Member, MessageInfo, NodeInfo};
 use raftchat_core::{MessageKind, NodeId, Role};
 use std::f64::consts::PI;
 use std::rc::Rc;
@@ -24,9 +24,17 @@ pub struct Props {
     pub dispatch: Dispatch,
 }
 
-/// Where node `id` of `n` sits on the ring.
-pub fn position(id: NodeId, n: usize) -> (f64, f64) {
-    let angle = -PI / 2.0 + 2.0 * PI * (id as f64 - 1.0) / n.max(1) as f64;
+/// Where node `id` sits on the ring: the nodes of the view are spread evenly,
+/// in id order, so the ring re-lays out when a node joins or leaves. `None`
+/// for a node no longer in the cluster.
+pub fn position(v: &ClusterView, id: NodeId) -> Option<(f64, f64)> {
+    let slot = v.nodes.iter().position(|n| n.id == id)?;
+    Some(ring_point(slot, v.nodes.len()))
+}
+
+/// The `slot`-th of `n` evenly spaced points on the ring, from the top.
+pub fn ring_point(slot: usize, n: usize) -> (f64, f64) {
+    let angle = -PI / 2.0 + 2.0 * PI * slot as f64 / n.max(1) as f64;
     (
         SIZE / 2.0 + RING * angle.cos(),
         SIZE / 2.0 + RING * angle.sin(),
@@ -51,16 +59,18 @@ pub fn kind_class(kind: MessageKind) -> &'static str {
         MessageKind::ReadIndex => "m-read",
         MessageKind::ReadHeartbeat => "m-read-hb",
         MessageKind::ForwardRejected => "m-forward-no",
+        MessageKind::InstallSnapshot => "m-snapshot",
+        MessageKind::SnapshotAck => "m-snapshot-ok",
     }
 }
 
 #[function_component(ClusterSvg)]
 pub fn cluster_svg(p: &Props) -> Html {
     let v = &p.view;
-    let n = v.nodes.len();
+    let ids: Vec<NodeId> = v.nodes.iter().map(|n| n.id).collect();
     let mut links = Vec::new();
-    for a in 1..=n as NodeId {
-        for b in (a + 1)..=n as NodeId {
+    for (i, &a) in ids.iter().enumerate() {
+        for &b in &ids[i + 1..] {
             links.push(link(
                 v,
                 a,
@@ -81,8 +91,9 @@ pub fn cluster_svg(p: &Props) -> Html {
 }
 
 fn link(v: &ClusterView, a: NodeId, b: NodeId, selected: bool, d: &Dispatch) -> Html {
-    let n = v.nodes.len();
-    let ((x1, y1), (x2, y2)) = (position(a, n), position(b, n));
+    let (Some((x1, y1)), Some((x2, y2))) = (position(v, a), position(v, b)) else {
+        return Html::default();
+    };
     let (ab, ba) = (v.cut.contains(&(a, b)), v.cut.contains(&(b, a)));
     let state = match (ab, ba) {
         (false, false) => "up",
@@ -110,7 +121,7 @@ fn link(v: &ClusterView, a: NodeId, b: NodeId, selected: bool, d: &Dispatch) -> 
 }
 
 fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> Html {
-    let (x, y) = position(node.id, v.nodes.len());
+    let (x, y) = position(v, node.id).unwrap_or((SIZE / 2.0, SIZE / 2.0));
     let id = node.id;
     let onclick = d
         .to_callback()
@@ -121,8 +132,10 @@ fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> 
     } else {
         match node.role {
             Role::Leader => "LEADER".to_string(),
-            Role::Candidate => format!("candidate {}/{}", node.votes, v.nodes.len() / 2 + 1),
-            Role::PreCandidate => format!("pre-vote {}/{}", node.votes, v.nodes.len() / 2 + 1),
+            Role::Candidate => format!("candidate {}/{}", node.votes, node.quorum),
+            Role::PreCandidate => format!("pre-vote {}/{}", node.votes, node.quorum),
+            Role::Follower if node.membership == Member::Learner => "learner".to_string(),
+            Role::Follower if node.membership == Member::Removed => "removed".to_string(),
             Role::Follower => "follower".to_string(),
         }
     };
@@ -149,8 +162,9 @@ fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> 
         _ => html! { <circle class="body" cx={fmt(x)} cy={fmt(y)} r={fmt(NODE_R)} /> },
     };
     html! {
-        <g class={classes!("node", role, (!node.up).then_some("down"), selected.then_some("selected"))}
+        <g class={classes!("node", role, (!node.up).then_some("down"), selected.then_some("selected"), node.membership.class())}
            data-testid={format!("node-{id}")} data-role={role} data-term={node.term.to_string()}
+           data-member={node.membership.class()}
            data-down={(!node.up).to_string()} {onclick}>
             <title>{ format!("node {id}: {label}, term {}. Click to inspect.", node.term) }</title>
             { timer.unwrap_or_default() }
@@ -173,8 +187,10 @@ fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> 
 }
 
 fn message(v: &ClusterView, m: &MessageInfo, d: &Dispatch) -> Html {
-    let n = v.nodes.len();
-    let ((x1, y1), (x2, y2)) = (position(m.from, n), position(m.to, n));
+    // A message from or to a server that has left the cluster is not drawn.
+    let (Some((x1, y1)), Some((x2, y2))) = (position(v, m.from), position(v, m.to)) else {
+        return Html::default();
+    };
     let span = m.deliver_ms.saturating_sub(m.sent_ms).max(1) as f64;
     let t = (v.now_ms.saturating_sub(m.sent_ms) as f64 / span).clamp(0.0, 1.0);
     // Offset to the right of the direction of travel, so that the two directions

@@ -177,10 +177,12 @@ pub fn controls(p: &Props) -> Html {
                     <input type="range" min="0" max="50" value={((s.drop_rate * 100.0).round() as u32).to_string()} onchange={on_drop} data-testid="drop-rate" />
                 </label>
                 <button onclick={on_heal} data-testid="heal-all" title="h">{"Heal all links"}</button>
+                <button onclick={d.to_callback().reform(|_: MouseEvent| Action::AddNode)} data-testid="add-node"
+                    title="Thesis §4.2: a new, empty server joins; it catches up as a learner, then becomes a voter">{"Add node"}</button>
                 <label title="Thesis §9.6: ask for pre-votes first, so that a node cut off from the others does not raise its term and depose the leader when it returns">
                     <input type="checkbox" data-testid="pre-vote" checked={pre_vote} onchange={on_pre_vote} />{" PreVote"}
                 </label>
-                <label title="Thesis §6.2: a leader that cannot reach a majority steps down; a server that hears its leader ignores vote requests">
+                <label title="Thesis §6.2: a leader that cannot reach a majority for an election timeout steps down">
                     <input type="checkbox" data-testid="check-quorum" checked={check_quorum} onchange={on_check_quorum} />{" CheckQuorum"}
                 </label>
                 <label>{"Your name "}

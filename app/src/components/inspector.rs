@@ -53,6 +53,14 @@ pub fn inspector(p: &Props) -> Html {
                         }
                         <button data-testid="inspect-isolate" onclick={act(Action::Isolate, id)}>{"Isolate"}</button>
                         <button data-testid="inspect-heal" onclick={act(Action::HealNode, id)}>{"Heal links"}</button>
+                        if n.up {
+                            <button data-testid="inspect-compact" onclick={act(Action::Compact, id)}
+                                title="Thesis ch. 5: snapshot the chat as applied so far and drop the log it covers, in memory and on disk">{"Compact now"}</button>
+                        }
+                        if n.retiring_at_ms.is_none() {
+                            <button data-testid="inspect-remove" onclick={act(Action::RemoveNode, id)}
+                                title="Thesis §4.2: the leader appends a configuration without this node; once it commits, the node shuts down">{"Remove from cluster"}</button>
+                        }
                     </div>
                     <table class="facts" data-testid="inspector">
                         <tr><th>{"state"}</th><td>{ if n.up { n.role.as_str() } else { "down" } }</td><th>{"on disk"}</th></tr>
@@ -64,6 +72,21 @@ pub fn inspector(p: &Props) -> Html {
                         <tr><th>{"leader known"}</th><td>{ n.leader.map_or("none".into(), |l| format!("node {l}")) }</td><td></td></tr>
                         <tr><th>{"timer deadline"}</th><td colspan="2">{ deadline }</td></tr>
                         <tr><th>{"disk writes"}</th><td colspan="2">{ format!("{} in progress", n.pending_writes) }</td></tr>
+                        <tr><th>{"membership"}</th><td colspan="2" data-testid="inspect-member">{
+                            match n.retiring_at_ms {
+                                Some(at) => format!("removed; shuts down at {:.3} s", at as f64 / 1000.0),
+                                None => format!("{} — its log says: {}", n.membership.class(), n.config),
+                            }
+                        }</td></tr>
+                        <tr><th>{"snapshot"}</th><td colspan="2" data-testid="inspect-snapshot">{
+                            match n.snapshot {
+                                Some(s) => format!("up to index {} (term {}), {} bytes; log entries on disk: {}", s.index, s.term, s.bytes, n.disk_log_entries),
+                                None => format!("none; log entries on disk: {}", n.disk_log_entries),
+                            }
+                        }</td></tr>
+                        if let Some((learner, round)) = n.catching_up {
+                            <tr><th>{"catching up"}</th><td colspan="2">{ format!("node {learner}, round {round} of at most {}", raftchat_core::raft::MAX_CATCH_UP_ROUNDS) }</td></tr>
+                        }
                     </table>
                     if !n.progress.is_empty() {
                         <table class="facts progress">

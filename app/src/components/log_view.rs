@@ -1,6 +1,7 @@
 //! The log grid: one row per node, one cell per index, coloured by term;
 //! committed cells solid, uncommitted ones hatched; the leader's next and match
-//! index for each follower marked.
+//! index for each follower marked; indexes compacted into a snapshot shown as
+//! such, with the boundary marked.
 
 use crate::view::{CellKind, ClusterView};
 use raftchat_core::{Index, Role};
@@ -31,7 +32,7 @@ pub fn log_view(p: &Props) -> Html {
         .find(|n| n.up && n.role == Role::Leader && Some((n.id, n.term)) == v.leader);
     html! {
         <section class="log-view" aria-label="logs">
-            <h2>{"Logs"}<span class="hint">{ format!(" indexes {first}–{last}; solid = committed, hatched = not yet; n/m = leader's next/match index") }</span></h2>
+            <h2>{"Logs"}<span class="hint">{ format!(" indexes {first}–{last}; solid = committed, hatched = not yet; grey S = in the node's snapshot; n/m = leader's next/match index") }</span></h2>
             <table class="log-grid" data-testid="log-grid">
                 <thead><tr><th></th>{ for (first..=last.max(first)).map(|i| html! { <th>{ i }</th> }) }</tr></thead>
                 <tbody>
@@ -39,7 +40,11 @@ pub fn log_view(p: &Props) -> Html {
                     let progress = leader.and_then(|l| l.progress.iter().find(|pr| pr.peer == n.id).copied());
                     html! {
                         <tr class={classes!((!n.up).then_some("down"))} data-testid={format!("log-row-{}", n.id)}>
-                            <th>{ format!("node {}", n.id) }</th>
+                            <th>{ format!("node {}", n.id) }
+                                if let Some(s) = n.snapshot {
+                                    <span class="snap-label" data-testid={format!("snap-{}", n.id)} data-index={s.index.to_string()}>{ format!(" snapshot ≤ {}", s.index) }</span>
+                                }
+                            </th>
                             { for (first..=last.max(first)).map(|i| {
                                 let cell = n.log.iter().rev().find(|c| c.index == i);
                                 let mut marks = String::new();
@@ -55,6 +60,13 @@ pub fn log_view(p: &Props) -> Html {
                                                 title={format!("index {i}, term {}, {kind}{}", c.term, if committed { ", committed" } else { ", not known committed" })}>
                                                 { c.term }{ if marks.is_empty() { html!{} } else { html! { <sub class="marks">{ marks }</sub> } } }
                                             </td>
+                                        }
+                                    }
+                                    None if n.snapshot.is_some_and(|s| i <= s.index) => {
+                                        let edge = n.snapshot.is_some_and(|s| i == s.index);
+                                        html! {
+                                            <td class={classes!("cell", "snap", edge.then_some("snap-edge"))}
+                                                title={format!("index {i}: compacted into node {}'s snapshot", n.id)}>{"S"}</td>
                                         }
                                     }
                                     None => html! { <td class="cell empty">{ if marks.is_empty() { html!{} } else { html! { <sub class="marks">{ marks }</sub> } } }</td> },
