@@ -27,6 +27,9 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
   --partition-rate R        partitions per second (each heals later) [0]
   --client-rate R           chat messages per second               [10]
   --transfer-rate R         leadership transfers per second          [0]
+  --churn-rate R            membership changes (add / remove a server) per second [0]
+  --compact-rate R          forced compactions per second          [0]
+  --snapshot-bytes N        snapshot once the log holds N bytes (and 4x the last snapshot) [65536]
   --max-batch N             entries per AppendEntries              [64]
   --pre-vote                ask for pre-votes before an election (thesis §9.6)
   --check-quorum            leaders step down without a majority; leader lease (§6.2)
@@ -141,6 +144,18 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
             "--transfer-rate" => {
                 let r = number(&name, &value()?)?;
                 overrides.push(Box::new(move |c| c.faults.transfer_rate = r));
+            }
+            "--churn-rate" => {
+                let r = number(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.faults.churn_rate = r));
+            }
+            "--compact-rate" => {
+                let r = number(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.faults.compact_rate = r));
+            }
+            "--snapshot-bytes" => {
+                let n = number(&name, &value()?)?;
+                overrides.push(Box::new(move |c| c.sim.snapshot_min_log_bytes = n));
             }
             "--max-batch" => {
                 let n = number(&name, &value()?)?;
@@ -266,6 +281,14 @@ fn print_summary(cfg: &RunConfig, r: &RunReport) {
     );
     println!("entries committed     {}", s.highest_commit);
     println!("crashes / restarts    {} / {}", s.crashes, s.restarts);
+    println!(
+        "snapshots             {} taken, {} installed from a leader",
+        s.snapshots_taken, s.snapshots_installed
+    );
+    println!(
+        "membership            {} servers added ({} promoted to voter), {} removed, {} configurations appended",
+        s.nodes_added, s.promotions, s.nodes_retired, s.config_changes
+    );
     println!(
         "client requests       {} ({} committed, {} failed, {} open)",
         h.len(),
