@@ -22,7 +22,7 @@ test: tools browser e2e-deps
 	$(MAKE) --no-print-directory test-core build-wasm test-components build-release e2e
 
 test-core:
-	cargo test --release -p raftchat-core --features cli
+	cargo test --release -p raftchat-core --features cli -- --show-output
 
 build-wasm:
 	cargo build -p raftchat-core --target wasm32-unknown-unknown
