@@ -36,7 +36,7 @@ pub fn help(p: &Props) -> Html {
                 <table>
                     { for SHORTCUTS.iter().map(|(k, what)| html! { <tr><td><kbd>{ *k }</kbd></td><td>{ *what }</td></tr> }) }
                 </table>
-                <p>{"Click a node to inspect, crash, restart, time out, isolate it, or make it leader; click a link to cut it one way or both; click a message in flight to drop it. Read on a chat pane makes a linearizable read through that node."}</p>
+                <p>{"Click a node to inspect, crash, restart, time out, isolate it, make it leader, compact its log now or remove it from the cluster; Add node (in the controls) adds one. Click a link to cut it one way or both; click a message in flight to drop it. Read on a chat pane makes a linearizable read through that node."}</p>
                 <button onclick={close}>{"Close"}</button>
             </div>
         </div>
