@@ -37,8 +37,9 @@ pub enum Member {
     Voter,
     /// Catching up before it becomes a voter (§4.2.1).
     Learner,
-    /// Not in the configuration: removed (and about to be shut down), or not
-    /// yet told it was added.
+    /// A new server that has not yet received any configuration.
+    Joining,
+    /// Not in its configuration: removed (and about to be shut down).
     Removed,
 }
 
@@ -47,6 +48,7 @@ impl Member {
         match self {
             Member::Voter => "voter",
             Member::Learner => "learner",
+            Member::Joining => "joining",
             Member::Removed => "removed",
         }
     }
@@ -276,6 +278,8 @@ impl ClusterView {
                         Member::Voter
                     } else if raft.membership().learners.contains(&v.id) {
                         Member::Learner
+                    } else if raft.membership().voters.is_empty() && retiring_at_ms.is_none() {
+                        Member::Joining
                     } else {
                         Member::Removed
                     },

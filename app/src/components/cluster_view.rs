@@ -136,6 +136,7 @@ fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> 
             Role::PreCandidate => format!("pre-vote {}/{}", node.votes, node.quorum),
             Role::Follower if node.membership == Member::Learner => "learner".to_string(),
             Role::Follower if node.membership == Member::Removed => "removed".to_string(),
+            Role::Follower if node.membership == Member::Joining => "joining".to_string(),
             Role::Follower => "follower".to_string(),
         }
     };
