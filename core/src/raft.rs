@@ -964,12 +964,7 @@ impl<C: Clone> Raft<C> {
             }
             MessageBody::ReadHeartbeat { round } => {
                 // From the leader of our term: like a heartbeat.
-                if self.role != Role::Follower || self.leader != Some(msg.from) {
-                    self.become_follower(self.term, Some(msg.from));
-                } else {
-                    self.reset_election_timer();
-                }
-                self.leader_contact_ms = self.now_ms;
+                self.heard_from_leader(msg.from);
                 self.send(msg.from, MessageBody::ReadHeartbeatReply { round });
             }
             MessageBody::ReadHeartbeatReply { round } => {
@@ -1249,6 +1244,18 @@ impl<C: Clone> Raft<C> {
         }
     }
 
+    /// A message from the leader of this node's term arrived: follow it (a
+    /// candidate steps down), reset the election timer, and note the contact
+    /// (for the §4.2.3 lease).
+    fn heard_from_leader(&mut self, leader: NodeId) {
+        if self.role != Role::Follower || self.leader != Some(leader) {
+            self.become_follower(self.term, Some(leader));
+        } else {
+            self.reset_election_timer();
+        }
+        self.leader_contact_ms = self.now_ms;
+    }
+
     fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
         self.end_transfer(|target| TransferOutcome::Aborted { target }, false);
         self.fail_reads();
@@ -1331,12 +1338,7 @@ impl<C: Clone> Raft<C> {
     ) {
         // Here the message's term equals ours. Candidates: "If AppendEntries RPC
         // received from new leader: convert to follower".
-        if self.role != Role::Follower || self.leader != Some(leader) {
-            self.become_follower(self.term, Some(leader));
-        } else {
-            self.reset_election_timer();
-        }
-        self.leader_contact_ms = self.now_ms;
+        self.heard_from_leader(leader);
         let reply = |success, match_index, hint| MessageBody::AppendEntriesReply {
             prev_log_index,
             success,
@@ -1537,12 +1539,7 @@ impl<C: Clone> Raft<C> {
     ) {
         // From the leader of our term: each chunk counts as hearing from it
         // (resets the election timer), like AppendEntries.
-        if self.role != Role::Follower || self.leader != Some(leader) {
-            self.become_follower(self.term, Some(leader));
-        } else {
-            self.reset_election_timer();
-        }
-        self.leader_contact_ms = self.now_ms;
+        self.heard_from_leader(leader);
         let index = meta.index;
         let reply = |next_offset, installed| MessageBody::InstallSnapshotReply {
             index,
