@@ -706,23 +706,12 @@ impl<C: Clone> Raft<C> {
         }
         let matched = self.progress.get(&c.node).map_or(0, |p| p.match_index);
         let took_ms = self.now_ms.saturating_sub(c.round_start_ms);
+        let mut promote = false;
         if !c.giving_up {
             if matched >= c.round_end {
                 if took_ms < self.cfg.election_timeout_min_ms {
-                    if self.check_change_allowed().is_ok() {
-                        self.catch_up = None;
-                        let mut next = self.membership().clone();
-                        next.learners.remove(&c.node);
-                        next.voters.insert(c.node);
-                        self.append_config(next);
-                        self.ready.catch_up = Some(CatchUpOutcome::Promoted {
-                            node: c.node,
-                            rounds: c.round,
-                        });
-                    }
-                    return;
-                }
-                if c.round >= MAX_CATCH_UP_ROUNDS {
+                    promote = true;
+                } else if c.round >= MAX_CATCH_UP_ROUNDS {
                     c.giving_up = true;
                 } else {
                     c.round += 1;
@@ -734,14 +723,21 @@ impl<C: Clone> Raft<C> {
             }
         }
         self.catch_up = Some(c);
-        if c.giving_up && self.check_change_allowed().is_ok() {
+        // Either way the learner leaves the learners, by a configuration
+        // change — once one is allowed.
+        if (promote || c.giving_up) && self.check_change_allowed().is_ok() {
             self.catch_up = None;
             let mut next = self.membership().clone();
             next.learners.remove(&c.node);
+            if promote {
+                next.voters.insert(c.node);
+            }
             self.append_config(next);
-            self.ready.catch_up = Some(CatchUpOutcome::Abandoned {
-                node: c.node,
-                rounds: c.round,
+            let (node, rounds) = (c.node, c.round);
+            self.ready.catch_up = Some(if promote {
+                CatchUpOutcome::Promoted { node, rounds }
+            } else {
+                CatchUpOutcome::Abandoned { node, rounds }
             });
         }
     }
