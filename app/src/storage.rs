@@ -44,6 +44,11 @@ fn log_key(node: NodeId, index: Index) -> f64 {
     node as f64 * NODE_SPAN + index as f64
 }
 
+/// Node `node`'s log entries from index `from` on.
+fn log_from(node: NodeId, from: Index) -> KeyRange<f64> {
+    KeyRange::Bound(log_key(node, from), false, log_key(node + 1, 0), true)
+}
+
 /// What is stored about the cluster as a whole.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterMeta {
@@ -231,7 +236,7 @@ impl Disk {
             .delete(node)
             .primitive()
             .map_err(other)?;
-        let range = KeyRange::Bound(log_key(node, 0), false, log_key(node + 1, 0), true);
+        let range = log_from(node, 0);
         tx.object_store(LOG)
             .map_err(other)?
             .delete::<f64, _>(range)
@@ -243,7 +248,7 @@ impl Disk {
     /// How many log entries node `node` has stored (tests).
     pub async fn stored_entries(&self, node: NodeId) -> Result<u32, DiskError> {
         let tx = self.db.transaction(LOG).build().map_err(other)?;
-        let range = KeyRange::Bound(log_key(node, 0), false, log_key(node + 1, 0), true);
+        let range = log_from(node, 0);
         tx.object_store(LOG)
             .map_err(other)?
             .count()
@@ -293,7 +298,7 @@ impl Disk {
             .map_err(other)?
             .await
             .map_err(|e| DiskError::Corrupt(format!("node {node}'s term and vote: {e}")))?;
-        let range = KeyRange::Bound(log_key(node, 0), false, log_key(node + 1, 0), true);
+        let range = log_from(node, 0);
         let records = tx
             .object_store(LOG)
             .map_err(other)?
@@ -403,7 +408,7 @@ fn stage(
         log.delete::<f64, _>(covered).primitive().map_err(other)?;
     }
     if let Some(from) = write.truncate_from {
-        let range = KeyRange::Bound(log_key(node, from), false, log_key(node + 1, 0), true);
+        let range = log_from(node, from);
         log.delete::<f64, _>(range).primitive().map_err(other)?;
     }
     for e in &write.entries {
