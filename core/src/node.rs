@@ -138,8 +138,7 @@ impl<M: StateMachine> Node<M> {
 
     /// Snapshots the state machine as applied so far and drops the log it
     /// covers ("compact now").
-    pub fn compact_now(&mut self, now_ms: u64) -> Result<Batch<M::Command>, String> {
-        let _ = now_ms;
+    pub fn compact_now(&mut self) -> Result<Batch<M::Command>, String> {
         self.compact()?;
         Ok(self.collect(Vec::new()))
     }

@@ -954,12 +954,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
     /// Node `id` snapshots its state machine and compacts its log now.
     pub fn compact(&mut self, id: NodeId) -> Result<(), String> {
         self.check_id(id)?;
-        let now = self.now_ms;
         let node = self.slots[id as usize - 1]
             .node
             .as_mut()
             .ok_or_else(|| format!("node {id} is down"))?;
-        let batch = node.compact_now(now)?;
+        let batch = node.compact_now()?;
         self.process(id, batch);
         Ok(())
     }
@@ -967,7 +966,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
     /// Shuts a removed server down for good.
     fn retire(&mut self, id: NodeId) {
         self.retiring.remove(&id);
-        let Some(slot) = self.slots.get(id as usize - 1) else {
+        let Some(slot) = self.slots.get((id as usize).wrapping_sub(1)) else {
             return;
         };
         if slot.retired {
@@ -1277,7 +1276,10 @@ impl<M: StateMachine + 'static> Simulator<M> {
             return;
         }
         let now = self.now_ms;
-        let Some(node) = self.slots[to as usize - 1].node.as_mut() else {
+        // A node that is down, shut down, or was never started here (a
+        // configuration may name a server the driver did not bring back).
+        let slot = self.slots.get_mut((to as usize).wrapping_sub(1));
+        let Some(node) = slot.and_then(|s| s.node.as_mut()) else {
             self.dropped(id, &m.message, DropReason::NodeDown);
             return;
         };
@@ -1358,9 +1360,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
         let leads = self.slots[id as usize - 1]
             .node
             .as_ref()
-            .is_some_and(|n| n.raft().leader() == Some(id) || n.raft().role() == Role::Leader);
-        for e in write.entries.iter().filter(|_| leads) {
-            if let Payload::Config(m) = &e.payload {
+            .is_some_and(|n| n.raft().role() == Role::Leader);
+        for e in write.entries.iter() {
+            if let (true, Payload::Config(m)) = (leads, &e.payload) {
                 let ev = EventKind::ConfigChanged {
                     leader: id,
                     index: e.index,
@@ -1702,7 +1704,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
             .iter()
             .copied()
             .filter(|&n| !config.is_member(n) && !self.retiring.contains_key(&n))
-            .filter(|&n| self.slots.get(n as usize - 1).is_some_and(|s| !s.retired))
+            .filter(|&n| {
+                // (A configuration read back from a damaged disk may name node 0.)
+                let slot = self.slots.get((n as usize).wrapping_sub(1));
+                slot.is_some_and(|s| !s.retired)
+            })
             .collect();
         let at = self.now_ms + 4 * self.cfg.election_timeout_max_ms;
         for n in gone {
