@@ -694,24 +694,26 @@ fn a_transfer_sends_timeout_now_only_once_the_target_has_the_whole_log() {
 
 // ----- membership changes (thesis chapter 4) ----------------------------------
 
+/// A successful AppendEntries reply: `from` holds the leader's log up to `matched`.
+fn accepted(from: NodeId, to: NodeId, term: Term, prev: Index, matched: Index) -> Message<String> {
+    msg(
+        from,
+        to,
+        term,
+        MessageBody::AppendEntriesReply {
+            prev_log_index: prev,
+            success: true,
+            match_index: matched,
+            hint: None,
+        },
+    )
+}
+
 /// A leader of term 2 whose no-op (index 1) is committed.
 fn settled_leader() -> R {
     let mut r = leader(1, 3, 2, &[], &[2]);
     // Node 2 acknowledges the no-op: it commits.
-    r.step(
-        3,
-        msg(
-            2,
-            1,
-            2,
-            MessageBody::AppendEntriesReply {
-                prev_log_index: 0,
-                success: true,
-                match_index: 1,
-                hint: None,
-            },
-        ),
-    );
+    r.step(3, accepted(2, 1, 2, 0, 1));
     r.take_ready();
     assert_eq!(r.commit_index(), 1);
     r
@@ -742,20 +744,7 @@ fn only_one_configuration_change_may_be_uncommitted() {
     assert!(err.contains("not committed"), "{err}");
     // Once node 2 acknowledges it, it commits (2 of the 2 voters) and the next
     // change is allowed.
-    r.step(
-        6,
-        msg(
-            2,
-            1,
-            2,
-            MessageBody::AppendEntriesReply {
-                prev_log_index: 1,
-                success: true,
-                match_index: index,
-                hint: None,
-            },
-        ),
-    );
+    r.step(6, accepted(2, 1, 2, 1, index));
     assert_eq!(r.commit_index(), index);
     assert!(r.change_membership(7, ConfChange::Add(4)).is_ok());
 }
@@ -770,25 +759,12 @@ fn a_new_server_is_a_learner_until_a_round_ends_within_an_election_timeout() {
     // Entries go to the learner too.
     let ready = r.take_ready();
     assert!(ready.messages.iter().any(|m| m.to == 4));
-    let ack = |from, prev, matched| {
-        msg(
-            from,
-            1,
-            2,
-            MessageBody::AppendEntriesReply {
-                prev_log_index: prev,
-                success: true,
-                match_index: matched,
-                hint: None,
-            },
-        )
-    };
     // The learner alone acknowledging does not commit (it is no voter)...
-    r.step(10, ack(4, 1, index));
+    r.step(10, accepted(4, 1, 2, 1, index));
     assert_eq!(r.commit_index(), 1);
     // ... a voter does. The learner's round ended 6 ms after it began: it is
     // promoted at once.
-    r.step(11, ack(2, 1, index));
+    r.step(11, accepted(2, 1, 2, 1, index));
     assert_eq!(r.commit_index(), index);
     let ready = r.take_ready();
     assert!(matches!(
@@ -810,36 +786,10 @@ fn a_leader_that_removes_itself_steps_down_once_the_change_commits() {
         "it still leads until the change commits"
     );
     r.take_ready();
-    r.step(
-        5,
-        msg(
-            2,
-            1,
-            2,
-            MessageBody::AppendEntriesReply {
-                prev_log_index: 1,
-                success: true,
-                match_index: index,
-                hint: None,
-            },
-        ),
-    );
+    r.step(5, accepted(2, 1, 2, 1, index));
     // 1 of the 2 voters (2, 3) is not a majority: not committed yet.
     assert_eq!(r.role(), Role::Leader);
-    r.step(
-        6,
-        msg(
-            3,
-            1,
-            2,
-            MessageBody::AppendEntriesReply {
-                prev_log_index: 1,
-                success: true,
-                match_index: index,
-                hint: None,
-            },
-        ),
-    );
+    r.step(6, accepted(3, 1, 2, 1, index));
     assert_eq!(r.commit_index(), index);
     assert_eq!((r.role(), r.leader()), (Role::Follower, None));
     // Its last heartbeats tell the others the change committed.
@@ -932,20 +882,7 @@ fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
         );
     }
     r.take_ready();
-    r.step(
-        5,
-        msg(
-            2,
-            1,
-            2,
-            MessageBody::AppendEntriesReply {
-                prev_log_index: 1,
-                success: true,
-                match_index: 3,
-                hint: None,
-            },
-        ),
-    );
+    r.step(5, accepted(2, 1, 2, 1, 3));
     assert_eq!(r.commit_index(), 3);
     r.take_ready();
     r.compact(3, std::sync::Arc::from(vec![7u8; 2500])).unwrap();
