@@ -946,3 +946,26 @@ fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
     r.step(9, ack(2500, true));
     assert_eq!(r.progress()[&3].match_index, 3);
 }
+
+#[test]
+fn a_learner_that_never_catches_up_is_removed_again() {
+    // Thesis §4.2.1: "The leader should also abort the change if the new server
+    // is unavailable".
+    let mut r = settled_leader();
+    let index = r.change_membership(4, ConfChange::Add(4)).unwrap();
+    // The learner entry commits (node 2 acknowledges it); node 4 never answers.
+    r.step(5, accepted(2, 1, 2, 1, index));
+    assert_eq!(r.commit_index(), index);
+    assert_eq!(r.catching_up(), Some((4, 1)));
+    let mut outcome = None;
+    for t in (10..=4_000).step_by(50) {
+        r.tick(t);
+        outcome = outcome.or(r.take_ready().catch_up);
+    }
+    assert!(matches!(
+        outcome,
+        Some(raft::CatchUpOutcome::Abandoned { node: 4, .. })
+    ));
+    assert!(!r.membership().is_member(4));
+    assert_eq!(r.catching_up(), None);
+}

@@ -1122,3 +1122,39 @@ fn a_configuration_naming_servers_that_are_not_running_does_not_break_a_restored
     restored.run_until(2_000);
     assert_eq!(restored.node_ids().collect::<Vec<_>>(), vec![1]);
 }
+
+#[test]
+fn a_node_snapshots_by_itself_once_its_log_passes_the_threshold() {
+    let cfg = SimConfig {
+        nodes: 3,
+        seed: 9,
+        snapshot_min_log_bytes: 1_000,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_000);
+    let leader = sim.leader().unwrap();
+    sim.take_events();
+    // Each entry is about 24 + 16 + 3 + 14 + 16 bytes: 20 of them pass 1,000.
+    for seq in 1..=20 {
+        sim.submit(leader, req(1, seq, &format!("message {seq:04}")))
+            .unwrap();
+    }
+    let t = sim.now_ms() + 500;
+    run_checked(&mut sim, &mut checker, t);
+    let taken: Vec<NodeId> = sim
+        .take_events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::SnapshotTaken { node, .. } => Some(node),
+            _ => None,
+        })
+        .collect();
+    for id in 1..=3 {
+        assert!(taken.contains(&id), "node {id} snapshotted: {taken:?}");
+        let n = sim.node(id).unwrap().node.unwrap();
+        assert!(n.raft().log().base().0 > 0, "the log was compacted");
+        assert_eq!(chat_of(&sim, id).len(), 20, "nothing lost");
+    }
+}
