@@ -73,7 +73,7 @@ e2e-deps:
 # ----- more ---------------------------------------------------------------------
 
 bench:
-	cargo run --release -p raftchat-core --features cli --bin raftchat-sim -- --bench
+	cargo run --release -p raftchat-core --features cli --bin raftchat-sim -- --bench --bench-seconds 60
 
 # Introduce each of five classic Raft bugs and show which tests catch it.
 bugs:

@@ -224,7 +224,7 @@ impl ClusterView {
                 let applied = n.replica().last_applied();
                 let chat = match prev {
                     Some(p) if same_life && p.last_applied == applied => p.chat.clone(),
-                    _ => Rc::new(n.replica().machine().messages().to_vec()),
+                    _ => Rc::new(n.replica().machine().messages().iter().cloned().collect()),
                 };
                 let commit = raft.commit_index();
                 let tail = match prev {

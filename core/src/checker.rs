@@ -59,7 +59,8 @@ struct NodeState {
     log_terms: Vec<Term>,
     log_base: Index,
     commit_checked: Index,
-    applied_checked: usize,
+    /// Position in the replica's applied history checked so far.
+    applied_checked: u64,
     /// As leader: the term in which its log was found complete, and how many
     /// entries of `commit_order` were checked.
     completeness: Option<(Term, usize)>,
@@ -78,8 +79,9 @@ pub struct Checker<C> {
     /// The history digest of the replicas that applied each index.
     digests: HashMap<Index, u64>,
     first_applied: HashMap<(ClientId, u64), Index>,
-    acks_checked: usize,
-    reads_checked: usize,
+    /// Positions in the simulator's acknowledgements and reads checked so far.
+    acks_checked: u64,
+    reads_checked: u64,
     nodes: BTreeMap<NodeId, NodeState>,
 }
 
@@ -313,7 +315,16 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                     ),
                 ));
             }
-            for a in &replica.history()[st.applied_checked..] {
+            let Some(unchecked) = replica.history_since(st.applied_checked) else {
+                return Err(fail(
+                    "Checker",
+                    format!(
+                        "node {id} applied more than {} entries between two checks: call the checker more often",
+                        crate::state_machine::HISTORY_WINDOW
+                    ),
+                ));
+            };
+            for a in unchecked {
                 // Every replica at one index has applied the same history.
                 match self.digests.get(&a.index) {
                     Some(&d) if d != a.digest => {
@@ -385,11 +396,21 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                     }
                 }
             }
-            st.applied_checked = replica.history().len();
+            st.applied_checked = replica.history_end();
         }
 
         // Every acknowledged request was applied exactly once, at its index.
-        for &(client, seq, index) in &sim.acks()[self.acks_checked..] {
+        let behind = |what| {
+            fail(
+                "Checker",
+                format!("more {what} ended between two checks than the simulator keeps: call the checker more often"),
+            )
+        };
+        let acks = sim.acks();
+        for &(client, seq, index) in acks
+            .since(self.acks_checked)
+            .ok_or_else(|| behind("acknowledgements"))?
+        {
             match self.first_applied.get(&(client, seq)) {
                 Some(&first) if first == index => {}
                 other => {
@@ -402,19 +423,18 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                 }
             }
         }
-        self.acks_checked = sim.acks().len();
+        self.acks_checked = acks.end();
 
         // §6.4: a linearizable read sees every write acknowledged before it began.
         // (Reads end out of order: check each once it has ended.)
         let reads = sim.reads();
+        if self.reads_checked < reads.start() {
+            return Err(behind("reads"));
+        }
         while let Some(r) = reads.get(self.reads_checked) {
             let Some(outcome) = &r.outcome else { break };
             if let crate::node::ReadOutcome::Served { applied, .. } = outcome {
-                if let Some(&(client, seq, index)) = sim.acks()[..r.acks_before]
-                    .iter()
-                    .filter(|a| a.2 > *applied)
-                    .max_by_key(|a| a.2)
-                {
+                if let Some((client, seq, index)) = r.acked_before.filter(|a| a.2 > *applied) {
                     return Err(fail(
                         "Linearizable read",
                         format!(

@@ -2,10 +2,10 @@
 //! client requests submitted through it.
 
 use crate::raft::{CatchUpOutcome, Config, Raft, Ready, TransferOutcome};
-use crate::state_machine::{Applied, AppliedKind, Replica, StateMachine};
+use crate::state_machine::{Applied, AppliedKind, Replica, SessionLookup, StateMachine};
 use crate::storage::{DurableWrite, PersistedState};
 use crate::types::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A client request submitted through this node and not yet ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +84,8 @@ pub struct Node<M: StateMachine> {
     raft: Raft<M::Command>,
     replica: Replica<M>,
     pending: BTreeMap<(ClientId, u64), PendingRequest>,
+    /// The pending requests by deadline: (deadline_ms, client, seq).
+    deadlines: BTreeSet<(u64, ClientId, u64)>,
     reads: BTreeMap<u64, PendingRead>,
     request_timeout_ms: u64,
     /// About how many bytes the in-memory log holds (for the snapshot threshold).
@@ -119,6 +121,7 @@ impl<M: StateMachine> Node<M> {
             raft,
             replica,
             pending: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
             reads: BTreeMap::new(),
             request_timeout_ms,
             log_bytes: 0,
@@ -203,9 +206,10 @@ impl<M: StateMachine> Node<M> {
     /// The next virtual time at which [`Node::tick`] has work to do.
     pub fn next_deadline_ms(&self) -> u64 {
         let requests = self
-            .pending
-            .values()
-            .map(|p| p.deadline_ms)
+            .deadlines
+            .first()
+            .map(|d| d.0)
+            .into_iter()
             .chain(self.reads.values().map(|r| r.deadline_ms))
             .min();
         let raft = self.raft.next_deadline_ms();
@@ -220,10 +224,9 @@ impl<M: StateMachine> Node<M> {
     pub fn tick(&mut self, now_ms: u64) -> Batch<M::Command> {
         self.raft.tick(now_ms);
         let expired: Vec<_> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline_ms <= now_ms)
-            .map(|(k, _)| *k)
+            .deadlines
+            .range(..(now_ms + 1, 0, 0))
+            .map(|&(_, client, seq)| (client, seq))
             .collect();
         let ended = expired
             .into_iter()
@@ -265,28 +268,32 @@ impl<M: StateMachine> Node<M> {
         let mut ended = Vec::new();
         for request in requests {
             let key = (request.client, request.seq);
-            if let Some((index, term)) = self.replica.applied_at(key.0, key.1) {
-                ended.extend(
-                    self.pending
-                        .remove(&key)
-                        .map(|p| p.submitted_ms)
-                        .into_iter()
-                        .chain([now_ms])
-                        .take(1)
-                        .map(|submitted_ms| ClientReport {
-                            client: key.0,
-                            seq: key.1,
-                            submitted_ms,
-                            outcome: Outcome::Committed { index, term },
-                        }),
-                );
+            let known = match self.replica.session_lookup(key.0, key.1) {
+                SessionLookup::Applied(index, term) => Some(Outcome::Committed { index, term }),
+                SessionLookup::Expired => Some(Outcome::Failed(FailReason::SessionExpired)),
+                SessionLookup::New => None,
+            };
+            if let Some(outcome) = known {
+                let submitted_ms = self.remove_pending(key).map_or(now_ms, |p| p.submitted_ms);
+                self.raft.forget_request(key.0, key.1);
+                ended.push(ClientReport {
+                    client: key.0,
+                    seq: key.1,
+                    submitted_ms,
+                    outcome,
+                });
                 continue;
             }
-            self.pending.entry(key).or_insert(PendingRequest {
-                submitted_ms: now_ms,
-                deadline_ms: now_ms + self.request_timeout_ms,
-                accepted: None,
-            });
+            if !self.pending.contains_key(&key) {
+                let deadline_ms = now_ms + self.request_timeout_ms;
+                self.deadlines.insert((deadline_ms, key.0, key.1));
+                let p = PendingRequest {
+                    submitted_ms: now_ms,
+                    deadline_ms,
+                    accepted: None,
+                };
+                self.pending.insert(key, p);
+            }
             self.raft.propose(now_ms, request);
         }
         self.collect(ended)
@@ -358,7 +365,7 @@ impl<M: StateMachine> Node<M> {
         if let Some(snap) = snapshot {
             if snap.meta.index > self.replica.last_applied() {
                 self.replica.restore(&snap.meta, &snap.data)?;
-                applied.extend(self.replica.history().last().copied());
+                applied.extend(self.replica.history().back().copied());
                 // Requests the snapshot shows applied have committed; those this
                 // node accepted at an index it covers, and that it does not show,
                 // were overwritten.
@@ -383,20 +390,36 @@ impl<M: StateMachine> Node<M> {
                 continue; // covered by the snapshot just restored
             }
             let a = self.replica.apply(entry);
-            let committed = match a.kind {
-                AppliedKind::Command { client, seq } => Some((client, seq, a.index, a.term)),
+            let outcome = match a.kind {
+                AppliedKind::Command { client, seq } => Some((
+                    client,
+                    seq,
+                    Outcome::Committed {
+                        index: a.index,
+                        term: a.term,
+                    },
+                )),
                 AppliedKind::Duplicate {
                     client,
                     seq,
                     original,
-                } => self
-                    .replica
-                    .applied_at(client, seq)
-                    .map(|(_, term)| (client, seq, original, term)),
+                } => self.replica.applied_at(client, seq).map(|(_, term)| {
+                    (
+                        client,
+                        seq,
+                        Outcome::Committed {
+                            index: original,
+                            term,
+                        },
+                    )
+                }),
+                AppliedKind::Expired { client, seq } => {
+                    Some((client, seq, Outcome::Failed(FailReason::SessionExpired)))
+                }
                 AppliedKind::Noop | AppliedKind::Config | AppliedKind::Snapshot => None,
             };
-            if let Some((client, seq, index, term)) = committed {
-                ended.extend(self.end((client, seq), Outcome::Committed { index, term }));
+            if let Some((client, seq, outcome)) = outcome {
+                ended.extend(self.end((client, seq), outcome));
             }
             applied.push(a);
         }
@@ -425,7 +448,7 @@ impl<M: StateMachine> Node<M> {
     }
 
     fn end(&mut self, key: (ClientId, u64), outcome: Outcome) -> Option<ClientReport> {
-        let p = self.pending.remove(&key)?;
+        let p = self.remove_pending(key)?;
         self.raft.forget_request(key.0, key.1);
         Some(ClientReport {
             client: key.0,
@@ -433,6 +456,12 @@ impl<M: StateMachine> Node<M> {
             submitted_ms: p.submitted_ms,
             outcome,
         })
+    }
+
+    fn remove_pending(&mut self, key: (ClientId, u64)) -> Option<PendingRequest> {
+        let p = self.pending.remove(&key)?;
+        self.deadlines.remove(&(p.deadline_ms, key.0, key.1));
+        Some(p)
     }
 
     fn collect(&mut self, mut ended: Vec<ClientReport>) -> Batch<M::Command> {
@@ -479,17 +508,22 @@ impl<M: StateMachine> Node<M> {
             ended.extend(self.end((client, seq), Outcome::Failed(why)));
         }
         // An entry this node appended as leader and that is gone from its log was
-        // overwritten by a later leader: it can never commit (§5.4).
-        let overwritten: Vec<_> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| {
-                p.accepted.is_some_and(|(index, term)| {
-                    index > self.raft.log().base().0 && self.raft.log().term(index) != Some(term)
+        // overwritten by a later leader: it can never commit (§5.4). Entries
+        // leave the log only with a truncation (or a snapshot replacing it).
+        let overwritten: Vec<_> = match truncated_from {
+            None => Vec::new(),
+            Some(_) => self
+                .pending
+                .iter()
+                .filter(|(_, p)| {
+                    p.accepted.is_some_and(|(index, term)| {
+                        index > self.raft.log().base().0
+                            && self.raft.log().term(index) != Some(term)
+                    })
                 })
-            })
-            .map(|(k, _)| *k)
-            .collect();
+                .map(|(k, _)| *k)
+                .collect(),
+        };
         for key in overwritten {
             ended.extend(self.end(key, Outcome::Failed(FailReason::NotLeaderAnyMore)));
         }

@@ -1390,8 +1390,8 @@ impl<C: Clone> Raft<C> {
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
-        pr.paused = false;
         if success {
+            pr.paused = false;
             // Leaders: "If successful: update nextIndex and matchIndex for follower".
             if match_index > pr.match_index {
                 pr.match_index = match_index;
@@ -1408,11 +1408,25 @@ impl<C: Clone> Raft<C> {
                 self.continue_transfer();
             }
         } else {
-            if prev_log_index < pr.match_index {
-                return; // a stale rejection, from before the follower caught up
+            // A stale rejection changes nothing (as etcd's progress tracker): one
+            // from before the follower matched, or, while probing, one that does
+            // not answer the probe outstanding (a late, reordered or duplicated
+            // reply), or any while a snapshot is being sent. Otherwise each would
+            // move nextIndex and start a probe of its own, and the probes would
+            // multiply with every heartbeat.
+            let stale = prev_log_index < pr.match_index
+                || match pr.state {
+                    ProgressState::Probe => prev_log_index + 1 != pr.next_index,
+                    ProgressState::Replicate => false,
+                    ProgressState::Snapshot { .. } => true,
+                };
+            if stale {
+                return;
             }
+            pr.paused = false;
             // "If AppendEntries fails because of log inconsistency: decrement
-            // nextIndex and retry" — jumping straight over the conflicting term.
+            // nextIndex and retry" — jumping straight over the conflicting term
+            // (§5.3), never above the rejected probe.
             let target = match hint {
                 Some(ConflictHint {
                     term: Some(term),

@@ -20,6 +20,11 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 pub const MAX_NODES: u32 = 9;
 
+/// How many client records, acknowledgements and reads the simulator keeps at
+/// least (it drops the oldest completed ones in halves past twice this), so
+/// that a long run's memory stays bounded. Positions stay absolute.
+pub const RECORD_WINDOW: usize = 65_536;
+
 /// The network between the nodes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NetConfig {
@@ -376,9 +381,9 @@ pub struct ReadRecord {
     pub node: NodeId,
     pub read_id: u64,
     pub invoke_ms: u64,
-    /// How many requests had been acknowledged when the read began: the read
-    /// must see all of them.
-    pub acks_before: usize,
+    /// The acknowledged request with the highest index when the read began,
+    /// (client, seq, index): the read must see it, and so all the others.
+    pub acked_before: Option<(ClientId, u64, Index)>,
     pub outcome: Option<ReadOutcome>,
 }
 
@@ -499,9 +504,12 @@ pub struct Simulator<M: StateMachine> {
     cut: BTreeSet<(NodeId, NodeId)>,
     record_events: bool,
     events: Vec<Event>,
-    history: Vec<ClientRecord>,
-    open_requests: HashMap<(NodeId, ClientId, u64), usize>,
-    acks: Vec<(ClientId, u64, Index)>,
+    history: Records<ClientRecord>,
+    /// Open requests: their position in `history`.
+    open_requests: HashMap<(NodeId, ClientId, u64), u64>,
+    acks: Records<(ClientId, u64, Index)>,
+    /// The acknowledgement with the highest index so far.
+    highest_ack: Option<(ClientId, u64, Index)>,
     stats: Stats,
     /// The first message found to have left before what it depends on was durable.
     unsafe_send: Option<(u64, String)>,
@@ -509,7 +517,7 @@ pub struct Simulator<M: StateMachine> {
     external_disk: bool,
     disk_outbox: Vec<DiskWrite<M::Command>>,
     next_write_id: u64,
-    reads: Vec<ReadRecord>,
+    reads: Records<ReadRecord>,
     /// The configuration at the highest commit index seen, and that index.
     committed_config: (Index, Membership),
     /// Servers that were ever in a committed configuration.
@@ -518,6 +526,86 @@ pub struct Simulator<M: StateMachine> {
     retiring: BTreeMap<NodeId, u64>,
     /// A snapshot that could not be restored, or that disagrees with the log.
     snapshot_fault: Option<(u64, String)>,
+}
+
+/// A record list that keeps its latest entries: positions count from the first
+/// record ever pushed, and the oldest records go once there are many.
+#[derive(Clone, Debug)]
+pub struct Records<T> {
+    items: VecDeque<T>,
+    /// How many records were dropped before `items`.
+    start: u64,
+}
+
+impl<T> Default for Records<T> {
+    fn default() -> Self {
+        Records {
+            items: VecDeque::new(),
+            start: 0,
+        }
+    }
+}
+
+impl<T> Records<T> {
+    /// The position after the last record.
+    pub fn end(&self) -> u64 {
+        self.start + self.items.len() as u64
+    }
+    /// The position of the first record kept.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+    /// How many records are kept.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    pub fn get(&self, pos: u64) -> Option<&T> {
+        self.items.get(pos.checked_sub(self.start)? as usize)
+    }
+    fn get_mut(&mut self, pos: u64) -> Option<&mut T> {
+        self.items.get_mut(pos.checked_sub(self.start)? as usize)
+    }
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
+        self.items.iter()
+    }
+    /// The records from position `from` on, or `None` if some were dropped.
+    pub fn since(&self, from: u64) -> Option<impl Iterator<Item = &T>> {
+        let skip = from.checked_sub(self.start)?;
+        Some(self.items.iter().skip(skip as usize))
+    }
+    fn push(&mut self, item: T) {
+        self.items.push_back(item);
+    }
+    /// Past twice [`RECORD_WINDOW`] records, drops the oldest ones that are
+    /// `done`, down to the window.
+    fn trim(&mut self, done: impl Fn(&T) -> bool) {
+        if self.items.len() < 2 * RECORD_WINDOW {
+            return;
+        }
+        while self.items.len() > RECORD_WINDOW && self.items.front().is_some_and(&done) {
+            self.items.pop_front();
+            self.start += 1;
+        }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Records<T> {
+    type Item = &'a T;
+    type IntoIter = std::collections::vec_deque::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+impl<T> std::ops::Index<usize> for Records<T> {
+    type Output = T;
+    /// The `i`-th record kept (not the `i`-th ever pushed).
+    fn index(&self, i: usize) -> &T {
+        &self.items[i]
+    }
 }
 
 /// A read-only view of one node.
@@ -573,15 +661,16 @@ impl<M: StateMachine + 'static> Simulator<M> {
             cut: BTreeSet::new(),
             record_events: true,
             events: Vec::new(),
-            history: Vec::new(),
+            history: Records::default(),
             open_requests: HashMap::new(),
-            acks: Vec::new(),
+            acks: Records::default(),
+            highest_ack: None,
             stats: Stats::default(),
             unsafe_send: None,
             external_disk: false,
             disk_outbox: Vec::new(),
             next_write_id: 1,
-            reads: Vec::new(),
+            reads: Records::default(),
             committed_config: (0, Membership::new(1..=cfg.nodes)),
             joined: (1..=cfg.nodes).collect(),
             retiring: BTreeMap::new(),
@@ -710,28 +799,33 @@ impl<M: StateMachine + 'static> Simulator<M> {
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
-    pub fn history(&self) -> &[ClientRecord] {
+    /// Client requests, in order of submission (the latest [`RECORD_WINDOW`] or
+    /// more, and every open one).
+    pub fn history(&self) -> &Records<ClientRecord> {
         &self.history
     }
-    /// Every acknowledged request: (client, seq, index), in order of acknowledgement.
-    pub fn acks(&self) -> &[(ClientId, u64, Index)] {
+    /// Acknowledged requests: (client, seq, index), in order of acknowledgement.
+    pub fn acks(&self) -> &Records<(ClientId, u64, Index)> {
         &self.acks
     }
-    /// Every linearizable read, in order of invocation.
-    pub fn reads(&self) -> &[ReadRecord] {
+    /// Linearizable reads, in order of invocation; read `id` is at position `id - 1`.
+    pub fn reads(&self) -> &Records<ReadRecord> {
         &self.reads
+    }
+    pub fn read_record(&self, read_id: u64) -> Option<&ReadRecord> {
+        self.reads.get(read_id.checked_sub(1)?)
     }
 
     /// §6.4: a linearizable read of the chat through node `id`. Returns the read's
     /// id; it ends with a `ReadDone` event.
     pub fn read(&mut self, id: NodeId) -> Result<u64, String> {
         self.check_id(id)?;
-        let read_id = self.reads.len() as u64 + 1;
+        let read_id = self.reads.end() + 1;
         self.reads.push(ReadRecord {
             node: id,
             read_id,
             invoke_ms: self.now_ms,
-            acks_before: self.acks.len(),
+            acked_before: self.highest_ack,
             outcome: None,
         });
         self.emit(EventKind::ReadStarted { node: id, read_id });
@@ -756,9 +850,10 @@ impl<M: StateMachine + 'static> Simulator<M> {
     fn report_reads(&mut self, id: NodeId, reports: Vec<ReadReport>) {
         for r in reports {
             let latency_ms = self.now_ms - r.started_ms;
-            if let Some(rec) = self.reads.get_mut(r.read_id as usize - 1) {
+            if let Some(rec) = self.reads.get_mut(r.read_id - 1) {
                 rec.outcome = Some(r.outcome.clone());
             }
+            self.reads.trim(|r| r.outcome.is_some());
             self.emit(EventKind::ReadDone {
                 node: id,
                 read_id: r.read_id,
@@ -1144,7 +1239,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         for r in &requests {
             let key = (id, r.client, r.seq);
             if !self.open_requests.contains_key(&key) {
-                self.open_requests.insert(key, self.history.len());
+                self.open_requests.insert(key, self.history.end());
                 self.history.push(ClientRecord {
                     node: id,
                     client: r.client,
@@ -1676,12 +1771,19 @@ impl<M: StateMachine + 'static> Simulator<M> {
         for r in reports {
             let latency_ms = self.now_ms - r.submitted_ms;
             if let Some(pos) = self.open_requests.remove(&(id, r.client, r.seq)) {
-                let rec = &mut self.history[pos];
-                rec.outcome = Some(r.outcome);
-                rec.complete_ms = Some(self.now_ms);
+                if let Some(rec) = self.history.get_mut(pos) {
+                    rec.outcome = Some(r.outcome);
+                    rec.complete_ms = Some(self.now_ms);
+                }
+                self.history.trim(|r| r.outcome.is_some());
             }
             if let Outcome::Committed { index, .. } = r.outcome {
-                self.acks.push((r.client, r.seq, index));
+                let ack = (r.client, r.seq, index);
+                self.acks.push(ack);
+                self.acks.trim(|_| true);
+                if self.highest_ack.is_none_or(|h| h.2 < index) {
+                    self.highest_ack = Some(ack);
+                }
             }
             self.emit(EventKind::ClientOutcome {
                 node: id,

@@ -4,8 +4,16 @@
 use crate::types::{ClientId, Entry, Index, Payload, SnapshotMeta, Term};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+
+/// Thesis §6.3: a client session remembers where each of the client's latest
+/// `SESSION_WINDOW` requests (by sequence number) was applied. Older records
+/// expire; see [`Session`].
+pub const SESSION_WINDOW: usize = 1024;
+
+/// How many of its latest [`Applied`] records a replica keeps for the checker.
+pub const HISTORY_WINDOW: usize = 4096;
 
 /// Where a command sits in the log, handed to the state machine with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +56,13 @@ pub enum AppliedKind {
     },
     /// The state was replaced by a snapshot covering the log up to `index`.
     Snapshot,
+    /// A request whose sequence number is older than its client's session
+    /// remembers (§6.3 expiry): whether it was applied before cannot be told,
+    /// so it is not applied now, and its client is told so.
+    Expired {
+        client: ClientId,
+        seq: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,15 +76,79 @@ pub struct Applied {
     pub digest: u64,
 }
 
+/// One client's session (thesis §6.3): where each of its latest requests was
+/// applied. The rule, the same on every replica because it depends only on the
+/// applied log:
+/// - a session keeps the records of the client's [`SESSION_WINDOW`] highest
+///   applied sequence numbers; applying one more drops the lowest record and
+///   raises `expired_through` to its sequence number;
+/// - a request at or below `expired_through` without a record is *expired*: it
+///   is never applied (so never applied twice), and its client gets
+///   `FailReason::SessionExpired`.
+///
+/// A client keeps few requests open at once (a chat pane, one), so only a retry
+/// made after a thousand later requests of the same client were applied can
+/// meet an expired session. Clients are few (one per chat pane), so sessions
+/// are not expired as a whole.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    applied: BTreeMap<u64, (Index, Term)>,
+    expired_through: u64,
+}
+
+/// What a request's session says about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionLookup {
+    /// Applied at this index and term.
+    Applied(Index, Term),
+    /// Not applied (as far as the session knows): apply it.
+    New,
+    /// Older than the session remembers: never apply it.
+    Expired,
+}
+
+impl Session {
+    fn lookup(&self, seq: u64) -> SessionLookup {
+        match self.applied.get(&seq) {
+            Some(&(index, term)) => SessionLookup::Applied(index, term),
+            None if seq <= self.expired_through => SessionLookup::Expired,
+            None => SessionLookup::New,
+        }
+    }
+
+    fn record(&mut self, seq: u64, index: Index, term: Term) {
+        self.applied.insert(seq, (index, term));
+        if self.applied.len() > SESSION_WINDOW {
+            if let Some((oldest, _)) = self.applied.pop_first() {
+                self.expired_through = self.expired_through.max(oldest);
+            }
+        }
+    }
+}
+
 /// What a snapshot holds: the state machine, the client sessions, and the
 /// digest of the history it stands for.
 #[derive(Serialize, Deserialize)]
 struct ReplicaImage<M> {
     last_applied: Index,
     digest: u64,
+    sessions: BTreeMap<ClientId, Session>,
+    machine: M,
+}
+
+/// The snapshot format of raftchat 0.1 (JSON, sessions without expiry), still
+/// read so that a cluster saved by it restores.
+#[derive(Deserialize)]
+struct LegacyImage<M> {
+    last_applied: Index,
+    digest: u64,
     sessions: BTreeMap<ClientId, BTreeMap<u64, (Index, Term)>>,
     machine: M,
 }
+
+/// Snapshots start with this tag, then the image in postcard (a compact binary
+/// serde format): about a fifth of the JSON's size and much faster to write.
+const SNAPSHOT_TAG: &[u8; 4] = b"RCS2";
 
 /// A state machine plus its client sessions and its record of applied entries.
 /// Volatile: a restarted node rebuilds it by re-applying the committed log.
@@ -77,22 +156,22 @@ struct ReplicaImage<M> {
 pub struct Replica<M> {
     machine: M,
     last_applied: Index,
-    /// Client sessions (thesis §6.3): per client, where each of its requests was
-    /// applied, by sequence number. Ordered maps: a snapshot's bytes depend on
+    /// Client sessions (thesis §6.3). Ordered maps: a snapshot's bytes depend on
     /// the state only.
-    sessions: BTreeMap<ClientId, BTreeMap<u64, (Index, Term)>>,
+    sessions: BTreeMap<ClientId, Session>,
     digest: u64,
-    history: Vec<Applied>,
+    /// The latest [`HISTORY_WINDOW`] (or more) applied records; `history_start`
+    /// records were dropped before them.
+    history: VecDeque<Applied>,
+    history_start: u64,
 }
 
-/// One step of the history digest (FNV-1a over the words).
+/// One step of the history digest: FNV-1a's multiply, a word at a time.
 fn fold_digest(digest: u64, words: [u64; 5]) -> u64 {
     let mut h = digest ^ 0xcbf2_9ce4_8422_2325;
     for w in words {
-        for b in w.to_le_bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3);
+        h ^= h >> 29;
     }
     h
 }
@@ -106,8 +185,31 @@ impl<M: StateMachine> Replica<M> {
         self.last_applied
     }
 
-    pub fn history(&self) -> &[Applied] {
+    /// The latest applied records (at least [`HISTORY_WINDOW`] once that many
+    /// were applied), oldest first.
+    pub fn history(&self) -> &VecDeque<Applied> {
         &self.history
+    }
+
+    /// How many records were ever applied (the position after the last one).
+    pub fn history_end(&self) -> u64 {
+        self.history_start + self.history.len() as u64
+    }
+
+    /// The records from position `from` (as counted by [`Replica::history_end`])
+    /// on, or `None` if some of them were already dropped.
+    pub fn history_since(&self, from: u64) -> Option<impl Iterator<Item = &Applied>> {
+        let skip = from.checked_sub(self.history_start)?;
+        Some(self.history.iter().skip(skip as usize))
+    }
+
+    fn record(&mut self, applied: Applied) {
+        // Dropped in halves so that the cost is amortised.
+        if self.history.len() >= 2 * HISTORY_WINDOW {
+            self.history.drain(..HISTORY_WINDOW);
+            self.history_start += HISTORY_WINDOW as u64;
+        }
+        self.history.push_back(applied);
     }
 
     pub fn digest(&self) -> u64 {
@@ -122,17 +224,51 @@ impl<M: StateMachine> Replica<M> {
             sessions: self.sessions.clone(),
             machine: &self.machine,
         };
+        let mut data = SNAPSHOT_TAG.to_vec();
         // Serializing plain data into memory cannot fail.
-        serde_json::to_vec(&image)
-            .unwrap_or_default()
-            .into_boxed_slice()
-            .into()
+        data.extend(postcard::to_allocvec(&image).unwrap_or_default());
+        data.into()
+    }
+
+    /// Reads a snapshot's data: the binary format, or the JSON of raftchat 0.1.
+    fn decode(meta: &SnapshotMeta, data: &[u8]) -> Result<ReplicaImage<M>, String> {
+        let unreadable = |e: &dyn std::fmt::Display| {
+            format!("snapshot at index {} is unreadable: {e}", meta.index)
+        };
+        if let Some(body) = data.strip_prefix(SNAPSHOT_TAG) {
+            return postcard::from_bytes(body).map_err(|e| unreadable(&e));
+        }
+        let old: LegacyImage<M> = serde_json::from_slice(data).map_err(|e| unreadable(&e))?;
+        Ok(ReplicaImage {
+            last_applied: old.last_applied,
+            digest: old.digest,
+            sessions: old
+                .sessions
+                .into_iter()
+                .map(|(client, records)| {
+                    let mut session = Session::default();
+                    for (seq, (index, term)) in records {
+                        session.record(seq, index, term);
+                    }
+                    (client, session)
+                })
+                .collect(),
+            machine: old.machine,
+        })
+    }
+
+    /// A snapshot's data as readable JSON (for the page and for students).
+    pub fn snapshot_json(meta: &SnapshotMeta, data: &[u8]) -> Result<String, String>
+    where
+        M: Serialize,
+    {
+        let image = Self::decode(meta, data)?;
+        serde_json::to_string_pretty(&image).map_err(|e| e.to_string())
     }
 
     /// Replaces the state with a snapshot's. On error nothing changes.
     pub fn restore(&mut self, meta: &SnapshotMeta, data: &[u8]) -> Result<(), String> {
-        let image: ReplicaImage<M> = serde_json::from_slice(data)
-            .map_err(|e| format!("snapshot at index {} is unreadable: {e}", meta.index))?;
+        let image = Self::decode(meta, data)?;
         if image.last_applied != meta.index {
             return Err(format!(
                 "snapshot labelled index {} holds the state at index {}",
@@ -143,7 +279,7 @@ impl<M: StateMachine> Replica<M> {
         self.sessions = image.sessions;
         self.last_applied = image.last_applied;
         self.digest = image.digest;
-        self.history.push(Applied {
+        self.record(Applied {
             index: meta.index,
             term: meta.term,
             kind: AppliedKind::Snapshot,
@@ -152,9 +288,19 @@ impl<M: StateMachine> Replica<M> {
         Ok(())
     }
 
-    /// Where request (`client`, `seq`) was applied, if it was.
+    /// Where request (`client`, `seq`) was applied, if its session remembers.
     pub fn applied_at(&self, client: ClientId, seq: u64) -> Option<(Index, Term)> {
-        self.sessions.get(&client)?.get(&seq).copied()
+        match self.session_lookup(client, seq) {
+            SessionLookup::Applied(index, term) => Some((index, term)),
+            _ => None,
+        }
+    }
+
+    /// What the client's session says of request (`client`, `seq`).
+    pub fn session_lookup(&self, client: ClientId, seq: u64) -> SessionLookup {
+        self.sessions
+            .get(&client)
+            .map_or(SessionLookup::New, |s| s.lookup(seq))
     }
 
     /// Figure 2, all servers: "If commitIndex > lastApplied: increment lastApplied,
@@ -169,17 +315,22 @@ impl<M: StateMachine> Replica<M> {
         let kind = match &entry.payload {
             Payload::Noop => AppliedKind::Noop,
             Payload::Config(_) => AppliedKind::Config,
-            Payload::Command(r) => match self.applied_at(r.client, r.seq) {
-                Some((original, _)) => AppliedKind::Duplicate {
+            Payload::Command(r) => match self.session_lookup(r.client, r.seq) {
+                SessionLookup::Applied(original, _) => AppliedKind::Duplicate {
                     client: r.client,
                     seq: r.seq,
                     original,
                 },
-                None => {
-                    self.sessions
-                        .entry(r.client)
-                        .or_default()
-                        .insert(r.seq, (entry.index, entry.term));
+                SessionLookup::Expired => AppliedKind::Expired {
+                    client: r.client,
+                    seq: r.seq,
+                },
+                SessionLookup::New => {
+                    self.sessions.entry(r.client).or_default().record(
+                        r.seq,
+                        entry.index,
+                        entry.term,
+                    );
                     let meta = CommandMeta {
                         index: entry.index,
                         term: entry.term,
@@ -200,6 +351,7 @@ impl<M: StateMachine> Replica<M> {
             AppliedKind::Command { client, seq } => (2, client, seq),
             AppliedKind::Duplicate { client, seq, .. } => (3, client, seq),
             AppliedKind::Snapshot => (4, 0, 0),
+            AppliedKind::Expired { client, seq } => (5, client, seq),
         };
         self.digest = fold_digest(self.digest, [entry.index, entry.term, tag, a, b]);
         let applied = Applied {
@@ -208,7 +360,130 @@ impl<M: StateMachine> Replica<M> {
             kind,
             digest: self.digest,
         };
-        self.history.push(applied);
+        self.record(applied);
         applied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::{ChatCommand, ChatRoom};
+    use crate::types::{Membership, Request};
+
+    fn chat(index: Index, client: ClientId, seq: u64) -> Entry<ChatCommand> {
+        Entry {
+            index,
+            term: 1,
+            payload: Payload::Command(Request {
+                client,
+                seq,
+                command: ChatCommand::new("ada", &format!("m{seq}")).unwrap(),
+            }),
+        }
+    }
+
+    fn meta(index: Index) -> SnapshotMeta {
+        SnapshotMeta {
+            index,
+            term: 1,
+            config: Membership::new(1..=3),
+        }
+    }
+
+    #[test]
+    fn a_retry_after_its_session_expired_is_refused_never_applied_twice() {
+        // Thesis §6.3: the session remembers the client's SESSION_WINDOW latest
+        // requests; seq 1 is forgotten once SESSION_WINDOW more were applied.
+        let mut r = Replica::<ChatRoom>::default();
+        let n = SESSION_WINDOW as u64 + 1;
+        for seq in 1..=n {
+            assert_eq!(
+                r.apply(&chat(seq, 7, seq)).kind,
+                AppliedKind::Command { client: 7, seq }
+            );
+        }
+        assert_eq!(r.session_lookup(7, 1), SessionLookup::Expired);
+        assert_eq!(r.session_lookup(7, 2), SessionLookup::Applied(2, 1));
+        assert_eq!(r.session_lookup(7, n + 1), SessionLookup::New);
+        assert_eq!(r.session_lookup(8, 1), SessionLookup::New, "other clients");
+        // A retry of seq 1 reaches the log again: it is not applied.
+        let before = r.machine().total_messages();
+        let a = r.apply(&chat(n + 1, 7, 1));
+        assert_eq!(a.kind, AppliedKind::Expired { client: 7, seq: 1 });
+        assert_eq!(r.machine().total_messages(), before);
+        // A retry still remembered is a duplicate of its first application.
+        let a = r.apply(&chat(n + 2, 7, 2));
+        assert_eq!(
+            a.kind,
+            AppliedKind::Duplicate {
+                client: 7,
+                seq: 2,
+                original: 2
+            }
+        );
+        assert_eq!(r.machine().total_messages(), before);
+    }
+
+    #[test]
+    fn sessions_and_history_stay_bounded() {
+        let mut r = Replica::<ChatRoom>::default();
+        let n = 3 * HISTORY_WINDOW as u64;
+        for i in 1..=n {
+            r.apply(&chat(i, 1 + i % 3, i));
+        }
+        assert!(r
+            .sessions
+            .values()
+            .all(|s| s.applied.len() <= SESSION_WINDOW));
+        assert!(r.history().len() <= 2 * HISTORY_WINDOW);
+        assert_eq!(r.history_end(), n);
+        assert!(r.history_since(0).is_none(), "the oldest records are gone");
+        let last: Vec<_> = r.history_since(n - 1).unwrap().collect();
+        assert_eq!(last.len(), 1);
+        assert_eq!(last[0].index, n);
+    }
+
+    #[test]
+    fn a_binary_snapshot_restores_the_same_replica_and_is_smaller_than_json() {
+        let mut r = Replica::<ChatRoom>::default();
+        for i in 1..=200 {
+            r.apply(&chat(i, 1 + i % 3, i));
+        }
+        let data = r.snapshot();
+        assert!(data.starts_with(SNAPSHOT_TAG));
+        let mut back = Replica::<ChatRoom>::default();
+        back.restore(&meta(200), &data).unwrap();
+        assert_eq!(back.machine(), r.machine());
+        assert_eq!(back.digest(), r.digest());
+        assert_eq!(back.sessions, r.sessions);
+        let json = Replica::<ChatRoom>::snapshot_json(&meta(200), &data).unwrap();
+        assert!(json.contains("\"m200\""), "readable form holds the chat");
+        assert!(
+            data.len() * 2 < json.len(),
+            "binary {} bytes, JSON {} bytes",
+            data.len(),
+            json.len()
+        );
+        // A damaged snapshot is an error, and changes nothing.
+        let mut damaged = data.to_vec();
+        damaged.truncate(data.len() / 2);
+        assert!(back.restore(&meta(200), &damaged).is_err());
+        assert_eq!(back.machine(), r.machine());
+    }
+
+    #[test]
+    fn a_json_snapshot_of_the_previous_format_still_restores() {
+        // raftchat 0.1 wrote JSON with every session record.
+        let old = r#"{"last_applied":2,"digest":42,"sessions":{"5":{"1":[1,1],"2":[2,1]}},
+            "machine":{"messages":[{"author":"ada","text":"hi","client":5,"seq":1,"index":1,"term":1},
+            {"author":"ada","text":"yo","client":5,"seq":2,"index":2,"term":1}]}}"#;
+        let mut r = Replica::<ChatRoom>::default();
+        r.restore(&meta(2), old.as_bytes()).unwrap();
+        assert_eq!(r.machine().messages().len(), 2);
+        assert_eq!(r.machine().total_messages(), 2);
+        assert_eq!(r.digest(), 42);
+        assert_eq!(r.session_lookup(5, 2), SessionLookup::Applied(2, 1));
+        assert_eq!(r.session_lookup(5, 3), SessionLookup::New);
     }
 }

@@ -316,6 +316,9 @@ pub enum FailReason {
     NotLeaderAnyMore,
     /// The node was removed from the cluster.
     NodeRemoved,
+    /// The request is older than its client's session remembers (thesis §6.3):
+    /// it was not applied now; whether an earlier copy was cannot be told.
+    SessionExpired,
 }
 
 impl std::fmt::Display for FailReason {
@@ -328,6 +331,9 @@ impl std::fmt::Display for FailReason {
                 "the node lost leadership and its entry was overwritten"
             }
             FailReason::NodeRemoved => "the node was removed from the cluster",
+            FailReason::SessionExpired => {
+                "too old: the client's session no longer remembers it, so it was not applied again (an earlier copy may have been)"
+            }
         })
     }
 }

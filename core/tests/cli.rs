@@ -61,10 +61,40 @@ fn json_run_prints_a_history_and_every_chat_with_zero_violations() {
         .collect();
     let unique: std::collections::BTreeSet<_> = keys.iter().copied().collect();
     assert_eq!(unique.len(), keys.len(), "no message applied twice");
+    // A replica keeps the latest messages of the chat (CHAT_WINDOW) and counts
+    // them all: every acknowledged message from the first one kept on is there.
+    assert_eq!(longest.len(), raftchat_core::chat::CHAT_WINDOW);
+    let first_kept = longest[0]["index"].as_u64().unwrap();
+    let most = v["chat_totals"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t.as_u64().unwrap())
+        .max()
+        .unwrap();
+    let acknowledged: std::collections::BTreeSet<_> = history
+        .iter()
+        .filter(|h| h["outcome"] == "committed")
+        .map(|h| (h["client"].as_u64(), h["seq"].as_u64()))
+        .collect();
+    assert!(
+        most as usize >= acknowledged.len(),
+        "{most} messages applied, {} acknowledged",
+        acknowledged.len()
+    );
+    let mut checked = 0;
     for h in history.iter().filter(|h| h["outcome"] == "committed") {
+        if h["index"].as_u64().unwrap() < first_kept {
+            continue;
+        }
+        checked += 1;
         let key = (h["client"].as_u64().unwrap(), h["seq"].as_u64().unwrap());
         assert!(unique.contains(&key), "acknowledged {key:?} is in the chat");
     }
+    assert!(
+        checked > 100,
+        "{checked} acknowledged messages checked in the chat"
+    );
     for id in ["2", "3", "4", "5"] {
         let (a, b) = (texts("1"), texts(id));
         let n = a.len().min(b.len());

@@ -882,12 +882,15 @@ fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
         );
     }
     r.take_ready();
+    // Node 3 answers its first probe (it holds nothing): the leader streams
+    // entries 1..=3 to it, which are lost.
+    r.step(5, accepted(3, 1, 2, 0, 0));
     r.step(5, accepted(2, 1, 2, 1, 3));
     assert_eq!(r.commit_index(), 3);
     r.take_ready();
     r.compact(3, std::sync::Arc::from(vec![7u8; 2500])).unwrap();
-    // Node 3 has nothing: its probe is rejected and it gets the snapshot, in
-    // chunks of 1024 bytes, one at a time.
+    // Node 3 still has nothing: a later append is rejected and it gets the
+    // snapshot, in chunks of 1024 bytes, one at a time.
     r.step(
         6,
         msg(
@@ -968,4 +971,96 @@ fn a_learner_that_never_catches_up_is_removed_again() {
     ));
     assert!(!r.membership().is_member(4));
     assert_eq!(r.catching_up(), None);
+}
+
+/// Repairs follower 2's log from leader 1 over a network that delivers in a
+/// random order, duplicates a share of the messages, and lets the leader's
+/// heartbeat fire every `deliveries_per_heartbeat` deliveries. Returns the
+/// AppendEntries the leader sent to the follower, the heartbeats that fired,
+/// and the duplicated rejections the leader received.
+fn repair(
+    leader_log: &[Term],
+    follower_log: &[Term],
+    seed: u64,
+    duplicate_percent: u64,
+    deliveries_per_heartbeat: u64,
+) -> (usize, u64, usize) {
+    let mut nodes = BTreeMap::new();
+    let term = leader_log.last().copied().unwrap_or(0) + 1;
+    nodes.insert(1, leader(1, 3, term, leader_log, &[3]));
+    nodes.insert(2, node(2, 3, term - 1, follower_log));
+    nodes.insert(3, node(3, 3, term - 1, leader_log));
+    let mut rng = seed;
+    let mut random = move |n: u64| {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (rng >> 33) % n
+    };
+    let (mut now, mut heartbeats, mut appends_to_2, mut duplicated_rejections) = (10, 0, 0, 0);
+    let mut queue: Vec<Message<String>> = Vec::new();
+    for delivery in 0..100_000u64 {
+        if delivery % deliveries_per_heartbeat == 0 || queue.is_empty() {
+            now += 50; // the heartbeat interval
+            heartbeats += 1;
+            nodes.get_mut(&1).unwrap().tick(now);
+            queue.extend(nodes.get_mut(&1).unwrap().take_ready().messages);
+        }
+        let m = queue.swap_remove(random(queue.len() as u64) as usize);
+        if random(100) < duplicate_percent {
+            if m.kind() == MessageKind::AppendRejected {
+                duplicated_rejections += 1;
+            }
+            queue.push(m.clone());
+        }
+        if (m.from, m.to, m.kind()) == (1, 2, MessageKind::AppendEntries) {
+            appends_to_2 += 1;
+        }
+        let to = nodes.get_mut(&m.to).unwrap();
+        to.step(now, m);
+        queue.extend(to.take_ready().messages);
+        if log_terms(&nodes[&2]) == log_terms(&nodes[&1]) {
+            return (appends_to_2, heartbeats, duplicated_rejections);
+        }
+    }
+    panic!(
+        "follower 2 not repaired after 100,000 deliveries: it has {:?}, the leader {:?}",
+        log_terms(&nodes[&2]),
+        log_terms(&nodes[&1])
+    );
+}
+
+#[test]
+fn log_repair_takes_about_one_probe_per_conflicting_term_under_reordering_and_duplication() {
+    // §5.3 with the conflict hint ("the follower can include the term of the
+    // conflicting entry and the first index it stores for that term"): one
+    // rejected probe per conflicting term, then the entries. The leader holds one
+    // entry per even term 2..=80; the follower shares the first 10, then holds two
+    // entries of each odd term 21..=79, which the leader never had: 30
+    // conflicting terms, 60 divergent entries.
+    let leader_log: Vec<Term> = (1..=40).map(|t| 2 * t).collect();
+    let mut follower_log: Vec<Term> = leader_log[..10].to_vec();
+    for t in (21..=79).step_by(2) {
+        follower_log.extend([t, t]);
+    }
+    let conflicting_terms = 30;
+    // In order, no loss, no duplicates, no heartbeat during the repair.
+    let (appends, heartbeats, _) = repair(&leader_log, &follower_log, 1, 0, u64::MAX);
+    assert!(
+        appends <= conflicting_terms + 2,
+        "{appends} AppendEntries for {conflicting_terms} conflicting terms ({heartbeats} heartbeats)"
+    );
+    // Reordered, 30 % duplicated, a heartbeat every 5 deliveries: a rejection
+    // that does not answer the probe outstanding changes nothing, so the probes
+    // never multiply. Each heartbeat adds one AppendEntries (itself), and a
+    // duplicated rejection at most one: one that arrives after the follower
+    // matched but before it acknowledged the entries looks like a new gap.
+    for seed in 1..=50 {
+        let (appends, heartbeats, duplicates) = repair(&leader_log, &follower_log, seed, 30, 5);
+        let bound = conflicting_terms + 2 + heartbeats as usize + duplicates;
+        assert!(
+            appends <= bound,
+            "seed {seed}: {appends} AppendEntries, bound {bound} ({conflicting_terms} conflicting terms + 2 + {heartbeats} heartbeats + {duplicates} duplicated rejections)"
+        );
+    }
 }

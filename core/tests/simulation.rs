@@ -827,7 +827,7 @@ fn read_outcome(
     sim: &Simulator<ChatRoom>,
     read_id: u64,
 ) -> Option<raftchat_core::node::ReadOutcome> {
-    sim.reads()[read_id as usize - 1].outcome.clone()
+    sim.read_record(read_id).and_then(|r| r.outcome.clone())
 }
 
 #[test]
@@ -1156,5 +1156,109 @@ fn a_node_snapshots_by_itself_once_its_log_passes_the_threshold() {
         let n = sim.node(id).unwrap().node.unwrap();
         assert!(n.raft().log().base().0 > 0, "the log was compacted");
         assert_eq!(chat_of(&sim, id).len(), 20, "nothing lost");
+    }
+}
+
+#[test]
+fn a_retry_after_its_session_expired_fails_clearly_and_is_not_applied_again() {
+    use raftchat_core::state_machine::SESSION_WINDOW;
+    let mut sim = Simulator::<ChatRoom>::new(SimConfig::default()).unwrap();
+    let mut checker = Checker::new();
+    run_checked(&mut sim, &mut checker, 1_000);
+    let leader = sim.leader().expect("a leader after 1 s");
+    // Client 3 sends SESSION_WINDOW + 10 messages: its session forgets the
+    // first ten (thesis §6.3).
+    let n = SESSION_WINDOW as u64 + 10;
+    let mut t = 1_000;
+    for chunk in (1..=n).collect::<Vec<_>>().chunks(64) {
+        let requests = chunk.iter().map(|&s| req(3, s, &format!("m{s}"))).collect();
+        sim.submit_many(leader, requests).unwrap();
+        t += 20;
+        run_checked(&mut sim, &mut checker, t);
+    }
+    run_checked(&mut sim, &mut checker, t + 1_000);
+    let total = |sim: &Simulator<ChatRoom>| {
+        sim.node(leader)
+            .and_then(|v| v.node)
+            .map(|n| n.replica().machine().total_messages())
+    };
+    assert_eq!(total(&sim), Some(n));
+    sim.take_events();
+    // Seq 5 again, through every node: each says it is too old.
+    for id in 1..=5 {
+        sim.submit(id, req(3, 5, "m5 again")).unwrap();
+    }
+    run_checked(&mut sim, &mut checker, t + 2_000);
+    let ends = outcomes(&sim.take_events());
+    assert_eq!(ends.len(), 5, "{ends:?}");
+    for (_, client, seq, outcome) in ends {
+        assert_eq!(
+            (client, seq, outcome),
+            (3, 5, Outcome::Failed(FailReason::SessionExpired))
+        );
+    }
+    assert_eq!(total(&sim), Some(n), "nothing applied again");
+    // A remembered one is still answered with its index.
+    sim.submit(leader, req(3, n, "last again")).unwrap();
+    run_checked(&mut sim, &mut checker, t + 3_000);
+    let ends = outcomes(&sim.take_events());
+    assert!(
+        matches!(ends[..], [(_, 3, s, Outcome::Committed { .. })] if s == n),
+        "{ends:?}"
+    );
+}
+
+#[test]
+fn a_long_saturating_run_keeps_the_simulator_and_every_replica_bounded() {
+    use raftchat_core::chat::CHAT_WINDOW;
+    use raftchat_core::sim::RECORD_WINDOW;
+    use raftchat_core::state_machine::HISTORY_WINDOW;
+    // 200,000 messages from one client: past every window (records, replica
+    // history, sessions, the chat) and many snapshots.
+    let cfg = SimConfig {
+        max_queued_requests: 1 << 16,
+        request_timeout_ms: 60_000,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    sim.set_record_events(false);
+    sim.run_until(1_000);
+    let leader = sim.leader().expect("a leader after 1 s");
+    let mut checker = Checker::new();
+    let (mut seq, mut t) = (0u64, 1_000);
+    while seq < 200_000 {
+        let requests = (0..1_000)
+            .map(|_| {
+                seq += 1;
+                req(1, seq, "bounded")
+            })
+            .collect();
+        sim.submit_many(leader, requests).unwrap();
+        t += 10;
+        sim.run_until(t);
+        checker.check(&sim).unwrap();
+    }
+    sim.run_until(t + 1_000);
+    checker.check(&sim).unwrap();
+    assert!(sim.history().len() <= 2 * RECORD_WINDOW);
+    assert!(sim.acks().len() <= 2 * RECORD_WINDOW);
+    assert_eq!(sim.acks().end(), 200_000, "every message acknowledged");
+    for id in 1..=5 {
+        let node = sim.node(id).and_then(|v| v.node).expect("every node up");
+        let replica = node.replica();
+        assert_eq!(replica.machine().total_messages(), 200_000, "node {id}");
+        assert_eq!(replica.machine().messages().len(), CHAT_WINDOW);
+        assert!(replica.history().len() <= 2 * HISTORY_WINDOW);
+        let snapshot = node.raft().snapshot().expect("the log was compacted");
+        assert!(
+            snapshot.data.len() < 256 * 1024,
+            "node {id}'s snapshot holds {} bytes",
+            snapshot.data.len()
+        );
+        assert!(
+            node.log_bytes() < 4 * 1024 * 1024,
+            "node {id}'s log holds {} bytes",
+            node.log_bytes()
+        );
     }
 }

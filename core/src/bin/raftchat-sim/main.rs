@@ -1,12 +1,12 @@
 //! `raftchat-sim`: runs a seeded chat cluster in virtual time and prints a summary,
 //! the full client history (`--json`), or benchmark figures (`--bench`).
 
+mod bench;
+
 use raftchat_core::campaign::{self, Faults, RunConfig, RunReport};
-use raftchat_core::chat::{ChatCommand, ChatRoom};
-use raftchat_core::sim::{SimConfig, Simulator};
-use raftchat_core::{Outcome, Request};
+use raftchat_core::sim::SimConfig;
+use raftchat_core::Outcome;
 use std::process::ExitCode;
-use std::time::Instant;
 
 const HELP: &str = "\
 raftchat-sim: run a seeded Raft chat cluster in virtual time
@@ -36,7 +36,8 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
   --campaign                use the fault campaign's profile for this seed
                             (the command printed for a failing campaign seed)
   --json                    print the client history and every replica's chat
-  --bench                   measure simulator speed (ignores other options)
+  --bench                   measure simulator speed and memory (ignores other options)
+  --bench-seconds S         how long the saturating load runs      [10]
   -h, --help                this help
 ";
 
@@ -46,7 +47,7 @@ fn main() -> ExitCode {
             print!("{HELP}");
             ExitCode::SUCCESS
         }
-        Ok(Mode::Bench) => bench(),
+        Ok(Mode::Bench { load_seconds }) => bench::run(load_seconds),
         Ok(Mode::Run { cfg, json }) => run(&cfg, json),
         Err(e) => {
             eprintln!("raftchat-sim: {e}\n(try --help)");
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
 
 enum Mode {
     Help,
-    Bench,
+    Bench { load_seconds: f64 },
     Run { cfg: RunConfig, json: bool },
 }
 
@@ -68,6 +69,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     let mut faults = Faults::default();
     let mut duration_ms = 10_000;
     let (mut json, mut bench, mut campaign) = (false, false, false);
+    let mut load_seconds = 10.0;
     let mut seed = 1;
     // Explicit options, applied over the campaign profile when both are given.
     let mut overrides: Vec<Box<dyn Fn(&mut RunConfig)>> = Vec::new();
@@ -89,6 +91,15 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
             "--pre-vote" => overrides.push(Box::new(|c| c.sim.pre_vote = true)),
             "--check-quorum" => overrides.push(Box::new(|c| c.sim.check_quorum = true)),
             "--bench" => bench = true,
+            "--bench-seconds" => {
+                let s: f64 = number(&name, &value()?)?;
+                if !(s > 0.0 && s <= 3600.0) {
+                    return Err(format!(
+                        "{name} must be between 0 and 3600 seconds, not {s}"
+                    ));
+                }
+                load_seconds = s;
+            }
             "--campaign" => campaign = true,
             "--seed" => seed = number(&name, &value()?)?,
             "--nodes" => {
@@ -165,7 +176,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
         }
     }
     if bench {
-        return Ok(Mode::Bench);
+        return Ok(Mode::Bench { load_seconds });
     }
     let mut cfg = if campaign {
         campaign::campaign_config(seed, duration_ms)
@@ -320,6 +331,17 @@ fn print_json(cfg: &RunConfig, r: &RunReport) {
             (id.to_string(), msgs.unwrap_or(serde_json::Value::Null))
         })
         .collect();
+    let chat_totals: serde_json::Map<String, serde_json::Value> = r
+        .sim
+        .node_ids()
+        .filter_map(|id| {
+            let n = r.sim.node(id)?.node?;
+            Some((
+                id.to_string(),
+                n.replica().machine().total_messages().into(),
+            ))
+        })
+        .collect();
     let history: Vec<_> = r
         .sim
         .history()
@@ -359,108 +381,10 @@ fn print_json(cfg: &RunConfig, r: &RunReport) {
         },
         "history": history,
         "chats": chats,
+        "chat_totals": chat_totals,
     });
     match serde_json::to_string_pretty(&out) {
         Ok(s) => println!("{s}"),
         Err(e) => eprintln!("raftchat-sim: cannot print JSON: {e}"),
-    }
-}
-
-/// (a) virtual-time speed of an idle 5-node cluster; (b) committed chat entries
-/// per second under saturating load, natively, on one core.
-fn bench() -> ExitCode {
-    // (a) Idle: heartbeats only.
-    let idle_virtual_ms = 3_600_000;
-    let mut sim = match Simulator::<ChatRoom>::new(SimConfig::default()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("raftchat-sim: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    sim.set_record_events(false);
-    let t = Instant::now();
-    sim.run_until(idle_virtual_ms);
-    let idle_wall = t.elapsed().as_secs_f64();
-    println!(
-        "idle 5-node cluster: {} s virtual in {:.3} s wall = {:.0}x real time ({} messages)",
-        idle_virtual_ms / 1000,
-        idle_wall,
-        idle_virtual_ms as f64 / 1000.0 / idle_wall,
-        sim.stats().messages_sent
-    );
-
-    // (b) Saturating load: every virtual millisecond a burst of requests reaches
-    // the leader, which sends them on in AppendEntries of up to `batch` entries.
-    let batch = 1024;
-    let cfg = SimConfig {
-        max_entries_per_append: batch,
-        max_queued_requests: 1 << 20,
-        request_timeout_ms: 60_000,
-        disk_latency_min_ms: 0,
-        disk_latency_max_ms: 0,
-        net: raftchat_core::NetConfig {
-            latency_min_ms: 1,
-            latency_max_ms: 1,
-            ..Default::default()
-        },
-        ..SimConfig::default()
-    };
-    let mut sim = match Simulator::<ChatRoom>::new(cfg) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("raftchat-sim: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    sim.set_record_events(false);
-    sim.run_until(2_000);
-    let Some(leader) = sim.leader() else {
-        eprintln!("raftchat-sim: no leader elected for the load benchmark");
-        return ExitCode::FAILURE;
-    };
-    let committed_before = applied_on(&sim, leader);
-    let burst = 2_000u64;
-    let mut seq = 0;
-    let t = Instant::now();
-    let mut now = sim.now_ms();
-    while t.elapsed().as_secs_f64() < 3.0 {
-        let requests = (0..burst)
-            .map(|_| {
-                seq += 1;
-                request(1, seq)
-            })
-            .collect();
-        if sim.submit_many(leader, requests).is_err() {
-            break;
-        }
-        now += 1;
-        sim.run_until(now);
-    }
-    sim.run_until(now + 50);
-    let wall = t.elapsed().as_secs_f64();
-    let committed = applied_on(&sim, leader) - committed_before;
-    println!(
-        "saturating load, 5 nodes, batches of up to {batch}: {committed} entries committed in {wall:.2} s wall = {:.0} entries/s ({} requests submitted, leader {leader})",
-        committed as f64 / wall,
-        seq
-    );
-    ExitCode::SUCCESS
-}
-
-fn applied_on(sim: &Simulator<ChatRoom>, id: u32) -> u64 {
-    sim.node(id)
-        .and_then(|v| v.node)
-        .map_or(0, |n| n.replica().machine().messages().len() as u64)
-}
-
-fn request(client: u64, seq: u64) -> Request<ChatCommand> {
-    Request {
-        client,
-        seq,
-        command: ChatCommand {
-            author: "bench".into(),
-            text: "hello".into(),
-        },
     }
 }
