@@ -499,7 +499,7 @@ pub struct Simulator<M: StateMachine> {
     queue: BinaryHeap<Reverse<(u64, u64, Scheduled)>>,
     queue_seq: u64,
     slots: Vec<Slot<M>>,
-    in_flight: BTreeMap<u64, InFlight<M::Command>>,
+    in_flight: InFlightTable<M::Command>,
     next_message_id: u64,
     cut: BTreeSet<(NodeId, NodeId)>,
     record_events: bool,
@@ -526,6 +526,53 @@ pub struct Simulator<M: StateMachine> {
     retiring: BTreeMap<NodeId, u64>,
     /// A snapshot that could not be restored, or that disagrees with the log.
     snapshot_fault: Option<(u64, String)>,
+}
+
+/// The messages on the wire, by id. Ids are handed out in increasing order and
+/// messages mostly arrive in that order, so a deque from the oldest id still in
+/// flight holds them compactly: inserting, finding and removing take O(1), and
+/// iterating goes in send order.
+struct InFlightTable<C> {
+    /// The id of `slots[0]`.
+    base: u64,
+    slots: VecDeque<Option<InFlight<C>>>,
+}
+
+impl<C> Default for InFlightTable<C> {
+    fn default() -> Self {
+        InFlightTable {
+            base: 1,
+            slots: VecDeque::new(),
+        }
+    }
+}
+
+impl<C> InFlightTable<C> {
+    /// Adds message `m`, whose id is higher than every id added before.
+    fn insert(&mut self, m: InFlight<C>) {
+        if self.slots.is_empty() {
+            self.base = m.id;
+        }
+        let at = (m.id - self.base) as usize;
+        while self.slots.len() < at {
+            self.slots.push_back(None);
+        }
+        self.slots.push_back(Some(m));
+    }
+
+    fn remove(&mut self, id: u64) -> Option<InFlight<C>> {
+        let at = id.checked_sub(self.base)? as usize;
+        let m = self.slots.get_mut(at)?.take();
+        while self.slots.front().is_some_and(Option::is_none) {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+        m
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &InFlight<C>> {
+        self.slots.iter().flatten()
+    }
 }
 
 /// A record list that keeps its latest entries: positions count from the first
@@ -656,7 +703,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             queue: BinaryHeap::new(),
             queue_seq: 0,
             slots: Vec::new(),
-            in_flight: BTreeMap::new(),
+            in_flight: InFlightTable::default(),
             next_message_id: 1,
             cut: BTreeSet::new(),
             record_events: true,
@@ -788,7 +835,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             .map(|n| n.raft().id())
     }
     pub fn in_flight(&self) -> impl Iterator<Item = &InFlight<M::Command>> {
-        self.in_flight.values()
+        self.in_flight.iter()
     }
     pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
         self.cut.contains(&(from, to))
@@ -1177,7 +1224,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
     pub fn drop_message(&mut self, id: u64) -> Result<(), String> {
         let m = self
             .in_flight
-            .remove(&id)
+            .remove(id)
             .ok_or_else(|| format!("message {id} is not in flight"))?;
         self.dropped(id, &m.message, DropReason::ByUser);
         Ok(())
@@ -1362,7 +1409,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
     }
 
     fn deliver(&mut self, id: u64) {
-        let Some(m) = self.in_flight.remove(&id) else {
+        let Some(m) = self.in_flight.remove(id) else {
             return; // dropped by hand while in flight
         };
         let (from, to) = (m.message.from, m.message.to);
@@ -1496,6 +1543,12 @@ impl<M: StateMachine + 'static> Simulator<M> {
             0
         };
         let slot = &mut self.slots[id as usize - 1];
+        if !has_write && slot.batches.is_empty() {
+            // Nothing to wait for: release at once (most messages of a run).
+            self.release(id, messages, committed, snapshot);
+            self.reschedule_timer(id);
+            return;
+        }
         if has_write && self.external_disk {
             self.disk_outbox.push(DiskWrite {
                 node: id,
@@ -1504,7 +1557,6 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 write: write.clone(),
             });
         }
-        let idle = slot.batches.is_empty();
         slot.batches.push_back(PendingBatch {
             write,
             write_id,
@@ -1529,8 +1581,6 @@ impl<M: StateMachine + 'static> Simulator<M> {
                     incarnation,
                 },
             );
-        } else if idle {
-            self.release_ready(id);
         }
         self.reschedule_timer(id);
     }
@@ -1593,18 +1643,29 @@ impl<M: StateMachine + 'static> Simulator<M> {
         let Some(batch) = self.slots[id as usize - 1].batches.pop_front() else {
             return;
         };
-        for m in batch.messages {
+        self.release(id, batch.messages, batch.committed, batch.snapshot);
+    }
+
+    /// Sends a batch's messages and applies its committed entries (its write,
+    /// if any, is durable).
+    fn release(
+        &mut self,
+        id: NodeId,
+        messages: Vec<Message<M::Command>>,
+        committed: Vec<Entry<M::Command>>,
+        snapshot: Option<Snapshot>,
+    ) {
+        for m in messages {
             self.check_durable_before_send(id, &m);
             self.send(m);
         }
-        if batch.committed.is_empty() && batch.snapshot.is_none() {
+        if committed.is_empty() && snapshot.is_none() {
             return;
         }
         let Some(node) = self.slots[id as usize - 1].node.as_mut() else {
             return;
         };
-        let (applied, ended) = match node.apply_committed(batch.snapshot.as_ref(), &batch.committed)
-        {
+        let (applied, ended) = match node.apply_committed(snapshot.as_ref(), &committed) {
             Ok(out) => out,
             Err(error) => {
                 // The replica cannot hold what Raft committed: stop the node.
@@ -1680,15 +1741,12 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 message.clone()
             };
             let Some(message) = m else { continue };
-            self.in_flight.insert(
+            self.in_flight.insert(InFlight {
                 id,
-                InFlight {
-                    id,
-                    sent_ms: self.now_ms,
-                    deliver_ms,
-                    message,
-                },
-            );
+                sent_ms: self.now_ms,
+                deliver_ms,
+                message,
+            });
             self.schedule(deliver_ms, Scheduled::Deliver(id));
         }
     }
