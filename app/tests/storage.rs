@@ -26,11 +26,11 @@ fn entry(index: u64, term: u64, text: &str) -> Entry<ChatCommand> {
     Entry {
         index,
         term,
-        payload: Payload::Command(Request {
+        payload: Payload::Command(std::sync::Arc::new(Request {
             client: 1,
             seq: index,
             command: ChatCommand::new("ada", text).unwrap(),
-        }),
+        })),
     }
 }
 

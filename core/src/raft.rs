@@ -1736,7 +1736,7 @@ impl<C: Clone> Raft<C> {
     fn append_request(&mut self, request: Request<C>) {
         let key = (request.client, request.seq);
         self.forwarded.remove(&key);
-        let index = self.append(Payload::Command(request));
+        let index = self.append(Payload::Command(Arc::new(request)));
         self.ready.accepted.push((key.0, key.1, index, self.term));
         // Sent at `take_ready`, so that requests arriving together share one
         // AppendEntries (batching).

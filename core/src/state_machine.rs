@@ -92,7 +92,9 @@ pub struct Applied {
 /// are not expired as a whole.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
-    applied: BTreeMap<u64, (Index, Term)>,
+    /// (seq, index, term), ordered by seq: requests arrive mostly in order, so
+    /// recording one is a push at the back and the window drops from the front.
+    applied: VecDeque<(u64, Index, Term)>,
     expired_through: u64,
 }
 
@@ -108,18 +110,31 @@ pub enum SessionLookup {
 }
 
 impl Session {
+    fn find(&self, seq: u64) -> Result<usize, usize> {
+        match self.applied.back() {
+            Some(&(last, _, _)) if seq > last => Err(self.applied.len()),
+            _ => self.applied.binary_search_by_key(&seq, |r| r.0),
+        }
+    }
+
     fn lookup(&self, seq: u64) -> SessionLookup {
-        match self.applied.get(&seq) {
-            Some(&(index, term)) => SessionLookup::Applied(index, term),
-            None if seq <= self.expired_through => SessionLookup::Expired,
-            None => SessionLookup::New,
+        match self.find(seq) {
+            Ok(i) => {
+                let (_, index, term) = self.applied[i];
+                SessionLookup::Applied(index, term)
+            }
+            Err(_) if seq <= self.expired_through => SessionLookup::Expired,
+            Err(_) => SessionLookup::New,
         }
     }
 
     fn record(&mut self, seq: u64, index: Index, term: Term) {
-        self.applied.insert(seq, (index, term));
+        match self.find(seq) {
+            Ok(i) => self.applied[i] = (seq, index, term),
+            Err(i) => self.applied.insert(i, (seq, index, term)),
+        }
         if self.applied.len() > SESSION_WINDOW {
-            if let Some((oldest, _)) = self.applied.pop_first() {
+            if let Some((oldest, _, _)) = self.applied.pop_front() {
                 self.expired_through = self.expired_through.max(oldest);
             }
         }
@@ -134,6 +149,15 @@ struct ReplicaImage<M> {
     digest: u64,
     sessions: BTreeMap<ClientId, Session>,
     machine: M,
+}
+
+/// A [`ReplicaImage`] borrowed from a replica, to write without copying.
+#[derive(Serialize)]
+struct ReplicaImageRef<'a, M> {
+    last_applied: Index,
+    digest: u64,
+    sessions: &'a BTreeMap<ClientId, Session>,
+    machine: &'a M,
 }
 
 /// The snapshot format of raftchat 0.1 (JSON, sessions without expiry), still
@@ -218,10 +242,10 @@ impl<M: StateMachine> Replica<M> {
 
     /// Serializes the state machine and its sessions (a snapshot's data).
     pub fn snapshot(&self) -> Arc<[u8]> {
-        let image = ReplicaImage {
+        let image = ReplicaImageRef {
             last_applied: self.last_applied,
             digest: self.digest,
-            sessions: self.sessions.clone(),
+            sessions: &self.sessions,
             machine: &self.machine,
         };
         let mut data = SNAPSHOT_TAG.to_vec();
@@ -375,11 +399,11 @@ mod tests {
         Entry {
             index,
             term: 1,
-            payload: Payload::Command(Request {
+            payload: Payload::Command(Arc::new(Request {
                 client,
                 seq,
                 command: ChatCommand::new("ada", &format!("m{seq}")).unwrap(),
-            }),
+            })),
         }
     }
 

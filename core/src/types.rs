@@ -72,8 +72,9 @@ pub enum Payload<C> {
     /// Appended by every new leader at the start of its term, so that it can commit
     /// entries of earlier terms (§5.4.2, §8).
     Noop,
-    /// A client's command for the state machine.
-    Command(Request<C>),
+    /// A client's command for the state machine. Shared, not copied, as the
+    /// entry travels through logs, messages, disks and replicas.
+    Command(std::sync::Arc<Request<C>>),
     /// A new cluster configuration; it takes effect as soon as it is appended.
     Config(Membership),
 }
