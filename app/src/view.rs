@@ -7,7 +7,6 @@ use raftchat_core::sim::Simulator;
 use raftchat_core::{ChatMessage, ChatRoom, Index, MessageKind, NodeId, Payload, Role, Term};
 use std::collections::BTreeSet;
 use std::rc::Rc;
-use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CellKind {
@@ -27,8 +26,7 @@ pub struct LogCell {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TailMessage {
     pub index: Index,
-    pub author: Arc<str>,
-    pub text: Arc<str>,
+    pub words: raftchat_core::ChatCommand,
 }
 
 /// A server's place in the cluster, as its own log says (thesis ch. 4).
@@ -236,8 +234,7 @@ impl ClusterView {
                             .filter_map(|e| match &e.payload {
                                 Payload::Command(r) => Some(TailMessage {
                                     index: e.index,
-                                    author: r.command.author.clone(),
-                                    text: r.command.text.clone(),
+                                    words: r.command.clone(),
                                 }),
                                 _ => None,
                             })

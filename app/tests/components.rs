@@ -178,8 +178,8 @@ fn html_in_a_message_arrives_as_text_on_every_replica() {
         s.view.nodes.iter().all(|n| n.chat.len() == 1)
     });
     for n in &s.view.nodes {
-        assert_eq!(&*n.chat[0].text, text, "node {}", n.id);
-        assert_eq!(&*n.chat[0].author, "student");
+        assert_eq!(n.chat[0].text(), text, "node {}", n.id);
+        assert_eq!(n.chat[0].author(), "student");
     }
     assert!(
         s.pane_status[&3].text.contains("committed at index"),

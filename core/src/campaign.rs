@@ -3,7 +3,7 @@
 //! clusters through [`run`], so a failing seed replays exactly from the command
 //! line.
 
-use crate::chat::{ChatCommand, ChatRoom};
+use crate::chat::{ChatCommand, ChatRoom, ChatText};
 use crate::checker::{Checker, Violation};
 use crate::rng::{mix_seed, Rng};
 use crate::sim::{NetConfig, SimConfig, Simulator};
@@ -438,10 +438,11 @@ fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Ac
                 Request {
                     client,
                     seq: *seq,
-                    command: ChatCommand {
+                    command: ChatText {
                         author: format!("client {client}").into(),
                         text: text.into(),
-                    },
+                    }
+                    .into(),
                 }
             };
             let _ = sim.submit(node, request.clone());

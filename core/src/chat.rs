@@ -11,12 +11,32 @@ pub const MAX_TEXT_CHARS: usize = 500;
 /// Longest author name accepted, in characters.
 pub const MAX_AUTHOR_CHARS: usize = 40;
 
-/// A request to post a message. The text is shared, not copied, as the entry
-/// travels through logs, messages, disks and replicas.
+/// Who wrote a message, and what.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatText {
+    pub author: Box<str>,
+    pub text: Box<str>,
+}
+
+/// A request to post a message. Its words are shared, not copied (one
+/// reference count), as the entry travels through logs, messages, disks and
+/// replicas; it reads as a [`ChatText`] (`command.author`, `command.text`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatCommand {
-    pub author: Arc<str>,
-    pub text: Arc<str>,
+#[serde(transparent)]
+pub struct ChatCommand(Arc<ChatText>);
+
+impl std::ops::Deref for ChatCommand {
+    type Target = ChatText;
+    fn deref(&self) -> &ChatText {
+        &self.0
+    }
+}
+
+impl From<ChatText> for ChatCommand {
+    /// A command as given, unchecked (simulations, tests).
+    fn from(words: ChatText) -> Self {
+        ChatCommand(Arc::new(words))
+    }
 }
 
 impl ChatCommand {
@@ -41,22 +61,71 @@ impl ChatCommand {
                 "the author name is longer than {MAX_AUTHOR_CHARS} characters"
             ));
         }
-        Ok(ChatCommand {
+        Ok(ChatCommand(Arc::new(ChatText {
             author: author.into(),
             text: text.into(),
-        })
+        })))
     }
 }
 
 /// A message as applied on a replica.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatMessage {
-    pub author: Arc<str>,
-    pub text: Arc<str>,
+    pub words: ChatCommand,
     pub client: ClientId,
     pub seq: u64,
     pub index: Index,
     pub term: Term,
+}
+
+impl ChatMessage {
+    pub fn author(&self) -> &str {
+        &self.words.author
+    }
+    pub fn text(&self) -> &str {
+        &self.words.text
+    }
+}
+
+/// A message as stored (snapshots, JSON): its fields side by side.
+#[derive(Serialize, Deserialize)]
+struct FlatMessage<S> {
+    author: S,
+    text: S,
+    client: ClientId,
+    seq: u64,
+    index: Index,
+    term: Term,
+}
+
+impl Serialize for ChatMessage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        FlatMessage {
+            author: self.author(),
+            text: self.text(),
+            client: self.client,
+            seq: self.seq,
+            index: self.index,
+            term: self.term,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ChatMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let m = FlatMessage::<Box<str>>::deserialize(d)?;
+        Ok(ChatMessage {
+            words: ChatCommand(Arc::new(ChatText {
+                author: m.author,
+                text: m.text,
+            })),
+            client: m.client,
+            seq: m.seq,
+            index: m.index,
+            term: m.term,
+        })
+    }
 }
 
 /// How many of the latest messages a replica keeps: more than a chat pane
@@ -122,8 +191,7 @@ impl StateMachine for ChatRoom {
         }
         self.total += 1;
         self.messages.push_back(ChatMessage {
-            author: command.author.clone(),
-            text: command.text.clone(),
+            words: command.clone(),
             client: meta.client,
             seq: meta.seq,
             index: meta.index,
@@ -147,6 +215,10 @@ mod tests {
         assert!(ChatCommand::new("ada", &"x".repeat(MAX_TEXT_CHARS + 1)).is_err());
         let c = ChatCommand::new(" ada ", " <b>hi</b> ").unwrap();
         assert_eq!((&*c.author, &*c.text), ("ada", "<b>hi</b>"));
+        // Stored as before: {"author": .., "text": ..}.
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(json, r#"{"author":"ada","text":"<b>hi</b>"}"#);
+        assert_eq!(serde_json::from_str::<ChatCommand>(&json).unwrap(), c);
     }
 
     #[test]

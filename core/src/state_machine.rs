@@ -131,6 +131,7 @@ impl Session {
     fn record(&mut self, seq: u64, index: Index, term: Term) {
         match self.find(seq) {
             Ok(i) => self.applied[i] = (seq, index, term),
+            Err(i) if i == self.applied.len() => self.applied.push_back((seq, index, term)),
             Err(i) => self.applied.insert(i, (seq, index, term)),
         }
         if self.applied.len() > SESSION_WINDOW {

@@ -40,7 +40,7 @@ fn chat_of(sim: &Simulator<ChatRoom>, id: NodeId) -> Vec<String> {
                 .machine()
                 .messages()
                 .iter()
-                .map(|m| m.text.to_string())
+                .map(|m| m.text().to_string())
                 .collect()
         })
         .unwrap_or_default()

@@ -61,12 +61,12 @@ pub fn chat_pane(p: &Props) -> Html {
                 <ol class="messages">
                     { for n.chat.iter().map(|m| html! {
                         <li data-testid="chat-message" data-index={m.index.to_string()} title={format!("index {}, term {}, client {} #{}", m.index, m.term, m.client, m.seq)}>
-                            <b>{ &*m.author }</b>{": "}{ &*m.text }
+                            <b>{ m.author() }</b>{": "}{ m.text() }
                         </li>
                     }) }
                     { for n.tail.iter().map(|m| html! {
                         <li class="tail" data-testid="chat-tail" title={format!("index {}: in this node's log, not yet known to be committed", m.index)}>
-                            <b>{ &*m.author }</b>{": "}{ &*m.text }
+                            <b>{ &*m.words.author }</b>{": "}{ &*m.words.text }
                         </li>
                     }) }
                 </ol>

@@ -9,7 +9,7 @@
 //! - A day of virtual time, idle plus one chat message a second.
 //! - Peak resident memory of the whole process (Linux: `VmHWM`).
 
-use raftchat_core::chat::{ChatCommand, ChatRoom};
+use raftchat_core::chat::{ChatCommand, ChatRoom, ChatText};
 use raftchat_core::raft::{Config, Raft};
 use raftchat_core::sim::{SimConfig, Simulator};
 use raftchat_core::storage::PersistedState;
@@ -78,10 +78,11 @@ fn request(seq: u64) -> Request<ChatCommand> {
     Request {
         client: 1,
         seq,
-        command: ChatCommand {
+        command: ChatText {
             author: "bench".into(),
-            text: "a 64-byte chat message, as long as the benchmark's entries are.".into(),
-        },
+            text: "a 64-byte chat message, as long as the benchmark's entries are..".into(),
+        }
+        .into(),
     }
 }
 
