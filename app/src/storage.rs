@@ -19,8 +19,9 @@ use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
+use raftchat_core::state_machine::Replica;
 use raftchat_core::storage::{AsyncStorage, DurableWrite, HardState, PersistedState, StorageError};
-use raftchat_core::{ChatCommand, Entry, Index, Membership, NodeId, Term};
+use raftchat_core::{ChatCommand, ChatRoom, Entry, Index, Membership, NodeId, Term};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
@@ -71,8 +72,9 @@ impl ClusterMeta {
     }
 }
 
-/// A stored snapshot. The chat is kept as the JSON text it was serialized to,
-/// so that it is compact in IndexedDB and readable in the browser's tools.
+/// A stored snapshot. The core's snapshots are binary; IndexedDB keeps their
+/// JSON form (which the core restores from as well), so that a stored snapshot
+/// is readable in the browser's tools.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct SnapRecord {
     index: Index,
@@ -384,8 +386,8 @@ fn stage(
     }
     let log = tx.object_store(LOG).map_err(other)?;
     if let Some(snap) = &write.snapshot {
-        let data = String::from_utf8(snap.data.to_vec())
-            .map_err(|_| DiskError::Other("a snapshot is not JSON text".into()))?;
+        let data = Replica::<ChatRoom>::snapshot_json(&snap.meta, &snap.data)
+            .map_err(|e| DiskError::Other(format!("a snapshot cannot be stored: {e}")))?;
         let record = SnapRecord {
             index: snap.meta.index,
             term: snap.meta.term,

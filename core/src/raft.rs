@@ -754,8 +754,12 @@ impl<C: Clone> Raft<C> {
     /// Hands out everything gathered since the last call.
     pub fn take_ready(&mut self) -> Ready<C> {
         if std::mem::take(&mut self.broadcast_pending) && self.role == Role::Leader {
-            for peer in self.peers() {
-                self.replicate_to(peer);
+            // New entries: a leader that is the only voter commits them now.
+            self.maybe_commit();
+            if self.role == Role::Leader {
+                for peer in self.peers() {
+                    self.replicate_to(peer);
+                }
             }
         }
         let mut ready = std::mem::take(&mut self.ready);
@@ -1738,10 +1742,10 @@ impl<C: Clone> Raft<C> {
         self.forwarded.remove(&key);
         let index = self.append(Payload::Command(Arc::new(request)));
         self.ready.accepted.push((key.0, key.1, index, self.term));
-        // Sent at `take_ready`, so that requests arriving together share one
+        // Sent (and, for a leader that is the only voter, committed) at
+        // `take_ready`, so that requests arriving together share one
         // AppendEntries (batching).
         self.broadcast_pending = true;
-        self.maybe_commit();
     }
 
     fn forward(&mut self, leader: NodeId, request: Request<C>) {

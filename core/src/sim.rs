@@ -949,9 +949,17 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 let slot = &mut self.slots[node as usize - 1];
                 if slot.incarnation == incarnation && slot.timer_at == Some(at) {
                     slot.timer_at = None;
-                    if let Some(n) = slot.node.as_mut() {
-                        let batch = n.tick(self.now_ms);
-                        self.process(node, batch);
+                    match slot.node.as_mut() {
+                        // The deadline moved later since (a follower heard its
+                        // leader): set the timer again, nothing to tick yet.
+                        Some(n) if n.next_deadline_ms() > self.now_ms => {
+                            self.reschedule_timer(node)
+                        }
+                        Some(n) => {
+                            let batch = n.tick(self.now_ms);
+                            self.process(node, batch);
+                        }
+                        None => {}
                     }
                 }
             }
@@ -1812,7 +1820,10 @@ impl<M: StateMachine + 'static> Simulator<M> {
             return;
         };
         let at = node.next_deadline_ms().max(self.now_ms);
-        if slot.timer_at != Some(at) {
+        // A timer set for an earlier moment stays, and is set again when it
+        // fires: a follower's deadline moves later with every heartbeat, and a
+        // new timer each time would add an event per message.
+        if slot.timer_at.is_none_or(|t| t > at) {
             slot.timer_at = Some(at);
             let incarnation = slot.incarnation;
             self.schedule(

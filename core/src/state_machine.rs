@@ -255,13 +255,17 @@ impl<M: StateMachine> Replica<M> {
         data.into()
     }
 
-    /// Reads a snapshot's data: the binary format, or the JSON of raftchat 0.1.
+    /// Reads a snapshot's data: the binary format, its JSON form
+    /// ([`Replica::snapshot_json`]), or the JSON of raftchat 0.1.
     fn decode(meta: &SnapshotMeta, data: &[u8]) -> Result<ReplicaImage<M>, String> {
         let unreadable = |e: &dyn std::fmt::Display| {
             format!("snapshot at index {} is unreadable: {e}", meta.index)
         };
         if let Some(body) = data.strip_prefix(SNAPSHOT_TAG) {
             return postcard::from_bytes(body).map_err(|e| unreadable(&e));
+        }
+        if let Ok(image) = serde_json::from_slice::<ReplicaImage<M>>(data) {
+            return Ok(image);
         }
         let old: LegacyImage<M> = serde_json::from_slice(data).map_err(|e| unreadable(&e))?;
         Ok(ReplicaImage {
@@ -282,13 +286,14 @@ impl<M: StateMachine> Replica<M> {
         })
     }
 
-    /// A snapshot's data as readable JSON (for the page and for students).
+    /// A snapshot's data as JSON text, which [`Replica::restore`] reads too:
+    /// the page stores snapshots this way, readable in the browser's tools.
     pub fn snapshot_json(meta: &SnapshotMeta, data: &[u8]) -> Result<String, String>
     where
         M: Serialize,
     {
         let image = Self::decode(meta, data)?;
-        serde_json::to_string_pretty(&image).map_err(|e| e.to_string())
+        serde_json::to_string(&image).map_err(|e| e.to_string())
     }
 
     /// Replaces the state with a snapshot's. On error nothing changes.
@@ -484,6 +489,12 @@ mod tests {
         assert_eq!(back.sessions, r.sessions);
         let json = Replica::<ChatRoom>::snapshot_json(&meta(200), &data).unwrap();
         assert!(json.contains("\"m200\""), "readable form holds the chat");
+        // The JSON form restores to the same replica too (the page stores it).
+        let mut from_json = Replica::<ChatRoom>::default();
+        from_json.restore(&meta(200), json.as_bytes()).unwrap();
+        assert_eq!(from_json.machine(), r.machine());
+        assert_eq!(from_json.digest(), r.digest());
+        assert_eq!(from_json.sessions, r.sessions);
         assert!(
             data.len() * 2 < json.len(),
             "binary {} bytes, JSON {} bytes",
