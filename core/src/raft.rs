@@ -1397,7 +1397,8 @@ impl<C: Clone> Raft<C> {
         if success {
             pr.paused = false;
             // Leaders: "If successful: update nextIndex and matchIndex for follower".
-            if match_index > pr.match_index {
+            let advanced = match_index > pr.match_index;
+            if advanced {
                 pr.match_index = match_index;
             }
             if pr.state == ProgressState::Probe {
@@ -1405,7 +1406,11 @@ impl<C: Clone> Raft<C> {
                 pr.next_index = pr.match_index + 1;
             }
             pr.next_index = pr.next_index.max(pr.match_index + 1);
-            self.maybe_commit();
+            // Only a higher matchIndex can commit more (a heartbeat's reply
+            // to an idle leader changes nothing).
+            if advanced {
+                self.maybe_commit();
+            }
             self.replicate_to(from);
             self.advance_catch_up();
             if self.transfer.is_some_and(|(t, _)| t == from) {
@@ -1697,17 +1702,25 @@ impl<C: Clone> Raft<C> {
     /// matchIndex[i] ≥ N, and log[N].term == currentTerm: set commitIndex = N".
     fn maybe_commit(&mut self) {
         let config = self.log.config();
-        let mut matched: Vec<Index> = config
-            .voters
-            .iter()
-            .map(|v| {
-                if *v == self.cfg.id {
-                    self.log.last_index()
-                } else {
-                    self.progress.get(v).map_or(0, |p| p.match_index)
-                }
-            })
-            .collect();
+        let matched_of = |v: &NodeId| {
+            if *v == self.cfg.id {
+                self.log.last_index()
+            } else {
+                self.progress.get(v).map_or(0, |p| p.match_index)
+            }
+        };
+        // The quorum-th highest matchIndex (on the stack for up to 16 voters).
+        let mut small = [0; 16];
+        let mut large = Vec::new();
+        let matched: &mut [Index] = if config.voters.len() <= small.len() {
+            for (slot, v) in small.iter_mut().zip(&config.voters) {
+                *slot = matched_of(v);
+            }
+            &mut small[..config.voters.len()]
+        } else {
+            large.extend(config.voters.iter().map(matched_of));
+            &mut large
+        };
         matched.sort_unstable_by(|a, b| b.cmp(a));
         let Some(&n) = matched.get(config.quorum() - 1) else {
             return;
