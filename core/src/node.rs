@@ -225,7 +225,7 @@ impl<M: StateMachine> Node<M> {
         self.raft.tick(now_ms);
         let expired: Vec<_> = self
             .deadlines
-            .range(..(now_ms + 1, 0, 0))
+            .range(..(now_ms.saturating_add(1), 0, 0))
             .map(|&(_, client, seq)| (client, seq))
             .collect();
         let ended = expired
