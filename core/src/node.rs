@@ -5,7 +5,7 @@ use crate::raft::{CatchUpOutcome, Config, Raft, Ready, TransferOutcome};
 use crate::state_machine::{Applied, AppliedKind, Replica, SessionLookup, StateMachine};
 use crate::storage::{DurableWrite, PersistedState};
 use crate::types::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, VecDeque};
 
 /// A client request submitted through this node and not yet ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,8 +84,11 @@ pub struct Node<M: StateMachine> {
     raft: Raft<M::Command>,
     replica: Replica<M>,
     pending: BTreeMap<(ClientId, u64), PendingRequest>,
-    /// The pending requests by deadline: (deadline_ms, client, seq).
-    deadlines: BTreeSet<(u64, ClientId, u64)>,
+    /// The pending requests' deadlines, (deadline_ms, client, seq), in the
+    /// order submitted — which is deadline order, as every request gets the
+    /// same timeout. Entries of requests that ended are skipped, and dropped
+    /// from the front by [`Node::prune_deadlines`].
+    deadlines: VecDeque<(u64, ClientId, u64)>,
     reads: BTreeMap<u64, PendingRead>,
     request_timeout_ms: u64,
     /// About how many bytes the in-memory log holds (for the snapshot threshold).
@@ -121,7 +124,7 @@ impl<M: StateMachine> Node<M> {
             raft,
             replica,
             pending: BTreeMap::new(),
-            deadlines: BTreeSet::new(),
+            deadlines: VecDeque::new(),
             reads: BTreeMap::new(),
             request_timeout_ms,
             log_bytes: 0,
@@ -207,7 +210,7 @@ impl<M: StateMachine> Node<M> {
     pub fn next_deadline_ms(&self) -> u64 {
         let requests = self
             .deadlines
-            .first()
+            .front()
             .map(|d| d.0)
             .into_iter()
             .chain(self.reads.values().map(|r| r.deadline_ms))
@@ -225,7 +228,9 @@ impl<M: StateMachine> Node<M> {
         self.raft.tick(now_ms);
         let expired: Vec<_> = self
             .deadlines
-            .range(..(now_ms.saturating_add(1), 0, 0))
+            .iter()
+            .take_while(|d| d.0 <= now_ms)
+            .filter(|&&(d, client, seq)| self.pending_deadline(client, seq) == Some(d))
             .map(|&(_, client, seq)| (client, seq))
             .collect();
         let ended = expired
@@ -266,6 +271,7 @@ impl<M: StateMachine> Node<M> {
         requests: Vec<Request<M::Command>>,
     ) -> Batch<M::Command> {
         let mut ended = Vec::new();
+        self.raft.reserve(requests.len());
         for request in requests {
             let key = (request.client, request.seq);
             let known = match self.replica.session_lookup(key.0, key.1) {
@@ -286,7 +292,7 @@ impl<M: StateMachine> Node<M> {
             }
             if !self.pending.contains_key(&key) {
                 let deadline_ms = now_ms + self.request_timeout_ms;
-                self.deadlines.insert((deadline_ms, key.0, key.1));
+                self.deadlines.push_back((deadline_ms, key.0, key.1));
                 let p = PendingRequest {
                     submitted_ms: now_ms,
                     deadline_ms,
@@ -423,6 +429,7 @@ impl<M: StateMachine> Node<M> {
             }
             applied.push(a);
         }
+        self.prune_deadlines();
         Ok((applied, ended))
     }
 
@@ -459,9 +466,22 @@ impl<M: StateMachine> Node<M> {
     }
 
     fn remove_pending(&mut self, key: (ClientId, u64)) -> Option<PendingRequest> {
-        let p = self.pending.remove(&key)?;
-        self.deadlines.remove(&(p.deadline_ms, key.0, key.1));
-        Some(p)
+        self.pending.remove(&key)
+    }
+
+    fn pending_deadline(&self, client: ClientId, seq: u64) -> Option<u64> {
+        self.pending.get(&(client, seq)).map(|p| p.deadline_ms)
+    }
+
+    /// Drops the deadlines of ended requests from the front, so that the
+    /// front is the earliest deadline of a pending request.
+    fn prune_deadlines(&mut self) {
+        while let Some(&(d, client, seq)) = self.deadlines.front() {
+            if self.pending_deadline(client, seq) == Some(d) {
+                break;
+            }
+            self.deadlines.pop_front();
+        }
     }
 
     fn collect(&mut self, mut ended: Vec<ClientReport>) -> Batch<M::Command> {
@@ -527,6 +547,7 @@ impl<M: StateMachine> Node<M> {
         for key in overwritten {
             ended.extend(self.end(key, Outcome::Failed(FailReason::NotLeaderAnyMore)));
         }
+        self.prune_deadlines();
         Batch {
             write,
             messages,

@@ -14,9 +14,10 @@ use crate::rng::{mix_seed, Rng};
 use crate::state_machine::{Applied, StateMachine};
 use crate::storage::{DurableWrite, MemStorage, Storage};
 use crate::types::*;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 pub const MAX_NODES: u32 = 9;
 
@@ -506,7 +507,7 @@ pub struct Simulator<M: StateMachine> {
     events: Vec<Event>,
     history: Records<ClientRecord>,
     /// Open requests: their position in `history`.
-    open_requests: HashMap<(NodeId, ClientId, u64), u64>,
+    open_requests: FxHashMap<(NodeId, ClientId, u64), u64>,
     acks: Records<(ClientId, u64, Index)>,
     /// The acknowledgement with the highest index so far.
     highest_ack: Option<(ClientId, u64, Index)>,
@@ -709,7 +710,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             record_events: true,
             events: Vec::new(),
             history: Records::default(),
-            open_requests: HashMap::new(),
+            open_requests: FxHashMap::default(),
             acks: Records::default(),
             highest_ack: None,
             stats: Stats::default(),
@@ -1293,8 +1294,8 @@ impl<M: StateMachine + 'static> Simulator<M> {
         let now = self.now_ms;
         for r in &requests {
             let key = (id, r.client, r.seq);
-            if !self.open_requests.contains_key(&key) {
-                self.open_requests.insert(key, self.history.end());
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.open_requests.entry(key) {
+                slot.insert(self.history.end());
                 self.history.push(ClientRecord {
                     node: id,
                     client: r.client,

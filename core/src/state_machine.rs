@@ -189,6 +189,8 @@ pub struct Replica<M> {
     /// records were dropped before them.
     history: VecDeque<Applied>,
     history_start: u64,
+    /// The size of the last snapshot written, to size the next one's buffer.
+    last_snapshot_bytes: std::cell::Cell<usize>,
 }
 
 /// One step of the history digest: FNV-1a's multiply, a word at a time.
@@ -249,9 +251,12 @@ impl<M: StateMachine> Replica<M> {
             sessions: &self.sessions,
             machine: &self.machine,
         };
-        let mut data = SNAPSHOT_TAG.to_vec();
+        // Room for about the last snapshot's size: no growing while writing.
+        let mut data = Vec::with_capacity(self.last_snapshot_bytes.get().max(1024));
+        data.extend_from_slice(SNAPSHOT_TAG);
         // Serializing plain data into memory cannot fail.
-        data.extend(postcard::to_allocvec(&image).unwrap_or_default());
+        let data = postcard::to_extend(&image, data).unwrap_or_default();
+        self.last_snapshot_bytes.set(data.len() + data.len() / 8);
         data.into()
     }
 
