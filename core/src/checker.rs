@@ -315,7 +315,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                     ),
                 ));
             }
-            let Some(unchecked) = replica.history_since(st.applied_checked) else {
+            let Some(unchecked) = replica.history().since(st.applied_checked) else {
                 return Err(fail(
                     "Checker",
                     format!(
@@ -396,7 +396,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                     }
                 }
             }
-            st.applied_checked = replica.history_end();
+            st.applied_checked = replica.history().end();
         }
 
         // Every acknowledged request was applied exactly once, at its index.

@@ -10,7 +10,8 @@
 //! - [`state_machine`], [`chat`]: applying committed entries exactly once.
 //! - [`node`]: Raft + replica + client requests, as a driver runs them.
 //! - [`sim`]: the deterministic simulator; [`checker`]: the invariants;
-//!   [`campaign`]: randomized fault runs.
+//!   [`campaign`]: randomized fault runs; [`records`]: the bounded record
+//!   lists they read from.
 
 pub mod campaign;
 pub mod chat;
@@ -19,6 +20,7 @@ pub mod log;
 pub mod node;
 pub mod progress;
 pub mod raft;
+pub mod records;
 pub mod rng;
 pub mod sim;
 pub mod state_machine;

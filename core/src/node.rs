@@ -371,7 +371,7 @@ impl<M: StateMachine> Node<M> {
         if let Some(snap) = snapshot {
             if snap.meta.index > self.replica.last_applied() {
                 self.replica.restore(&snap.meta, &snap.data)?;
-                applied.extend(self.replica.history().back().copied());
+                applied.extend(self.replica.history().last().copied());
                 // Requests the snapshot shows applied have committed; those this
                 // node accepted at an index it covers, and that it does not show,
                 // were overwritten.

@@ -10,6 +10,7 @@
 
 use crate::node::{Batch, ClientReport, Node, ReadOutcome, ReadReport};
 use crate::raft::{CatchUpOutcome, Config};
+pub use crate::records::Records;
 use crate::rng::{mix_seed, Rng};
 use crate::state_machine::{Applied, StateMachine};
 use crate::storage::{DurableWrite, MemStorage, Storage};
@@ -22,8 +23,8 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 pub const MAX_NODES: u32 = 9;
 
 /// How many client records, acknowledgements and reads the simulator keeps at
-/// least (it drops the oldest completed ones in halves past twice this), so
-/// that a long run's memory stays bounded. Positions stay absolute.
+/// least (it drops the oldest completed ones past twice this), so that a long
+/// run's memory stays bounded. Positions stay absolute.
 pub const RECORD_WINDOW: usize = 65_536;
 
 /// The network between the nodes.
@@ -576,86 +577,6 @@ impl<C> InFlightTable<C> {
     }
 }
 
-/// A record list that keeps its latest entries: positions count from the first
-/// record ever pushed, and the oldest records go once there are many.
-#[derive(Clone, Debug)]
-pub struct Records<T> {
-    items: VecDeque<T>,
-    /// How many records were dropped before `items`.
-    start: u64,
-}
-
-impl<T> Default for Records<T> {
-    fn default() -> Self {
-        Records {
-            items: VecDeque::new(),
-            start: 0,
-        }
-    }
-}
-
-impl<T> Records<T> {
-    /// The position after the last record.
-    pub fn end(&self) -> u64 {
-        self.start + self.items.len() as u64
-    }
-    /// The position of the first record kept.
-    pub fn start(&self) -> u64 {
-        self.start
-    }
-    /// How many records are kept.
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-    pub fn get(&self, pos: u64) -> Option<&T> {
-        self.items.get(pos.checked_sub(self.start)? as usize)
-    }
-    fn get_mut(&mut self, pos: u64) -> Option<&mut T> {
-        self.items.get_mut(pos.checked_sub(self.start)? as usize)
-    }
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
-        self.items.iter()
-    }
-    /// The records from position `from` on, or `None` if some were dropped.
-    pub fn since(&self, from: u64) -> Option<impl Iterator<Item = &T>> {
-        let skip = from.checked_sub(self.start)?;
-        Some(self.items.iter().skip(skip as usize))
-    }
-    fn push(&mut self, item: T) {
-        self.items.push_back(item);
-    }
-    /// Past twice [`RECORD_WINDOW`] records, drops the oldest ones that are
-    /// `done`, down to the window.
-    fn trim(&mut self, done: impl Fn(&T) -> bool) {
-        if self.items.len() < 2 * RECORD_WINDOW {
-            return;
-        }
-        while self.items.len() > RECORD_WINDOW && self.items.front().is_some_and(&done) {
-            self.items.pop_front();
-            self.start += 1;
-        }
-    }
-}
-
-impl<'a, T> IntoIterator for &'a Records<T> {
-    type Item = &'a T;
-    type IntoIter = std::collections::vec_deque::Iter<'a, T>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.items.iter()
-    }
-}
-
-impl<T> std::ops::Index<usize> for Records<T> {
-    type Output = T;
-    /// The `i`-th record kept (not the `i`-th ever pushed).
-    fn index(&self, i: usize) -> &T {
-        &self.items[i]
-    }
-}
-
 /// A read-only view of one node.
 pub struct NodeView<'a, M: StateMachine> {
     pub id: NodeId,
@@ -709,16 +630,16 @@ impl<M: StateMachine + 'static> Simulator<M> {
             cut: BTreeSet::new(),
             record_events: true,
             events: Vec::new(),
-            history: Records::default(),
+            history: Records::new(RECORD_WINDOW),
             open_requests: FxHashMap::default(),
-            acks: Records::default(),
+            acks: Records::new(RECORD_WINDOW),
             highest_ack: None,
             stats: Stats::default(),
             unsafe_send: None,
             external_disk: false,
             disk_outbox: Vec::new(),
             next_write_id: 1,
-            reads: Records::default(),
+            reads: Records::new(RECORD_WINDOW),
             committed_config: (0, Membership::new(1..=cfg.nodes)),
             joined: (1..=cfg.nodes).collect(),
             retiring: BTreeMap::new(),

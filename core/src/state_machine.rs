@@ -1,6 +1,7 @@
 //! The replicated state machine: a trait, and the layer that applies committed
 //! entries exactly once per client request (Raft thesis §6.3).
 
+use crate::records::Records;
 use crate::types::{ClientId, Entry, Index, Payload, SnapshotMeta, Term};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -177,7 +178,7 @@ const SNAPSHOT_TAG: &[u8; 4] = b"RCS2";
 
 /// A state machine plus its client sessions and its record of applied entries.
 /// Volatile: a restarted node rebuilds it by re-applying the committed log.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Replica<M> {
     machine: M,
     last_applied: Index,
@@ -185,12 +186,23 @@ pub struct Replica<M> {
     /// the state only.
     sessions: BTreeMap<ClientId, Session>,
     digest: u64,
-    /// The latest [`HISTORY_WINDOW`] (or more) applied records; `history_start`
-    /// records were dropped before them.
-    history: VecDeque<Applied>,
-    history_start: u64,
+    /// The latest [`HISTORY_WINDOW`] (or more) applied records.
+    history: Records<Applied>,
     /// The size of the last snapshot written, to size the next one's buffer.
     last_snapshot_bytes: std::cell::Cell<usize>,
+}
+
+impl<M: Default> Default for Replica<M> {
+    fn default() -> Self {
+        Replica {
+            machine: M::default(),
+            last_applied: 0,
+            sessions: BTreeMap::new(),
+            digest: 0,
+            history: Records::new(HISTORY_WINDOW),
+            last_snapshot_bytes: std::cell::Cell::new(0),
+        }
+    }
 }
 
 /// One step of the history digest: FNV-1a's multiply, a word at a time.
@@ -213,34 +225,18 @@ impl<M: StateMachine> Replica<M> {
     }
 
     /// The latest applied records (at least [`HISTORY_WINDOW`] once that many
-    /// were applied), oldest first.
-    pub fn history(&self) -> &VecDeque<Applied> {
+    /// were applied), oldest first; positions count every record ever applied.
+    pub fn history(&self) -> &Records<Applied> {
         &self.history
-    }
-
-    /// How many records were ever applied (the position after the last one).
-    pub fn history_end(&self) -> u64 {
-        self.history_start + self.history.len() as u64
-    }
-
-    /// The records from position `from` (as counted by [`Replica::history_end`])
-    /// on, or `None` if some of them were already dropped.
-    pub fn history_since(&self, from: u64) -> Option<impl Iterator<Item = &Applied>> {
-        let skip = from.checked_sub(self.history_start)?;
-        Some(self.history.iter().skip(skip as usize))
-    }
-
-    fn record(&mut self, applied: Applied) {
-        // Dropped in halves so that the cost is amortised.
-        if self.history.len() >= 2 * HISTORY_WINDOW {
-            self.history.drain(..HISTORY_WINDOW);
-            self.history_start += HISTORY_WINDOW as u64;
-        }
-        self.history.push_back(applied);
     }
 
     pub fn digest(&self) -> u64 {
         self.digest
+    }
+
+    fn record(&mut self, applied: Applied) {
+        self.history.push(applied);
+        self.history.trim(|_| true);
     }
 
     /// Serializes the state machine and its sessions (a snapshot's data).
@@ -472,9 +468,12 @@ mod tests {
             .values()
             .all(|s| s.applied.len() <= SESSION_WINDOW));
         assert!(r.history().len() <= 2 * HISTORY_WINDOW);
-        assert_eq!(r.history_end(), n);
-        assert!(r.history_since(0).is_none(), "the oldest records are gone");
-        let last: Vec<_> = r.history_since(n - 1).unwrap().collect();
+        assert_eq!(r.history().end(), n);
+        assert!(
+            r.history().since(0).is_none(),
+            "the oldest records are gone"
+        );
+        let last: Vec<_> = r.history().since(n - 1).unwrap().collect();
         assert_eq!(last.len(), 1);
         assert_eq!(last[0].index, n);
     }
