@@ -176,6 +176,12 @@ fn bad_flags_give_a_clear_error_and_exit_2_without_a_panic() {
         (&["--frobnicate"], "unknown option"),
         (&["--seed"], "needs a value"),
         (&["stray"], "unexpected argument"),
+        (&["--bench", "--bench-seconds", "0"], "between 0 and 3600"),
+        (&["--bench", "--bench-seconds", "NaN"], "between 0 and 3600"),
+        (
+            &["--bench", "--bench-seconds", "soon"],
+            "not a valid number",
+        ),
     ];
     for (args, expect) in cases {
         let out = sim(args);
