@@ -280,7 +280,7 @@ impl<M: StateMachine> Node<M> {
                 SessionLookup::New => None,
             };
             if let Some(outcome) = known {
-                let submitted_ms = self.remove_pending(key).map_or(now_ms, |p| p.submitted_ms);
+                let submitted_ms = self.pending.remove(&key).map_or(now_ms, |p| p.submitted_ms);
                 self.raft.forget_request(key.0, key.1);
                 ended.push(ClientReport {
                     client: key.0,
@@ -455,7 +455,7 @@ impl<M: StateMachine> Node<M> {
     }
 
     fn end(&mut self, key: (ClientId, u64), outcome: Outcome) -> Option<ClientReport> {
-        let p = self.remove_pending(key)?;
+        let p = self.pending.remove(&key)?;
         self.raft.forget_request(key.0, key.1);
         Some(ClientReport {
             client: key.0,
@@ -463,10 +463,6 @@ impl<M: StateMachine> Node<M> {
             submitted_ms: p.submitted_ms,
             outcome,
         })
-    }
-
-    fn remove_pending(&mut self, key: (ClientId, u64)) -> Option<PendingRequest> {
-        self.pending.remove(&key)
     }
 
     fn pending_deadline(&self, client: ClientId, seq: u64) -> Option<u64> {

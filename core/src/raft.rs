@@ -1712,25 +1712,17 @@ impl<C: Clone> Raft<C> {
     /// matchIndex[i] ≥ N, and log[N].term == currentTerm: set commitIndex = N".
     fn maybe_commit(&mut self) {
         let config = self.log.config();
-        let matched_of = |v: &NodeId| {
-            if *v == self.cfg.id {
-                self.log.last_index()
-            } else {
-                self.progress.get(v).map_or(0, |p| p.match_index)
-            }
-        };
-        // The quorum-th highest matchIndex (on the stack for up to 16 voters).
-        let mut small = [0; 16];
-        let mut large = Vec::new();
-        let matched: &mut [Index] = if config.voters.len() <= small.len() {
-            for (slot, v) in small.iter_mut().zip(&config.voters) {
-                *slot = matched_of(v);
-            }
-            &mut small[..config.voters.len()]
-        } else {
-            large.extend(config.voters.iter().map(matched_of));
-            &mut large
-        };
+        let mut matched: Vec<Index> = config
+            .voters
+            .iter()
+            .map(|v| {
+                if *v == self.cfg.id {
+                    self.log.last_index()
+                } else {
+                    self.progress.get(v).map_or(0, |p| p.match_index)
+                }
+            })
+            .collect();
         matched.sort_unstable_by(|a, b| b.cmp(a));
         let Some(&n) = matched.get(config.quorum() - 1) else {
             return;
