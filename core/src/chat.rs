@@ -1,10 +1,11 @@
 //! The chat room: the state machine raftchat replicates.
 
+use crate::packed;
 use crate::state_machine::{CommandMeta, StateMachine};
 use crate::types::{ClientId, Index, Term};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// Longest chat text accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 500;
@@ -23,7 +24,7 @@ pub struct ChatText {
 /// replicas; it reads as a [`ChatText`] (`command.author`, `command.text`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct ChatCommand(Arc<ChatText>);
+pub struct ChatCommand(Rc<ChatText>);
 
 impl std::ops::Deref for ChatCommand {
     type Target = ChatText;
@@ -35,7 +36,7 @@ impl std::ops::Deref for ChatCommand {
 impl From<ChatText> for ChatCommand {
     /// A command as given, unchecked (simulations, tests).
     fn from(words: ChatText) -> Self {
-        ChatCommand(Arc::new(words))
+        ChatCommand(Rc::new(words))
     }
 }
 
@@ -61,7 +62,7 @@ impl ChatCommand {
                 "the author name is longer than {MAX_AUTHOR_CHARS} characters"
             ));
         }
-        Ok(ChatCommand(Arc::new(ChatText {
+        Ok(ChatCommand(Rc::new(ChatText {
             author: author.into(),
             text: text.into(),
         })))
@@ -116,7 +117,7 @@ impl<'de> Deserialize<'de> for ChatMessage {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let m = FlatMessage::<Box<str>>::deserialize(d)?;
         Ok(ChatMessage {
-            words: ChatCommand(Arc::new(ChatText {
+            words: ChatCommand(Rc::new(ChatText {
                 author: m.author,
                 text: m.text,
             })),
@@ -133,8 +134,7 @@ impl<'de> Deserialize<'de> for ChatMessage {
 /// so a replica's memory stays bounded however long the chat runs.
 pub const CHAT_WINDOW: usize = 500;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "StoredRoom")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChatRoom {
     /// The latest messages, at most [`CHAT_WINDOW`], oldest first.
     messages: VecDeque<ChatMessage>,
@@ -142,13 +142,78 @@ pub struct ChatRoom {
     total: u64,
 }
 
-/// A room as stored: snapshots of raftchat 0.1 kept every message and no count.
-/// (Same fields and types as [`ChatRoom`]: binary formats read them in order.)
+/// A room as JSON shows it.
+#[derive(Serialize)]
+struct RoomFields<'a> {
+    messages: &'a VecDeque<ChatMessage>,
+    total: u64,
+}
+
+/// A room as JSON stores it: snapshots of raftchat 0.1 kept every message and
+/// no count.
 #[derive(Deserialize)]
 struct StoredRoom {
     messages: VecDeque<ChatMessage>,
     #[serde(default = "no_count")]
     total: u64,
+}
+
+impl Serialize for ChatRoom {
+    /// Binary: packed, each message's index and term as differences from the
+    /// message before (snapshots are most of a busy simulation's writing).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return RoomFields {
+                messages: &self.messages,
+                total: self.total,
+            }
+            .serialize(s);
+        }
+        packed::serialize(s, |p| {
+            p.u64(self.total);
+            p.u64(self.messages.len() as u64);
+            let (mut index, mut term) = (0, 0);
+            for m in &self.messages {
+                p.str(m.author());
+                p.str(m.text());
+                p.u64(m.client);
+                p.u64(m.seq);
+                p.delta(m.index, index);
+                p.delta(m.term, term);
+                (index, term) = (m.index, m.term);
+            }
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ChatRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            return StoredRoom::deserialize(d).map(ChatRoom::from);
+        }
+        packed::deserialize(d, |u| {
+            let total = u.u64()?;
+            let n = u.count(6)?;
+            let mut messages = VecDeque::with_capacity(n.min(CHAT_WINDOW));
+            let (mut index, mut term) = (0, 0);
+            for _ in 0..n {
+                let words = ChatCommand::from(ChatText {
+                    author: u.str()?.into(),
+                    text: u.str()?.into(),
+                });
+                let (client, seq) = (u.u64()?, u.u64()?);
+                (index, term) = (u.delta(index)?, u.delta(term)?);
+                messages.push_back(ChatMessage {
+                    words,
+                    client,
+                    seq,
+                    index,
+                    term,
+                });
+            }
+            Ok(ChatRoom::from(StoredRoom { messages, total }))
+        })
+    }
 }
 
 fn no_count() -> u64 {

@@ -11,13 +11,14 @@
 //! - [`node`]: Raft + replica + client requests, as a driver runs them.
 //! - [`sim`]: the deterministic simulator; [`checker`]: the invariants;
 //!   [`campaign`]: randomized fault runs; [`records`]: the bounded record
-//!   lists they read from.
+//!   lists they read from; [`packed`]: the binary form of snapshot records.
 
 pub mod campaign;
 pub mod chat;
 pub mod checker;
 pub mod log;
 pub mod node;
+pub mod packed;
 pub mod progress;
 pub mod raft;
 pub mod records;

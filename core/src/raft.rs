@@ -19,6 +19,7 @@ use crate::rng::Rng;
 use crate::storage::{DurableWrite, HardState, PersistedState};
 use crate::types::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Thesis §4.2.1: a new server catches up in at most this many rounds.
@@ -1755,7 +1756,7 @@ impl<C: Clone> Raft<C> {
     fn append_request(&mut self, request: Request<C>) {
         let key = (request.client, request.seq);
         self.forwarded.remove(&key);
-        let index = self.append(Payload::Command(Arc::new(request)));
+        let index = self.append(Payload::Command(Rc::new(request)));
         self.ready.accepted.push((key.0, key.1, index, self.term));
         // Sent (and, for a leader that is the only voter, committed) at
         // `take_ready`, so that requests arriving together share one
