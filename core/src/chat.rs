@@ -169,7 +169,13 @@ impl Serialize for ChatRoom {
             }
             .serialize(s);
         }
-        packed::serialize(s, |p| {
+        // About 16 bytes of numbers a message, and its words.
+        let bytes: usize = self
+            .messages
+            .iter()
+            .map(|m| 16 + m.author().len() + m.text().len())
+            .sum();
+        packed::serialize(s, 8 + bytes, |p| {
             p.u64(self.total);
             p.u64(self.messages.len() as u64);
             let (mut index, mut term) = (0, 0);

@@ -279,7 +279,7 @@ mod tests {
         l.push(Entry {
             index: 4,
             term: 2,
-            payload: Payload::Config(Membership::new([1, 2])),
+            payload: Payload::Config(Box::new(Membership::new([1, 2]))),
         });
         l.push(Entry {
             index: 5,
@@ -303,7 +303,7 @@ mod tests {
         l.push(Entry {
             index: 3,
             term: 2,
-            payload: Payload::Config(Membership::new([1, 2])),
+            payload: Payload::Config(Box::new(Membership::new([1, 2]))),
         });
         assert_eq!(l.config(), &Membership::new([1, 2]));
         l.truncate_from(3);

@@ -5,6 +5,7 @@ use crate::raft::{CatchUpOutcome, Config, Raft, Ready, TransferOutcome};
 use crate::state_machine::{Applied, AppliedKind, Replica, SessionLookup, StateMachine};
 use crate::storage::{DurableWrite, PersistedState};
 use crate::types::*;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, VecDeque};
 
 /// A client request submitted through this node and not yet ended.
@@ -75,7 +76,7 @@ pub struct Batch<C> {
     pub reads: Vec<ReadReport>,
     /// A snapshot from the leader to restore the state machine from, after
     /// `write` and before `committed` (pass it to [`Node::apply_committed`]).
-    pub snapshot: Option<Snapshot>,
+    pub snapshot: Option<Box<Snapshot>>,
     /// A new server's catch-up, led by this node, ended.
     pub catch_up: Option<CatchUpOutcome>,
 }
@@ -83,7 +84,10 @@ pub struct Batch<C> {
 pub struct Node<M: StateMachine> {
     raft: Raft<M::Command>,
     replica: Replica<M>,
-    pending: BTreeMap<(ClientId, u64), PendingRequest>,
+    /// Requests submitted here and not yet ended. A hash map (the leader's
+    /// holds thousands under load, and each is looked up several times); the
+    /// few places that walk it sort the keys first, so runs stay deterministic.
+    pending: FxHashMap<(ClientId, u64), PendingRequest>,
     /// The pending requests' deadlines, (deadline_ms, client, seq), in the
     /// order submitted — which is deadline order, as every request gets the
     /// same timeout. Entries of requests that ended are skipped, and dropped
@@ -123,7 +127,7 @@ impl<M: StateMachine> Node<M> {
         let mut node = Node {
             raft,
             replica,
-            pending: BTreeMap::new(),
+            pending: FxHashMap::default(),
             deadlines: VecDeque::new(),
             reads: BTreeMap::new(),
             request_timeout_ms,
@@ -177,8 +181,11 @@ impl<M: StateMachine> Node<M> {
     pub fn replica(&self) -> &Replica<M> {
         &self.replica
     }
-    pub fn pending(&self) -> &BTreeMap<(ClientId, u64), PendingRequest> {
-        &self.pending
+    /// The requests submitted here and not yet ended, in (client, seq) order.
+    fn pending_keys(&self) -> Vec<(ClientId, u64)> {
+        let mut keys: Vec<_> = self.pending.keys().copied().collect();
+        keys.sort_unstable();
+        keys
     }
 
     /// §3.10: hands this leader's leadership to `target`.
@@ -375,8 +382,7 @@ impl<M: StateMachine> Node<M> {
                 // Requests the snapshot shows applied have committed; those this
                 // node accepted at an index it covers, and that it does not show,
                 // were overwritten.
-                let keys: Vec<_> = self.pending.keys().copied().collect();
-                for (client, seq) in keys {
+                for (client, seq) in self.pending_keys() {
                     let outcome = match (
                         self.replica.applied_at(client, seq),
                         self.pending[&(client, seq)].accepted,
@@ -443,12 +449,12 @@ impl<M: StateMachine> Node<M> {
 
     /// The node crashes: every request it held fails.
     pub fn crash(self) -> Vec<ClientReport> {
-        self.pending
+        self.pending_keys()
             .into_iter()
-            .map(|((client, seq), p)| ClientReport {
+            .map(|(client, seq)| ClientReport {
                 client,
                 seq,
-                submitted_ms: p.submitted_ms,
+                submitted_ms: self.pending[&(client, seq)].submitted_ms,
                 outcome: Outcome::Failed(FailReason::NodeCrashed),
             })
             .collect()
@@ -529,15 +535,14 @@ impl<M: StateMachine> Node<M> {
         let overwritten: Vec<_> = match truncated_from {
             None => Vec::new(),
             Some(_) => self
-                .pending
-                .iter()
-                .filter(|(_, p)| {
-                    p.accepted.is_some_and(|(index, term)| {
+                .pending_keys()
+                .into_iter()
+                .filter(|k| {
+                    self.pending[k].accepted.is_some_and(|(index, term)| {
                         index > self.raft.log().base().0
                             && self.raft.log().term(index) != Some(term)
                     })
                 })
-                .map(|(k, _)| *k)
                 .collect(),
         };
         for key in overwritten {

@@ -90,9 +90,14 @@ impl<'a> Unpacker<'a> {
     }
 }
 
-/// Serializes what `pack` writes as one byte string.
-pub fn serialize<S: Serializer>(s: S, pack: impl FnOnce(&mut Packer)) -> Result<S::Ok, S::Error> {
-    let mut p = Packer::default();
+/// Serializes what `pack` writes as one byte string (of about
+/// `capacity_bytes`: room is made for it at once).
+pub fn serialize<S: Serializer>(
+    s: S,
+    capacity_bytes: usize,
+    pack: impl FnOnce(&mut Packer),
+) -> Result<S::Ok, S::Error> {
+    let mut p = Packer(Vec::with_capacity(capacity_bytes));
     pack(&mut p);
     s.serialize_bytes(&p.0)
 }

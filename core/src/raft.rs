@@ -121,7 +121,7 @@ pub struct Ready<C> {
     /// A snapshot received from the leader replaced this node's log prefix: the
     /// driver restores the state machine from it (after the write, before
     /// applying `committed`).
-    pub snapshot_installed: Option<Snapshot>,
+    pub snapshot_installed: Option<Box<Snapshot>>,
     /// A new server's catch-up (thesis §4.2.1) ended.
     pub catch_up: Option<CatchUpOutcome>,
 }
@@ -591,7 +591,7 @@ impl<C: Clone> Raft<C> {
             },
             data,
         };
-        self.ready.write.snapshot = Some(snapshot.clone());
+        self.ready.write.snapshot = Some(Box::new(snapshot.clone()));
         self.snapshot = Some(snapshot);
         Ok(())
     }
@@ -670,7 +670,7 @@ impl<C: Clone> Raft<C> {
 
     /// Appends a configuration entry; it takes effect at once (thesis §4.1).
     fn append_config(&mut self, membership: Membership) -> Index {
-        let index = self.append(Payload::Config(membership));
+        let index = self.append(Payload::Config(Box::new(membership)));
         let last = self.log.last_index();
         let members: Vec<NodeId> = self.peers().collect();
         self.progress.retain(|p, _| members.contains(p));
@@ -1651,8 +1651,8 @@ impl<C: Clone> Raft<C> {
         }
         self.commit_index = self.commit_index.max(index);
         self.committed_out = self.committed_out.max(index);
-        self.ready.write.snapshot = Some(snap.clone());
-        self.ready.snapshot_installed = Some(snap.clone());
+        self.ready.write.snapshot = Some(Box::new(snap.clone()));
+        self.ready.snapshot_installed = Some(Box::new(snap.clone()));
         self.snapshot = Some(snap);
     }
 

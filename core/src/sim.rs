@@ -456,7 +456,7 @@ struct PendingBatch<C> {
     confirmed: bool,
     messages: Vec<Message<C>>,
     committed: Vec<Entry<C>>,
-    snapshot: Option<Snapshot>,
+    snapshot: Option<Box<Snapshot>>,
 }
 
 /// What the simulator last saw of a node, to turn state changes into events.
@@ -1583,7 +1583,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         id: NodeId,
         messages: Vec<Message<M::Command>>,
         committed: Vec<Entry<M::Command>>,
-        snapshot: Option<Snapshot>,
+        snapshot: Option<Box<Snapshot>>,
     ) {
         for m in messages {
             self.check_durable_before_send(id, &m);
@@ -1595,7 +1595,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         let Some(node) = self.slots[id as usize - 1].node.as_mut() else {
             return;
         };
-        let (applied, ended) = match node.apply_committed(snapshot.as_ref(), &committed) {
+        let (applied, ended) = match node.apply_committed(snapshot.as_deref(), &committed) {
             Ok(out) => out,
             Err(error) => {
                 // The replica cannot hold what Raft committed: stop the node.

@@ -117,7 +117,7 @@ impl Serialize for Session {
             }
             .serialize(s);
         }
-        packed::serialize(s, |p| {
+        packed::serialize(s, 8 + 6 * self.applied.len(), |p| {
             p.u64(self.expired_through);
             p.u64(self.applied.len() as u64);
             let mut prev = (0, 0, 0);
@@ -449,35 +449,36 @@ impl<M: StateMachine> Replica<M> {
         let kind = match &entry.payload {
             Payload::Noop => AppliedKind::Noop,
             Payload::Config(_) => AppliedKind::Config,
-            Payload::Command(r) => match self.session_lookup(r.client, r.seq) {
-                SessionLookup::Applied(original, _) => AppliedKind::Duplicate {
-                    client: r.client,
-                    seq: r.seq,
-                    original,
-                },
-                SessionLookup::Expired => AppliedKind::Expired {
-                    client: r.client,
-                    seq: r.seq,
-                },
-                SessionLookup::New => {
-                    self.sessions.entry(r.client).or_default().record(
-                        r.seq,
-                        entry.index,
-                        entry.term,
-                    );
-                    let meta = CommandMeta {
-                        index: entry.index,
-                        term: entry.term,
+            Payload::Command(r) => {
+                // One search of the session map: a request of a client with no
+                // session yet is new, and starts one.
+                let session = self.sessions.entry(r.client).or_default();
+                match session.lookup(r.seq) {
+                    SessionLookup::Applied(original, _) => AppliedKind::Duplicate {
                         client: r.client,
                         seq: r.seq,
-                    };
-                    self.machine.apply(meta, &r.command);
-                    AppliedKind::Command {
+                        original,
+                    },
+                    SessionLookup::Expired => AppliedKind::Expired {
                         client: r.client,
                         seq: r.seq,
+                    },
+                    SessionLookup::New => {
+                        session.record(r.seq, entry.index, entry.term);
+                        let meta = CommandMeta {
+                            index: entry.index,
+                            term: entry.term,
+                            client: r.client,
+                            seq: r.seq,
+                        };
+                        self.machine.apply(meta, &r.command);
+                        AppliedKind::Command {
+                            client: r.client,
+                            seq: r.seq,
+                        }
                     }
                 }
-            },
+            }
         };
         let (tag, a, b) = match kind {
             AppliedKind::Noop => (0, 0, 0),
@@ -638,7 +639,10 @@ mod tests {
         // Every cut of the snapshot is an error, never a panic.
         for len in 0..data.len() {
             let mut fresh = Replica::<ChatRoom>::default();
-            assert!(fresh.restore(&meta(5), &data[..len]).is_err(), "cut at {len}");
+            assert!(
+                fresh.restore(&meta(5), &data[..len]).is_err(),
+                "cut at {len}"
+            );
         }
         // Session records must come in sequence order.
         let bad = r#"{"last_applied":1,"digest":0,"sessions":{"1":{"applied":[[2,1,1],[1,2,1]],"expired_through":0}},

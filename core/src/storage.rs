@@ -19,8 +19,9 @@ pub struct DurableWrite<C> {
     /// New term and vote, if they changed.
     pub hard_state: Option<HardState>,
     /// First, store this snapshot and drop every stored entry it covers
-    /// (log compaction, or a snapshot installed from the leader).
-    pub snapshot: Option<Snapshot>,
+    /// (log compaction, or a snapshot installed from the leader). Boxed: rare,
+    /// and writes are moved about on every step.
+    pub snapshot: Option<Box<Snapshot>>,
     /// Then drop every stored entry at or after this index (a conflicting suffix).
     pub truncate_from: Option<Index>,
     /// Then append these (contiguous, following what is stored).

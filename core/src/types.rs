@@ -79,7 +79,8 @@ pub enum Payload<C> {
     /// load benchmark's time.
     Command(std::rc::Rc<Request<C>>),
     /// A new cluster configuration; it takes effect as soon as it is appended.
-    Config(Membership),
+    /// Boxed: rare, and an entry's size is paid by every entry in every log.
+    Config(Box<Membership>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

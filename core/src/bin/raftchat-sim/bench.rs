@@ -24,6 +24,13 @@ const BATCH: usize = 64;
 const NODES: u32 = 5;
 
 pub fn run(load_seconds: f64) -> ExitCode {
+    if std::env::var("SIMFIRST").is_ok() {
+        let s = simulator_load(load_seconds).unwrap();
+        println!("simfirst {:.0} {}", s.per_s(), s.entries);
+        if std::env::var("SIMONLY").is_ok() {
+            return ExitCode::SUCCESS;
+        }
+    }
     let bare = match bare_core(load_seconds.min(5.0)) {
         Ok(r) => r,
         Err(e) => return fail(&e),
