@@ -191,3 +191,19 @@ fn bad_flags_give_a_clear_error_and_exit_2_without_a_panic() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_closed_output_pipe_ends_the_run_quietly_not_with_a_panic() {
+    // As in `raftchat-sim --campaign … | head -1`: the reader goes away early.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raftchat-sim"))
+        .args(["--seed", "1", "--duration", "600s", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("raftchat-sim runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("raftchat-sim ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

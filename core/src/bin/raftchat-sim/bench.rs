@@ -26,7 +26,7 @@ const NODES: u32 = 5;
 pub fn run(load_seconds: f64) -> ExitCode {
     if std::env::var("SIMFIRST").is_ok() {
         let s = simulator_load(load_seconds).unwrap();
-        println!("simfirst {:.0} {}", s.per_s(), s.entries);
+        out!("simfirst {:.0} {}", s.per_s(), s.entries);
         if std::env::var("SIMONLY").is_ok() {
             return ExitCode::SUCCESS;
         }
@@ -35,7 +35,7 @@ pub fn run(load_seconds: f64) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
-    println!(
+    out!(
         "bare core, 5 nodes, batches of {BATCH}: {} entries committed in {:.2} s = {:.0} entries/s",
         bare.entries,
         bare.wall_s,
@@ -45,23 +45,23 @@ pub fn run(load_seconds: f64) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
-    println!(
+    out!(
         "simulator, 5 nodes, batches of {BATCH}: {} entries committed in {:.2} s = {:.0} entries/s ({:.2}x the bare core's time per entry)",
         sim.entries,
         sim.wall_s,
         sim.per_s(),
         bare.per_s() / sim.per_s()
     );
-    println!("peak resident memory after the load runs: {}", peak_rss());
+    out!("peak resident memory after the load runs: {}", peak_rss());
     match idle() {
-        Ok(line) => println!("{line}"),
+        Ok(line) => out!("{line}"),
         Err(e) => return fail(&e),
     }
     match day_of_chat() {
-        Ok(line) => println!("{line}"),
+        Ok(line) => out!("{line}"),
         Err(e) => return fail(&e),
     }
-    println!("peak resident memory: {}", peak_rss());
+    out!("peak resident memory: {}", peak_rss());
     ExitCode::SUCCESS
 }
 

@@ -1,6 +1,17 @@
 //! `raftchat-sim`: runs a seeded chat cluster in virtual time and prints a summary,
 //! the full client history (`--json`), or benchmark figures (`--bench`).
 
+/// `println!` that ends the program quietly when stdout is closed
+/// (`raftchat-sim … | head`) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod bench;
 
 use raftchat_core::campaign::{self, Faults, RunConfig, RunReport};
@@ -44,7 +55,7 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
 fn main() -> ExitCode {
     match parse(std::env::args_os().skip(1)) {
         Ok(Mode::Help) => {
-            print!("{HELP}");
+            out!("{}", HELP.trim_end());
             ExitCode::SUCCESS
         }
         Ok(Mode::Bench { load_seconds }) => bench::run(load_seconds),
@@ -280,42 +291,47 @@ fn print_summary(cfg: &RunConfig, r: &RunReport) {
         .count();
     let lat = r.commit_latencies_ms();
     let show = |v: Option<u64>| v.map_or("-".to_string(), |v| format!("{v} ms"));
-    println!(
+    out!(
         "seed {} · {} nodes · {} ms virtual · {} steps",
-        cfg.sim.seed, cfg.sim.nodes, cfg.duration_ms, r.steps
+        cfg.sim.seed,
+        cfg.sim.nodes,
+        cfg.duration_ms,
+        r.steps
     );
-    println!("leader changes        {}", s.leader_changes);
-    println!("highest term          {}", s.highest_term);
-    println!(
+    out!("leader changes        {}", s.leader_changes);
+    out!("highest term          {}", s.highest_term);
+    out!(
         "messages sent         {} ({} dropped)",
-        s.messages_sent, s.messages_dropped
+        s.messages_sent,
+        s.messages_dropped
     );
-    println!("entries committed     {}", s.highest_commit);
-    println!("crashes / restarts    {} / {}", s.crashes, s.restarts);
-    println!(
+    out!("entries committed     {}", s.highest_commit);
+    out!("crashes / restarts    {} / {}", s.crashes, s.restarts);
+    out!(
         "snapshots             {} taken, {} installed from a leader",
-        s.snapshots_taken, s.snapshots_installed
+        s.snapshots_taken,
+        s.snapshots_installed
     );
-    println!(
+    out!(
         "membership            {} servers added ({} promoted to voter), {} removed, {} configurations appended",
         s.nodes_added, s.promotions, s.nodes_retired, s.config_changes
     );
-    println!(
+    out!(
         "client requests       {} ({} committed, {} failed, {} open)",
         h.len(),
         committed,
         failed,
         h.len() - committed - failed
     );
-    println!("commit latency p50    {}", show(percentile(&lat, 0.50)));
-    println!("commit latency p99    {}", show(percentile(&lat, 0.99)));
-    println!(
+    out!("commit latency p50    {}", show(percentile(&lat, 0.50)));
+    out!("commit latency p99    {}", show(percentile(&lat, 0.99)));
+    out!(
         "invariant violations  {}",
         usize::from(r.violation.is_some())
     );
     match &r.liveness {
-        Some(Ok(ms)) => println!("liveness              converged {ms} ms after healing"),
-        Some(Err(why)) => println!("liveness              FAILED: {why}"),
+        Some(Ok(ms)) => out!("liveness              converged {ms} ms after healing"),
+        Some(Err(why)) => out!("liveness              FAILED: {why}"),
         None => {}
     }
 }
@@ -384,7 +400,7 @@ fn print_json(cfg: &RunConfig, r: &RunReport) {
         "chat_totals": chat_totals,
     });
     match serde_json::to_string_pretty(&out) {
-        Ok(s) => println!("{s}"),
+        Ok(s) => out!("{s}"),
         Err(e) => eprintln!("raftchat-sim: cannot print JSON: {e}"),
     }
 }
