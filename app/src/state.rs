@@ -7,7 +7,7 @@ use crate::storage::{ClusterMeta, Disk, SCHEMA_VERSION};
 use crate::view::ClusterView;
 use raftchat_core::chat::ChatCommand;
 use raftchat_core::sim::{NetConfig, SimConfig, Simulator, MAX_NODES};
-use raftchat_core::storage::{MemStorage, PersistedState};
+use raftchat_core::storage::PersistedState;
 use raftchat_core::Membership;
 use raftchat_core::{ChatRoom, NodeId, Outcome, Request};
 use std::cell::{Cell, RefCell};
@@ -303,11 +303,7 @@ impl AppState {
                 settings.sim_config(),
                 nodes
                     .iter()
-                    .map(|(id, state)| {
-                        let disk: Box<dyn raftchat_core::storage::Storage<ChatCommand>> =
-                            Box::new(MemStorage::from_state(state.clone()));
-                        (*id, disk)
-                    })
+                    .map(|(id, state)| (*id, state.clone()))
                     .collect(),
             ),
             None => Simulator::new(settings.sim_config()),

@@ -9,6 +9,8 @@
 //! - [`storage`]: what is persisted, and the `Storage` trait.
 //! - [`state_machine`], [`chat`]: applying committed entries exactly once.
 //! - [`node`]: Raft + replica + client requests, as a driver runs them.
+//! - [`recipe`]: a run as its settings and timed commands; [`timeline`]:
+//!   checkpoints, seeking and branches over a recipe.
 //! - [`sim`]: the deterministic simulator; [`checker`]: the invariants;
 //!   [`campaign`]: randomized fault runs; [`records`]: the bounded record
 //!   lists they read from; [`packed`]: the binary form of snapshot records.
@@ -21,11 +23,13 @@ pub mod node;
 pub mod packed;
 pub mod progress;
 pub mod raft;
+pub mod recipe;
 pub mod records;
 pub mod rng;
 pub mod sim;
 pub mod state_machine;
 pub mod storage;
+pub mod timeline;
 pub mod types;
 
 pub use chat::{ChatCommand, ChatMessage, ChatRoom};

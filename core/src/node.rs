@@ -81,6 +81,7 @@ pub struct Batch<C> {
     pub catch_up: Option<CatchUpOutcome>,
 }
 
+#[derive(Clone)]
 pub struct Node<M: StateMachine> {
     raft: Raft<M::Command>,
     replica: Replica<M>,

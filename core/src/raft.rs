@@ -182,6 +182,7 @@ impl<C> Ready<C> {
 
 /// A read a leader is confirming: served at `index` once a majority has
 /// answered heartbeat round `round`.
+#[derive(Clone)]
 struct PendingRead {
     read_id: u64,
     requester: NodeId,
@@ -190,6 +191,7 @@ struct PendingRead {
 }
 
 /// A snapshot arriving in chunks (Figure 13), kept in memory until complete.
+#[derive(Clone)]
 struct IncomingSnapshot {
     meta: SnapshotMeta,
     data: Vec<u8>,
@@ -209,6 +211,7 @@ struct CatchUp {
 
 /// A request handed to a leader, kept until it ends so that it can be handed on
 /// again if the message or the leader is lost.
+#[derive(Clone)]
 struct Forwarded<C> {
     to: NodeId,
     sent_ms: u64,
@@ -217,6 +220,7 @@ struct Forwarded<C> {
     request: Request<C>,
 }
 
+#[derive(Clone)]
 pub struct Raft<C> {
     cfg: Config,
     // Persistent state on all servers (Figure 2).

@@ -13,7 +13,7 @@ use crate::raft::{CatchUpOutcome, Config};
 pub use crate::records::Records;
 use crate::rng::{mix_seed, Rng};
 use crate::state_machine::{Applied, StateMachine};
-use crate::storage::{DurableWrite, MemStorage, Storage};
+use crate::storage::{DurableWrite, MemStorage, PersistedState, Storage};
 use crate::types::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -449,6 +449,7 @@ enum Scheduled {
     Retire { node: NodeId },
 }
 
+#[derive(Clone)]
 struct PendingBatch<C> {
     write: DurableWrite<C>,
     write_id: u64,
@@ -468,9 +469,10 @@ struct Seen {
     commit: Index,
 }
 
+#[derive(Clone)]
 struct Slot<M: StateMachine> {
     node: Option<Node<M>>,
-    storage: Box<dyn Storage<M::Command>>,
+    storage: MemStorage<M::Command>,
     /// Bumped at each crash: events scheduled for an earlier life are void.
     incarnation: u32,
     /// Batches waiting for their write (and every earlier write) to be durable.
@@ -494,6 +496,9 @@ pub struct Durable {
     pub base_index: Index,
 }
 
+/// Cloning a simulator checkpoints it: the clone runs on exactly as the
+/// original would (entries are shared, not copied).
+#[derive(Clone)]
 pub struct Simulator<M: StateMachine> {
     cfg: SimConfig,
     now_ms: u64,
@@ -534,6 +539,7 @@ pub struct Simulator<M: StateMachine> {
 /// messages mostly arrive in that order, so a deque from the oldest id still in
 /// flight holds them compactly: inserting, finding and removing take O(1), and
 /// iterating goes in send order.
+#[derive(Clone)]
 struct InFlightTable<C> {
     /// The id of `slots[0]`.
     base: u64,
@@ -600,20 +606,11 @@ impl<M: StateMachine> NodeView<'_, M> {
 impl<M: StateMachine + 'static> Simulator<M> {
     /// A cluster of `cfg.nodes` fresh nodes, each storing in memory.
     pub fn new(cfg: SimConfig) -> Result<Self, String> {
-        let membership = Membership::new(1..=cfg.nodes);
-        Self::with_storage(cfg, |_| Box::new(MemStorage::new(membership.clone())))
-    }
-
-    /// A cluster whose node `id` stores in `storage(id)`. Each node starts from
-    /// what its storage holds.
-    pub fn with_storage(
-        cfg: SimConfig,
-        mut storage: impl FnMut(NodeId) -> Box<dyn Storage<M::Command>>,
-    ) -> Result<Self, String> {
         cfg.validate()?;
+        let membership = Membership::new(1..=cfg.nodes);
         let mut sim = Self::empty(cfg);
-        for id in 1..=sim.cfg.nodes {
-            sim.add_slot(storage(id));
+        for _ in 1..=sim.cfg.nodes {
+            sim.add_slot(MemStorage::new(membership.clone()));
         }
         Ok(sim)
     }
@@ -649,13 +646,13 @@ impl<M: StateMachine + 'static> Simulator<M> {
     }
 
     /// A cluster brought back from storage: node `id` of `nodes` starts from
-    /// what its storage holds. Ids missing from `nodes` (servers removed
-    /// earlier) stay unused.
+    /// the state read back from its disk. Ids missing from `nodes` (servers
+    /// removed earlier) stay unused.
     pub fn from_nodes(
         cfg: SimConfig,
-        nodes: Vec<(NodeId, Box<dyn Storage<M::Command>>)>,
+        nodes: Vec<(NodeId, PersistedState<M::Command>)>,
     ) -> Result<Self, String> {
-        let mut nodes: BTreeMap<NodeId, Box<dyn Storage<M::Command>>> = nodes.into_iter().collect();
+        let mut nodes: BTreeMap<NodeId, PersistedState<M::Command>> = nodes.into_iter().collect();
         let ids: Vec<NodeId> = nodes.keys().copied().collect();
         if ids.is_empty() || ids.len() > MAX_NODES as usize || ids[0] == 0 {
             return Err(format!(
@@ -667,11 +664,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
         let mut sim = Self::empty(cfg);
         for id in 1..=max {
             match nodes.remove(&id) {
-                Some(storage) => {
-                    sim.add_slot(storage);
+                Some(state) => {
+                    sim.add_slot(MemStorage::from_state(state));
                 }
                 None => {
-                    let placeholder = Box::new(MemStorage::new(Membership::default()));
+                    let placeholder = MemStorage::new(Membership::default());
                     sim.push_slot(placeholder).retired = true;
                 }
             }
@@ -681,14 +678,14 @@ impl<M: StateMachine + 'static> Simulator<M> {
     }
 
     /// Adds a node with `storage` and starts it.
-    fn add_slot(&mut self, storage: Box<dyn Storage<M::Command>>) -> NodeId {
+    fn add_slot(&mut self, storage: MemStorage<M::Command>) -> NodeId {
         self.push_slot(storage);
         let id = self.slots.len() as NodeId;
         self.start(id);
         id
     }
 
-    fn push_slot(&mut self, storage: Box<dyn Storage<M::Command>>) -> &mut Slot<M> {
+    fn push_slot(&mut self, storage: MemStorage<M::Command>) -> &mut Slot<M> {
         self.slots.push(Slot {
             node: None,
             storage,
@@ -743,7 +740,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             node: slot.node.as_ref(),
             incarnation: slot.incarnation,
             pending_writes: slot.batches.iter().filter(|b| !b.write.is_empty()).count(),
-            storage: slot.storage.as_ref(),
+            storage: &slot.storage,
             durable: slot.durable,
         })
     }
@@ -992,7 +989,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             .as_mut()
             .ok_or("the leader is down")?;
         let batch = node.change_membership(now, ConfChange::Add(id))?;
-        let new = self.add_slot(Box::new(MemStorage::new(Membership::default())));
+        let new = self.add_slot(MemStorage::new(Membership::default()));
         debug_assert_eq!(new, id);
         self.stats.nodes_added += 1;
         self.emit(EventKind::NodeAdded { node: id });
@@ -1104,7 +1101,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         if self.slots[id as usize - 1].node.is_some() {
             return Err(format!("node {id} is already up"));
         }
-        self.slots[id as usize - 1].storage = Box::new(MemStorage::from_state(persisted));
+        self.slots[id as usize - 1].storage = MemStorage::from_state(persisted);
         self.restart(id)
     }
 

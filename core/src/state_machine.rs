@@ -280,7 +280,7 @@ const SNAPSHOT_TAG: &[u8; 4] = b"RCS3";
 
 /// A state machine plus its client sessions and its record of applied entries.
 /// Volatile: a restarted node rebuilds it by re-applying the committed log.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Replica<M> {
     machine: M,
     last_applied: Index,

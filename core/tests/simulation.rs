@@ -1115,10 +1115,8 @@ fn a_configuration_naming_servers_that_are_not_running_does_not_break_a_restored
     let mut state = sim.node(1).unwrap().storage.load().unwrap();
     assert!(state.base_index > 0);
     state.base_config.voters.insert(0);
-    let disk: Box<dyn raftchat_core::storage::Storage<ChatCommand>> =
-        Box::new(raftchat_core::storage::MemStorage::from_state(state));
     let mut restored =
-        Simulator::<ChatRoom>::from_nodes(sim.config().clone(), vec![(1, disk)]).unwrap();
+        Simulator::<ChatRoom>::from_nodes(sim.config().clone(), vec![(1, state)]).unwrap();
     restored.run_until(2_000);
     assert_eq!(restored.node_ids().collect::<Vec<_>>(), vec![1]);
 }

@@ -1,0 +1,419 @@
+//! A run is its recipe: the simulator's settings (seed included) and every
+//! command a user gave, stamped with the virtual time at which it took effect.
+//! Replaying a recipe gives the same run, event for event, whatever real
+//! moments the clicks happened at: the simulator is deterministic, and a
+//! command at `at_ms` is applied after every event up to `at_ms` has run, as
+//! it was when it was recorded.
+//!
+//! The format (JSON, documented in the README):
+//! `{"version": 1, "config": SimConfig, "steps": [{"at_ms": 1200, "do": "crash", "node": 3}, …]}`.
+
+use crate::chat::{ChatCommand, ChatRoom};
+use crate::sim::{NetConfig, SimConfig, Simulator, MAX_NODES};
+use crate::types::{ClientId, NodeId, Request};
+use serde::{Deserialize, Serialize};
+
+/// The recipe format this build writes and reads.
+pub const RECIPE_VERSION: u32 = 1;
+/// At most this many steps in a recipe (a busy hour of clicking and chatting
+/// is a few thousand).
+pub const MAX_RECIPE_STEPS: usize = 100_000;
+/// No step later than a week of virtual time.
+pub const MAX_RECIPE_MS: u64 = 7 * 24 * 3_600_000;
+
+/// One user command, as recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Action {
+    Crash {
+        node: NodeId,
+    },
+    Restart {
+        node: NodeId,
+    },
+    /// The node's election timer fires now.
+    Timeout {
+        node: NodeId,
+    },
+    /// Cut the link `from → to` (one way).
+    Cut {
+        from: NodeId,
+        to: NodeId,
+    },
+    Heal {
+        from: NodeId,
+        to: NodeId,
+    },
+    /// Cut every link to and from the node.
+    Isolate {
+        node: NodeId,
+    },
+    HealAll,
+    /// Drop one message on the wire (by its id).
+    DropMessage {
+        id: u64,
+    },
+    /// Message latency, loss, duplication…
+    SetNet {
+        net: NetConfig,
+    },
+    /// PreVote and CheckQuorum.
+    Options {
+        pre_vote: bool,
+        check_quorum: bool,
+    },
+    /// A chat message from a client (a chat pane), through `node`.
+    Send {
+        node: NodeId,
+        client: ClientId,
+        seq: u64,
+        author: String,
+        text: String,
+    },
+    /// A linearizable read of the chat through `node` (§6.4).
+    Read {
+        node: NodeId,
+    },
+    /// The leader hands over to `to` (§3.10).
+    Transfer {
+        to: NodeId,
+    },
+    /// A new server joins.
+    AddNode,
+    RemoveNode {
+        node: NodeId,
+    },
+    /// The node snapshots and compacts its log.
+    Compact {
+        node: NodeId,
+    },
+}
+
+impl Action {
+    /// The node ids the action names.
+    fn nodes(&self) -> Vec<NodeId> {
+        match *self {
+            Action::Crash { node }
+            | Action::Restart { node }
+            | Action::Timeout { node }
+            | Action::Isolate { node }
+            | Action::Send { node, .. }
+            | Action::Read { node }
+            | Action::RemoveNode { node }
+            | Action::Compact { node }
+            | Action::Transfer { to: node } => vec![node],
+            Action::Cut { from, to } | Action::Heal { from, to } => vec![from, to],
+            Action::HealAll
+            | Action::DropMessage { .. }
+            | Action::SetNet { .. }
+            | Action::Options { .. }
+            | Action::AddNode => vec![],
+        }
+    }
+
+    /// Applies the action to `sim` at its current virtual time.
+    pub fn apply(&self, sim: &mut Simulator<ChatRoom>) -> Result<(), String> {
+        match self {
+            &Action::Crash { node } => sim.crash(node),
+            &Action::Restart { node } => sim.restart(node),
+            &Action::Timeout { node } => sim.timeout_now(node),
+            &Action::Cut { from, to } => sim.cut_link(from, to),
+            &Action::Heal { from, to } => sim.heal_link(from, to),
+            &Action::Isolate { node } => sim.isolate(node),
+            Action::HealAll => {
+                sim.heal_all();
+                Ok(())
+            }
+            &Action::DropMessage { id } => sim.drop_message(id),
+            Action::SetNet { net } => sim.set_net(net.clone()),
+            &Action::Options {
+                pre_vote,
+                check_quorum,
+            } => {
+                sim.set_options(pre_vote, check_quorum);
+                Ok(())
+            }
+            Action::Send {
+                node,
+                client,
+                seq,
+                author,
+                text,
+            } => {
+                let command = ChatCommand::new(author, text)?;
+                sim.submit(
+                    *node,
+                    Request {
+                        client: *client,
+                        seq: *seq,
+                        command,
+                    },
+                )
+            }
+            &Action::Read { node } => sim.read(node).map(|_| ()),
+            &Action::Transfer { to } => sim.transfer_leadership(to),
+            Action::AddNode => sim.add_node().map(|_| ()),
+            &Action::RemoveNode { node } => sim.remove_node(node),
+            &Action::Compact { node } => sim.compact(node),
+        }
+    }
+}
+
+/// An action and the virtual time it took effect.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recipe {
+    pub version: u32,
+    pub config: SimConfig,
+    pub steps: Vec<Step>,
+    /// How far the run went (virtual ms; at least its last step's time).
+    #[serde(default)]
+    pub end_ms: u64,
+    /// Where it was paused (virtual ms, at most `end_ms`).
+    #[serde(default)]
+    pub at_ms: u64,
+}
+
+impl Recipe {
+    pub fn new(config: SimConfig) -> Self {
+        Recipe {
+            version: RECIPE_VERSION,
+            config,
+            steps: Vec::new(),
+            end_ms: 0,
+            at_ms: 0,
+        }
+    }
+
+    /// Reads a recipe from JSON and checks it ([`Recipe::validate`]).
+    pub fn from_json(json: &str) -> Result<Recipe, String> {
+        // The version first, so that a newer format gets the right message.
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u32,
+        }
+        let v: Versioned = serde_json::from_str(json)
+            .map_err(|e| format!("this is not a raftchat run (JSON with a \"version\"): {e}"))?;
+        if v.version != RECIPE_VERSION {
+            return Err(format!(
+                "this run is in recipe format version {}; this raftchat reads version {RECIPE_VERSION}",
+                v.version
+            ));
+        }
+        let recipe: Recipe =
+            serde_json::from_str(json).map_err(|e| format!("this run's recipe is damaged: {e}"))?;
+        recipe.validate()?;
+        Ok(recipe)
+    }
+
+    pub fn to_json(&self) -> String {
+        // Plain data: serializing it cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Checks what can be checked without running it: the version, the
+    /// settings, the number of steps, that times never go back, that every node
+    /// named existed by then, and every chat message's text.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.version != RECIPE_VERSION {
+            return Err(format!(
+                "recipe format version {} is not version {RECIPE_VERSION}",
+                self.version
+            ));
+        }
+        self.config
+            .validate()
+            .map_err(|e| format!("the run's settings are invalid: {e}"))?;
+        if self.steps.len() > MAX_RECIPE_STEPS {
+            return Err(format!(
+                "the run has {} steps; the limit is {MAX_RECIPE_STEPS}",
+                self.steps.len()
+            ));
+        }
+        if self.end_ms > MAX_RECIPE_MS {
+            return Err(format!(
+                "the run ends at {} ms, later than the limit of {MAX_RECIPE_MS} ms (a week)",
+                self.end_ms
+            ));
+        }
+        if self.at_ms > self.end_ms.max(self.last_ms()) {
+            return Err(format!(
+                "the run is paused at {} ms, after its end at {} ms",
+                self.at_ms,
+                self.end_ms.max(self.last_ms())
+            ));
+        }
+        let mut nodes = self.config.nodes;
+        let mut last_ms = 0;
+        for (i, step) in self.steps.iter().enumerate() {
+            let n = i + 1;
+            if step.at_ms < last_ms {
+                return Err(format!(
+                    "step {n} is at {} ms, before the step before it ({last_ms} ms)",
+                    step.at_ms
+                ));
+            }
+            if step.at_ms > MAX_RECIPE_MS {
+                return Err(format!(
+                    "step {n} is at {} ms, later than the limit of {MAX_RECIPE_MS} ms (a week)",
+                    step.at_ms
+                ));
+            }
+            last_ms = step.at_ms;
+            if let Some(&bad) = step
+                .action
+                .nodes()
+                .iter()
+                .find(|&&id| id == 0 || id > nodes)
+            {
+                return Err(format!(
+                    "step {n} names node {bad}, which never existed (nodes 1 to {nodes} by then)"
+                ));
+            }
+            match &step.action {
+                Action::AddNode if nodes >= MAX_NODES * 4 => {
+                    return Err(format!("step {n} adds too many nodes"));
+                }
+                Action::AddNode => nodes += 1,
+                Action::Send { author, text, .. } => {
+                    ChatCommand::new(author, text).map_err(|e| format!("step {n}: {e}"))?;
+                }
+                Action::SetNet { net } => {
+                    net.validate().map_err(|e| format!("step {n}: {e}"))?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The virtual time of the last step (0 with none).
+    pub fn last_ms(&self) -> u64 {
+        self.steps.last().map_or(0, |s| s.at_ms)
+    }
+
+    /// Where the run ends: `end_ms`, or its last step if that is later.
+    pub fn run_end_ms(&self) -> u64 {
+        self.end_ms.max(self.last_ms())
+    }
+
+    /// Runs the recipe from the start to `until_ms`, applying every step at or
+    /// before it.
+    pub fn replay(&self, until_ms: u64) -> Result<Simulator<ChatRoom>, String> {
+        self.validate()?;
+        let mut sim = Simulator::new(self.config.clone())?;
+        let applied = replay_steps(&mut sim, &self.steps, 0, until_ms)?;
+        debug_assert!(applied <= self.steps.len());
+        sim.run_until(until_ms);
+        Ok(sim)
+    }
+}
+
+/// Applies `steps[from..]` up to `until_ms` to `sim` (running it to each
+/// step's time first). Returns the index of the first step not applied.
+pub(crate) fn replay_steps(
+    sim: &mut Simulator<ChatRoom>,
+    steps: &[Step],
+    from: usize,
+    until_ms: u64,
+) -> Result<usize, String> {
+    let mut i = from;
+    while let Some(step) = steps.get(i).filter(|s| s.at_ms <= until_ms) {
+        sim.run_until(step.at_ms);
+        step.action.apply(sim).map_err(|e| {
+            format!(
+                "step {} (at {} ms) cannot be replayed: {e}",
+                i + 1,
+                step.at_ms
+            )
+        })?;
+        i += 1;
+    }
+    Ok(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recipe(steps: Vec<Step>) -> Recipe {
+        Recipe {
+            steps,
+            ..Recipe::new(SimConfig::default())
+        }
+    }
+
+    fn at(at_ms: u64, action: Action) -> Step {
+        Step { at_ms, action }
+    }
+
+    #[test]
+    fn the_json_form_is_flat_and_reads_back() {
+        let r = recipe(vec![
+            at(1_200, Action::Crash { node: 3 }),
+            at(
+                1_500,
+                Action::Send {
+                    node: 1,
+                    client: 1,
+                    seq: 1,
+                    author: "ada".into(),
+                    text: "hi".into(),
+                },
+            ),
+        ]);
+        let json = r.to_json();
+        assert!(
+            json.contains(r#"{"at_ms":1200,"do":"crash","node":3}"#),
+            "{json}"
+        );
+        assert_eq!(Recipe::from_json(&json).unwrap(), r);
+    }
+
+    #[test]
+    fn bad_recipes_get_clear_errors() {
+        let err = |json: &str| Recipe::from_json(json).unwrap_err();
+        assert!(err("{not json").contains("not a raftchat run"));
+        let mut r = recipe(vec![]);
+        r.version = 7;
+        assert!(err(&r.to_json()).contains("version 7"));
+        let json = recipe(vec![at(5, Action::HealAll)]).to_json();
+        assert!(err(&json[..json.len() - 3]).contains("damaged"));
+        let json = recipe(vec![at(5, Action::Crash { node: 6 })]).to_json();
+        assert!(err(&json).contains("node 6, which never existed"));
+        // A node added earlier may be named.
+        let ok = recipe(vec![
+            at(5, Action::AddNode),
+            at(6, Action::Crash { node: 6 }),
+        ]);
+        assert_eq!(ok.validate(), Ok(()));
+        let json = recipe(vec![at(9, Action::HealAll), at(5, Action::HealAll)]).to_json();
+        assert!(err(&json).contains("step 2 is at 5 ms, before"));
+        let blank = Action::Send {
+            node: 1,
+            client: 1,
+            seq: 1,
+            author: "ada".into(),
+            text: "  ".into(),
+        };
+        assert!(err(&recipe(vec![at(5, blank)]).to_json()).contains("empty"));
+        let json = r#"{"version":1,"config":{"nodes":0},"steps":[]}"#;
+        assert!(err(json).contains("damaged") || err(json).contains("settings"));
+    }
+
+    #[test]
+    fn a_step_that_cannot_apply_is_a_replay_error_naming_it() {
+        let r = recipe(vec![
+            at(1_000, Action::Crash { node: 2 }),
+            at(1_100, Action::Crash { node: 2 }),
+        ]);
+        let err = r.replay(2_000).unwrap_err();
+        assert!(err.contains("step 2 (at 1100 ms)"), "{err}");
+    }
+}

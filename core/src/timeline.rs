@@ -1,0 +1,438 @@
+//! Rewinding a run. A timeline holds the recipe of the run on screen, clones
+//! of the simulator along it (checkpoints) and the branches left behind.
+//!
+//! - Playing forward runs the simulator and applies the recipe's steps as
+//!   their times come (after a rewind they are the old future, replayed).
+//! - Seeking to `t` restarts from the last checkpoint at or before `t` and
+//!   re-simulates only from there: at most [`CHECKPOINT_EVERY_MS`] of virtual
+//!   time.
+//! - Acting at a past moment forks: the old branch, with its whole future, is
+//!   kept in the branch list and can be returned to; the new branch shares the
+//!   recipe and the checkpoints up to the fork.
+//!
+//! Checkpoints are immutable and shared (`Rc`) between branches.
+
+use crate::chat::ChatRoom;
+use crate::recipe::{replay_steps, Action, Recipe, Step};
+use crate::sim::{Event, EventKind, SimConfig, Simulator};
+use crate::types::{NodeId, Outcome, Role};
+use std::rc::Rc;
+
+/// A checkpoint every this much virtual time: a seek re-simulates at most
+/// this much.
+pub const CHECKPOINT_EVERY_MS: u64 = 10_000;
+
+struct Checkpoint {
+    at_ms: u64,
+    /// The first step not yet applied in `sim`.
+    next_step: usize,
+    sim: Simulator<ChatRoom>,
+}
+
+/// Something worth a mark on the timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MarkerKind {
+    Leader {
+        node: NodeId,
+        term: u64,
+    },
+    Crash {
+        node: NodeId,
+    },
+    Restart {
+        node: NodeId,
+    },
+    /// A link cut, a node isolated.
+    Partition,
+    Heal,
+    /// A configuration change appended, a node added or retired.
+    Membership,
+    /// A chat message acknowledged as committed.
+    Committed {
+        index: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    pub at_ms: u64,
+    pub kind: MarkerKind,
+}
+
+/// A branch of the run: its steps, how far it ran, and where it came from.
+struct Branch {
+    id: u32,
+    /// (branch id, virtual ms) it was forked from.
+    parent: Option<(u32, u64)>,
+    steps: Vec<Step>,
+    end_ms: u64,
+    /// Where the user last was on it.
+    position_ms: u64,
+    checkpoints: Vec<Rc<Checkpoint>>,
+    markers: Vec<Marker>,
+    /// Markers are complete up to here (re-simulated events add none).
+    markers_through_ms: u64,
+}
+
+/// What the branch list shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BranchInfo {
+    pub id: u32,
+    pub parent: Option<(u32, u64)>,
+    pub end_ms: u64,
+    pub steps: usize,
+    pub current: bool,
+}
+
+pub struct Timeline {
+    config: SimConfig,
+    branches: Vec<Branch>,
+    current: usize,
+    sim: Simulator<ChatRoom>,
+    /// The first step of the current branch not yet applied to `sim`.
+    next_step: usize,
+}
+
+impl Timeline {
+    /// A new run: the simulator at time 0 and an empty recipe.
+    pub fn new(config: SimConfig) -> Result<Timeline, String> {
+        let sim = Simulator::new(config.clone())?;
+        let first = Rc::new(Checkpoint {
+            at_ms: 0,
+            next_step: 0,
+            sim: sim.clone(),
+        });
+        Ok(Timeline {
+            config,
+            branches: vec![Branch {
+                id: 1,
+                parent: None,
+                steps: Vec::new(),
+                end_ms: 0,
+                position_ms: 0,
+                checkpoints: vec![first],
+                markers: Vec::new(),
+                markers_through_ms: 0,
+            }],
+            current: 0,
+            sim,
+            next_step: 0,
+        })
+    }
+
+    /// A shared or saved run: replayed to its end (taking checkpoints on the
+    /// way), then positioned where it was paused.
+    pub fn from_recipe(recipe: &Recipe) -> Result<Timeline, String> {
+        recipe.validate()?;
+        let mut t = Timeline::new(recipe.config.clone())?;
+        t.branch_mut().steps = recipe.steps.clone();
+        let end = recipe.run_end_ms();
+        let mut at = 0;
+        loop {
+            at = (at + CHECKPOINT_EVERY_MS).min(end);
+            t.advance(at)?;
+            t.take_events();
+            if at == end {
+                break;
+            }
+        }
+        let step_markers: Vec<Marker> = recipe
+            .steps
+            .iter()
+            .filter_map(|s| {
+                step_marker(&s.action).map(|kind| Marker {
+                    at_ms: s.at_ms,
+                    kind,
+                })
+            })
+            .collect();
+        let b = t.branch_mut();
+        b.markers.extend(step_markers);
+        b.markers.sort_by_key(|m| m.at_ms);
+        t.seek(recipe.at_ms)?;
+        Ok(t)
+    }
+
+    /// The run on screen, as a recipe: the current branch up to its end, and
+    /// where it is now.
+    pub fn recipe(&self) -> Recipe {
+        let b = self.branch();
+        Recipe {
+            steps: b.steps.clone(),
+            end_ms: b.end_ms.max(self.now_ms()),
+            at_ms: self.now_ms(),
+            ..Recipe::new(self.config.clone())
+        }
+    }
+
+    pub fn sim(&self) -> &Simulator<ChatRoom> {
+        &self.sim
+    }
+
+    /// The simulator, for what does not change the run: taking its events,
+    /// confirming durable writes. Everything that changes the run goes through
+    /// [`Timeline::act`], so that it is recorded.
+    pub fn sim_mut(&mut self) -> &mut Simulator<ChatRoom> {
+        &mut self.sim
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.sim.now_ms()
+    }
+
+    /// How far the current branch has run.
+    pub fn end_ms(&self) -> u64 {
+        self.branch().end_ms.max(self.now_ms())
+    }
+
+    /// True when the run is at a past moment of its branch: acting now forks.
+    pub fn is_rewound(&self) -> bool {
+        self.next_step < self.branch().steps.len() || self.branch().end_ms > self.now_ms()
+    }
+
+    pub fn markers(&self) -> &[Marker] {
+        &self.branch().markers
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        &self.branch().steps
+    }
+
+    pub fn checkpoints(&self) -> usize {
+        self.branches.iter().map(|b| b.checkpoints.len()).sum()
+    }
+
+    fn branch(&self) -> &Branch {
+        &self.branches[self.current]
+    }
+
+    fn branch_mut(&mut self) -> &mut Branch {
+        &mut self.branches[self.current]
+    }
+
+    /// Runs forward to `t_ms`, applying the branch's recorded steps as their
+    /// times come and taking a checkpoint at every [`CHECKPOINT_EVERY_MS`]
+    /// boundary not yet checkpointed.
+    pub fn advance(&mut self, t_ms: u64) -> Result<(), String> {
+        while self.now_ms() < t_ms || self.pending_step_at_or_before(t_ms) {
+            let last_cp = self.branch().checkpoints.last().map_or(0, |c| c.at_ms);
+            let next_cp = (last_cp / CHECKPOINT_EVERY_MS + 1) * CHECKPOINT_EVERY_MS;
+            let target = t_ms.min(next_cp);
+            self.next_step = replay_steps(
+                &mut self.sim,
+                &self.branches[self.current].steps,
+                self.next_step,
+                target,
+            )?;
+            self.sim.run_until(target);
+            if target == next_cp {
+                let mut sim = self.sim.clone();
+                sim.take_events();
+                let cp = Rc::new(Checkpoint {
+                    at_ms: next_cp,
+                    next_step: self.next_step,
+                    sim,
+                });
+                self.branch_mut().checkpoints.push(cp);
+            }
+            if target == t_ms {
+                break;
+            }
+        }
+        let now = self.now_ms();
+        let b = self.branch_mut();
+        b.end_ms = b.end_ms.max(now);
+        b.position_ms = now;
+        Ok(())
+    }
+
+    fn pending_step_at_or_before(&self, t_ms: u64) -> bool {
+        self.branch()
+            .steps
+            .get(self.next_step)
+            .is_some_and(|s| s.at_ms <= t_ms)
+    }
+
+    /// Applies `action` now and records it. At a past moment this forks: the
+    /// old branch keeps its future. An action that fails changes nothing and
+    /// is not recorded.
+    pub fn act(&mut self, action: Action) -> Result<(), String> {
+        let now = self.now_ms();
+        // As a replay will: every event up to now has run before the action.
+        self.sim.run_until(now);
+        action.apply(&mut self.sim)?;
+        if self.is_rewound() {
+            self.fork(now);
+        }
+        let step = Step { at_ms: now, action };
+        if let Some(kind) = step_marker(&step.action) {
+            self.branch_mut().markers.push(Marker { at_ms: now, kind });
+        }
+        self.branch_mut().steps.push(step);
+        self.next_step += 1;
+        Ok(())
+    }
+
+    /// Starts a new branch at `now`, sharing everything up to it.
+    fn fork(&mut self, now: u64) {
+        let old = self.branch();
+        let keep_cps = old.checkpoints.partition_point(|c| c.at_ms <= now);
+        let branch = Branch {
+            id: self.branches.iter().map(|b| b.id).max().unwrap_or(0) + 1,
+            parent: Some((old.id, now)),
+            steps: old.steps[..self.next_step].to_vec(),
+            end_ms: now,
+            position_ms: now,
+            checkpoints: old.checkpoints[..keep_cps].to_vec(),
+            markers: old
+                .markers
+                .iter()
+                .filter(|m| m.at_ms <= now)
+                .cloned()
+                .collect(),
+            markers_through_ms: old.markers_through_ms.min(now),
+        };
+        self.branches.push(branch);
+        self.current = self.branches.len() - 1;
+    }
+
+    /// Jumps to `t_ms` on the current branch (clamped to its end): re-simulates
+    /// from the last checkpoint at or before it.
+    pub fn seek(&mut self, t_ms: u64) -> Result<(), String> {
+        let end = self.end_ms();
+        if end > self.branch().end_ms {
+            // Keep what was reached live before leaving it.
+            let b = self.branch_mut();
+            b.end_ms = end;
+        }
+        let t = t_ms.min(end);
+        let b = self.branch();
+        let i = b.checkpoints.partition_point(|c| c.at_ms <= t).max(1) - 1;
+        let cp = b.checkpoints[i].clone();
+        self.sim = cp.sim.clone();
+        self.next_step = cp.next_step;
+        self.advance(t)?;
+        // `advance` records a new end only when it goes further; a seek back
+        // keeps the branch's end.
+        self.branch_mut().position_ms = t;
+        Ok(())
+    }
+
+    /// The latest moment before now at which something happened (an event),
+    /// if any: where "step back" goes.
+    pub fn previous_event_ms(&self) -> Option<u64> {
+        let now = self.now_ms();
+        let b = self.branch();
+        // Look back one checkpoint interval at a time.
+        let mut i = b.checkpoints.partition_point(|c| c.at_ms < now);
+        while i > 0 {
+            i -= 1;
+            let cp = &b.checkpoints[i];
+            let mut sim = cp.sim.clone();
+            sim.set_record_events(true);
+            let _ = replay_steps(&mut sim, &b.steps, cp.next_step, now.saturating_sub(1));
+            sim.run_until(now.saturating_sub(1));
+            if let Some(e) = sim.take_events().iter().rev().find(|e| e.at_ms < now) {
+                return Some(e.at_ms);
+            }
+        }
+        None
+    }
+
+    /// Moves back to the previous moment at which something happened.
+    pub fn step_back(&mut self) -> Result<bool, String> {
+        match self.previous_event_ms() {
+            Some(t) => self.seek(t).map(|_| true),
+            None => Ok(false),
+        }
+    }
+
+    pub fn branches(&self) -> Vec<BranchInfo> {
+        self.branches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| BranchInfo {
+                id: b.id,
+                parent: b.parent,
+                end_ms: b.end_ms,
+                steps: b.steps.len(),
+                current: i == self.current,
+            })
+            .collect()
+    }
+
+    pub fn branch_id(&self) -> u32 {
+        self.branch().id
+    }
+
+    /// Returns to branch `id`, at the moment it was left.
+    pub fn switch_branch(&mut self, id: u32) -> Result<(), String> {
+        let i = self
+            .branches
+            .iter()
+            .position(|b| b.id == id)
+            .ok_or_else(|| format!("there is no branch {id}"))?;
+        let now = self.now_ms();
+        let end = self.end_ms();
+        let b = self.branch_mut();
+        b.end_ms = end;
+        b.position_ms = now;
+        self.current = i;
+        let position = self.branch().position_ms;
+        self.seek(position)
+    }
+
+    /// Takes the simulator's new events (for the page's feed), and marks the
+    /// timeline with those worth a marker.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        let events = self.sim.take_events();
+        self.mark(&events);
+        events
+    }
+
+    fn mark(&mut self, events: &[Event]) {
+        let b = &mut self.branches[self.current];
+        for e in events {
+            if e.at_ms <= b.markers_through_ms && b.markers_through_ms > 0 {
+                continue;
+            }
+            if let Some(kind) = event_marker(&e.kind) {
+                b.markers.push(Marker {
+                    at_ms: e.at_ms,
+                    kind,
+                });
+            }
+        }
+        if let Some(last) = events.last() {
+            b.markers_through_ms = b.markers_through_ms.max(last.at_ms);
+        }
+    }
+}
+
+fn step_marker(action: &Action) -> Option<MarkerKind> {
+    match *action {
+        Action::Crash { node } => Some(MarkerKind::Crash { node }),
+        Action::Restart { node } => Some(MarkerKind::Restart { node }),
+        Action::Cut { .. } | Action::Isolate { .. } => Some(MarkerKind::Partition),
+        Action::Heal { .. } | Action::HealAll => Some(MarkerKind::Heal),
+        _ => None,
+    }
+}
+
+fn event_marker(kind: &EventKind) -> Option<MarkerKind> {
+    match *kind {
+        EventKind::RoleChanged {
+            node,
+            role: Role::Leader,
+            term,
+        } => Some(MarkerKind::Leader { node, term }),
+        EventKind::ConfigChanged { .. }
+        | EventKind::NodeAdded { .. }
+        | EventKind::NodeRetired { .. } => Some(MarkerKind::Membership),
+        EventKind::ClientOutcome {
+            outcome: Outcome::Committed { index, .. },
+            ..
+        } => Some(MarkerKind::Committed { index }),
+        _ => None,
+    }
+}

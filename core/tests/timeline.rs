@@ -1,0 +1,297 @@
+//! Recipes and the timeline: a run replays from its recipe event for event
+//! however its commands fell between frames; seeking anywhere and running on
+//! equals running straight through; checkpoints equal recomputing; acting in
+//! the past forks and the old branch is kept.
+
+use raftchat_core::chat::ChatRoom;
+use raftchat_core::recipe::{Action, Recipe};
+use raftchat_core::rng::Rng;
+use raftchat_core::sim::{Event, NetConfig, SimConfig, Simulator};
+use raftchat_core::timeline::{MarkerKind, Timeline, CHECKPOINT_EVERY_MS};
+
+/// Everything a user sees of a cluster, and more: roles, terms, logs, commit
+/// and applied digests, chats, wire, counters.
+fn fingerprint(sim: &Simulator<ChatRoom>) -> String {
+    let mut out = format!(
+        "t={} stats={:?} in_flight={:?} cut={:?}\n",
+        sim.now_ms(),
+        sim.stats(),
+        sim.in_flight().map(|m| m.id).collect::<Vec<_>>(),
+        sim.cut_links()
+    );
+    for id in sim.node_ids() {
+        let v = sim.node(id).unwrap();
+        match v.node {
+            None => out += &format!("{id}: down {:?}\n", v.durable),
+            Some(n) => {
+                let r = n.raft();
+                let chat: Vec<String> = n
+                    .replica()
+                    .machine()
+                    .messages()
+                    .iter()
+                    .map(|m| format!("{}@{}", m.text(), m.index))
+                    .collect();
+                out += &format!(
+                    "{id}: {:?} term {} vote {:?} commit {} log {}..{}:{} digest {} chat {:?}\n",
+                    r.role(),
+                    r.term(),
+                    r.voted_for(),
+                    r.commit_index(),
+                    r.log().base().0,
+                    r.log().last_index(),
+                    r.log().last_term(),
+                    n.replica().digest(),
+                    chat
+                );
+            }
+        }
+    }
+    out
+}
+
+fn below(rng: &mut Rng, n: u64) -> u64 {
+    rng.below(n as usize) as u64
+}
+
+fn config(seed: u64) -> SimConfig {
+    SimConfig {
+        seed,
+        nodes: 5,
+        snapshot_min_log_bytes: 2_048,
+        ..SimConfig::default()
+    }
+}
+
+/// A random user command (some will not apply, e.g. crashing a node that is
+/// down: the timeline records only those that do).
+fn random_action(rng: &mut Rng, seq: &mut u64, nodes: u32) -> Action {
+    let node = 1 + below(rng, nodes as u64) as u32;
+    let other = 1 + below(rng, nodes as u64) as u32;
+    match below(rng, 14) {
+        0 => Action::Crash { node },
+        1 | 2 => Action::Restart { node },
+        3 => Action::Cut {
+            from: node,
+            to: other,
+        },
+        4 => Action::Heal {
+            from: node,
+            to: other,
+        },
+        5 => Action::Isolate { node },
+        6 => Action::HealAll,
+        7 => Action::Timeout { node },
+        8 => Action::Read { node },
+        9 => Action::Transfer { to: node },
+        10 => Action::Options {
+            pre_vote: below(rng, 2) == 0,
+            check_quorum: below(rng, 2) == 0,
+        },
+        11 => Action::SetNet {
+            net: NetConfig {
+                latency_min_ms: 1 + below(rng, 5),
+                latency_max_ms: 6 + below(rng, 20),
+                ..NetConfig::default()
+            },
+        },
+        12 => Action::Compact { node },
+        _ => {
+            *seq += 1;
+            Action::Send {
+                node,
+                client: node as u64,
+                seq: *seq,
+                author: format!("user{node}"),
+                text: format!("message {seq}"),
+            }
+        }
+    }
+}
+
+/// A live session: frames of random length, commands at random moments
+/// between them. Returns the timeline and every event it produced.
+fn live_session(seed: u64, duration_ms: u64) -> (Timeline, Vec<Event>) {
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    let mut t = Timeline::new(config(seed)).unwrap();
+    let mut events = Vec::new();
+    let mut seq = 0;
+    while t.now_ms() < duration_ms {
+        let frame_ms = 1 + below(&mut rng, 40);
+        t.advance((t.now_ms() + frame_ms).min(duration_ms)).unwrap();
+        events.extend(t.take_events());
+        // Several clicks may land in one frame.
+        for _ in 0..below(&mut rng, 3) {
+            if below(&mut rng, 4) == 0 {
+                let action = random_action(&mut rng, &mut seq, 5);
+                let _ = t.act(action);
+                events.extend(t.take_events());
+            }
+        }
+    }
+    (t, events)
+}
+
+#[test]
+fn a_recipe_replays_event_for_event_however_its_commands_fell_between_frames() {
+    for seed in 1..=12 {
+        let (live, live_events) = live_session(seed, 20_000);
+        let recipe = live.recipe();
+        assert!(recipe.steps.len() > 20, "seed {seed}: a busy session");
+        // Through JSON, as a file or a link would carry it.
+        let recipe = Recipe::from_json(&recipe.to_json()).unwrap();
+        let mut sim = Simulator::<ChatRoom>::new(recipe.config.clone()).unwrap();
+        let mut replayed = Vec::new();
+        for step in &recipe.steps {
+            sim.run_until(step.at_ms);
+            replayed.extend(sim.take_events());
+            step.action.apply(&mut sim).unwrap();
+        }
+        sim.run_until(recipe.end_ms);
+        replayed.extend(sim.take_events());
+        assert_eq!(replayed.len(), live_events.len(), "seed {seed}");
+        assert!(
+            replayed == live_events,
+            "seed {seed}: the event traces differ"
+        );
+        assert_eq!(fingerprint(&sim), fingerprint(live.sim()), "seed {seed}");
+        // And the page's way: a timeline rebuilt from the recipe.
+        let rebuilt = Timeline::from_recipe(&recipe).unwrap();
+        assert_eq!(
+            fingerprint(rebuilt.sim()),
+            fingerprint(live.sim()),
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn seeking_anywhere_then_running_on_equals_running_straight_through() {
+    for seed in 20..=35 {
+        let end = 25_000;
+        let (mut t, _) = live_session(seed, end);
+        let straight = fingerprint(t.sim());
+        let mut rng = Rng::new(seed);
+        for _ in 0..4 {
+            let target = below(&mut rng, end + 1);
+            t.seek(target).unwrap();
+            assert_eq!(t.now_ms(), target);
+            // A checkpoint equals recomputing from the start.
+            let recomputed = t.recipe().replay(target).unwrap();
+            assert_eq!(
+                fingerprint(t.sim()),
+                fingerprint(&recomputed),
+                "seed {seed} at {target}"
+            );
+            assert!(t.is_rewound() || target == end);
+            // A jump forward from there lands on the same state as well.
+            let later = target + below(&mut rng, end - target + 1);
+            t.seek(later).unwrap();
+            let recomputed = t.recipe().replay(later).unwrap();
+            assert_eq!(
+                fingerprint(t.sim()),
+                fingerprint(&recomputed),
+                "seed {seed} at {later}"
+            );
+            t.seek(target).unwrap();
+            // Play on in frames: the same future.
+            while t.now_ms() < end {
+                let next = (t.now_ms() + 1 + below(&mut rng, 300)).min(end);
+                t.advance(next).unwrap();
+                t.take_events();
+            }
+            assert_eq!(
+                fingerprint(t.sim()),
+                straight,
+                "seed {seed}: seek to {target}"
+            );
+        }
+    }
+}
+
+#[test]
+fn acting_in_the_past_forks_and_the_old_branch_can_be_returned_to() {
+    let (mut t, _) = live_session(41, 30_000);
+    let old_end = fingerprint(t.sim());
+    let old_steps = t.steps().len();
+    t.seek(12_345).unwrap();
+    let kept = t.steps().iter().filter(|s| s.at_ms <= 12_345).count();
+    // A misclick that fails changes nothing and forks nothing.
+    assert!(t.act(Action::Crash { node: 42 }).is_err());
+    assert_eq!(t.branches().len(), 1);
+    let node = t
+        .sim()
+        .node_ids()
+        .find(|&id| t.sim().node(id).unwrap().is_up())
+        .unwrap();
+    t.act(Action::Crash { node }).unwrap();
+    let branches = t.branches();
+    assert_eq!(branches.len(), 2);
+    assert_eq!(branches[1].parent, Some((1, 12_345)));
+    assert!(branches[1].current);
+    assert_eq!(
+        t.steps().len(),
+        kept + 1,
+        "the old future is not on the new branch"
+    );
+    assert!(!t.is_rewound());
+    t.advance(20_000).unwrap();
+    let new_branch = fingerprint(t.sim());
+    // Back to the old branch: it resumes where it was left (the fork), and
+    // its future is intact.
+    t.switch_branch(1).unwrap();
+    assert_eq!(t.now_ms(), 12_345);
+    assert_eq!(t.steps().len(), old_steps);
+    t.advance(30_000).unwrap();
+    assert_eq!(fingerprint(t.sim()), old_end);
+    // And forward again to the new one, where it was left.
+    t.switch_branch(2).unwrap();
+    assert_eq!(t.now_ms(), 20_000);
+    assert_eq!(fingerprint(t.sim()), new_branch);
+    assert!(t.switch_branch(9).is_err());
+}
+
+#[test]
+fn step_back_goes_to_the_previous_moment_something_happened() {
+    let (mut t, _) = live_session(7, 15_000);
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        assert!(t.step_back().unwrap());
+        times.push(t.now_ms());
+        let recomputed = t.recipe().replay(t.now_ms()).unwrap();
+        assert_eq!(fingerprint(t.sim()), fingerprint(&recomputed));
+    }
+    assert!(times.windows(2).all(|w| w[1] < w[0]), "{times:?}");
+    t.seek(0).unwrap();
+    assert!(!t.step_back().unwrap(), "nothing before the start");
+}
+
+#[test]
+fn markers_show_leaders_crashes_and_committed_messages() {
+    let (t, _) = live_session(3, 20_000);
+    let m = t.markers();
+    assert!(m
+        .iter()
+        .any(|m| matches!(m.kind, MarkerKind::Leader { .. })));
+    assert!(m
+        .iter()
+        .any(|m| matches!(m.kind, MarkerKind::Committed { .. })));
+    let crashes = t
+        .steps()
+        .iter()
+        .filter(|s| matches!(s.action, Action::Crash { .. }))
+        .count();
+    let crash_marks = m
+        .iter()
+        .filter(|m| matches!(m.kind, MarkerKind::Crash { .. }))
+        .count();
+    assert_eq!(crashes, crash_marks);
+    // A timeline rebuilt from the recipe has the same markers.
+    let rebuilt = Timeline::from_recipe(&t.recipe()).unwrap();
+    let mut a = m.to_vec();
+    let mut b = rebuilt.markers().to_vec();
+    a.sort_by_key(|m| (m.at_ms, format!("{:?}", m.kind)));
+    b.sort_by_key(|m| (m.at_ms, format!("{:?}", m.kind)));
+    assert_eq!(a, b);
+    assert!(t.checkpoints() >= (20_000 / CHECKPOINT_EVERY_MS) as usize);
+}
