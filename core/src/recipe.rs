@@ -193,21 +193,20 @@ impl Recipe {
 
     /// Reads a recipe from JSON and checks it ([`Recipe::validate`]).
     pub fn from_json(json: &str) -> Result<Recipe, String> {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| format!("the run is damaged or cut short (not valid JSON: {e})"))?;
         // The version first, so that a newer format gets the right message.
-        #[derive(Deserialize)]
-        struct Versioned {
-            version: u32,
-        }
-        let v: Versioned = serde_json::from_str(json)
-            .map_err(|e| format!("this is not a raftchat run (JSON with a \"version\"): {e}"))?;
-        if v.version != RECIPE_VERSION {
+        let version = value
+            .get("version")
+            .and_then(|v| v.as_u64())
+            .ok_or("this is not a raftchat run (it has no \"version\")")?;
+        if version != RECIPE_VERSION as u64 {
             return Err(format!(
-                "this run is in recipe format version {}; this raftchat reads version {RECIPE_VERSION}",
-                v.version
+                "this run is in recipe format version {version}; this raftchat reads version {RECIPE_VERSION}"
             ));
         }
-        let recipe: Recipe =
-            serde_json::from_str(json).map_err(|e| format!("this run's recipe is damaged: {e}"))?;
+        let recipe: Recipe = serde_json::from_value(value)
+            .map_err(|e| format!("this run's recipe is damaged: {e}"))?;
         recipe.validate()?;
         Ok(recipe)
     }
@@ -379,12 +378,15 @@ mod tests {
     #[test]
     fn bad_recipes_get_clear_errors() {
         let err = |json: &str| Recipe::from_json(json).unwrap_err();
-        assert!(err("{not json").contains("not a raftchat run"));
+        assert!(err("{not json").contains("damaged or cut short"));
+        assert!(err(r#"{"steps":[]}"#).contains("not a raftchat run"));
         let mut r = recipe(vec![]);
         r.version = 7;
         assert!(err(&r.to_json()).contains("version 7"));
         let json = recipe(vec![at(5, Action::HealAll)]).to_json();
-        assert!(err(&json[..json.len() - 3]).contains("damaged"));
+        assert!(err(&json[..json.len() - 3]).contains("cut short"));
+        let edited = json.replace("heal_all", "heal_everything");
+        assert!(err(&edited).contains("damaged"), "{}", err(&edited));
         let json = recipe(vec![at(5, Action::Crash { node: 6 })]).to_json();
         assert!(err(&json).contains("node 6, which never existed"));
         // A node added earlier may be named.
@@ -413,7 +415,7 @@ mod tests {
             at(1_000, Action::Crash { node: 2 }),
             at(1_100, Action::Crash { node: 2 }),
         ]);
-        let err = r.replay(2_000).unwrap_err();
+        let err = r.replay(2_000).err().expect("step 2 fails");
         assert!(err.contains("step 2 (at 1100 ms)"), "{err}");
     }
 }
