@@ -18,6 +18,9 @@ pub const RECIPE_VERSION: u32 = 1;
 /// At most this many steps in a recipe (a busy hour of clicking and chatting
 /// is a few thousand).
 pub const MAX_RECIPE_STEPS: usize = 100_000;
+/// A recipe file or link is at most this long (a busy hour is well under a
+/// megabyte of JSON).
+pub const MAX_RECIPE_BYTES: usize = 16 << 20;
 /// No step later than a week of virtual time.
 pub const MAX_RECIPE_MS: u64 = 7 * 24 * 3_600_000;
 
@@ -193,6 +196,13 @@ impl Recipe {
 
     /// Reads a recipe from JSON and checks it ([`Recipe::validate`]).
     pub fn from_json(json: &str) -> Result<Recipe, String> {
+        if json.len() > MAX_RECIPE_BYTES {
+            return Err(format!(
+                "the run is {} bytes; the limit is {} MB",
+                json.len(),
+                MAX_RECIPE_BYTES >> 20
+            ));
+        }
         let value: serde_json::Value = serde_json::from_str(json)
             .map_err(|e| format!("the run is damaged or cut short (not valid JSON: {e})"))?;
         // The version first, so that a newer format gets the right message.

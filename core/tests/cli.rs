@@ -207,3 +207,73 @@ fn a_closed_output_pipe_ends_the_run_quietly_not_with_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn replay_runs_a_recorded_recipe_checked_and_rejects_bad_files_clearly() {
+    use raftchat_core::recipe::{Action, Step};
+    use raftchat_core::timeline::Timeline;
+    // Record a short session as the page would.
+    let mut t = Timeline::new(raftchat_core::SimConfig::default()).unwrap();
+    t.advance(2_000).unwrap();
+    let leader = t.sim().leader().expect("a leader by 2 s");
+    for (i, text) in ["hello", "world"].iter().enumerate() {
+        t.act(Action::Send {
+            node: leader,
+            client: 1,
+            seq: i as u64 + 1,
+            author: "ada".into(),
+            text: text.to_string(),
+        })
+        .unwrap();
+        t.advance(t.now_ms() + 300).unwrap();
+    }
+    t.act(Action::Crash { node: leader }).unwrap();
+    t.advance(6_000).unwrap();
+    let dir = std::env::temp_dir().join(format!("raftchat-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("run.json");
+    std::fs::write(&file, t.recipe().to_json()).unwrap();
+    let out = sim(&["--replay", file.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["invariant_violations"], 0);
+    let committed = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["outcome"] == "committed")
+        .count();
+    assert_eq!(
+        committed, 2,
+        "both messages were committed before the crash"
+    );
+    // Bad files: each a clear message, exit 2, no panic.
+    let mut edited = t.recipe();
+    edited.steps.push(Step {
+        at_ms: 100,
+        action: Action::HealAll,
+    });
+    let edited = edited.to_json();
+    let cases = [
+        ("{\"version\": 1, \"steps\": [", "cut short"),
+        ("{\"version\": 9}", "version 9"),
+        ("[1, 2]", "not a raftchat run"),
+        (edited.as_str(), "before the step before it"),
+    ];
+    for (i, (text, message)) in cases.iter().enumerate() {
+        let bad = dir.join(format!("bad{i}.json"));
+        std::fs::write(&bad, text).unwrap();
+        let out = sim(&["--replay", bad.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(message), "{message:?} not in {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let out = sim(&["--replay", dir.join("missing.json").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -15,6 +15,7 @@ macro_rules! out {
 mod bench;
 
 use raftchat_core::campaign::{self, Faults, RunConfig, RunReport};
+use raftchat_core::recipe::{Recipe, MAX_RECIPE_BYTES};
 use raftchat_core::sim::SimConfig;
 use raftchat_core::Outcome;
 use std::process::ExitCode;
@@ -47,6 +48,8 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
   --campaign                use the fault campaign's profile for this seed
                             (the command printed for a failing campaign seed)
   --json                    print the client history and every replica's chat
+  --replay FILE             replay a recorded run (a recipe exported by the page),
+                            checking every invariant (ignores the run options)
   --bench                   measure simulator speed and memory (ignores other options)
   --bench-seconds S         how long the saturating load runs      [10]
   -h, --help                this help
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         }
         Ok(Mode::Bench { load_seconds }) => bench::run(load_seconds),
         Ok(Mode::Run { cfg, json }) => run(&cfg, json),
+        Ok(Mode::Replay { file, json }) => replay(&file, json),
         Err(e) => {
             eprintln!("raftchat-sim: {e}\n(try --help)");
             ExitCode::from(2)
@@ -69,8 +73,17 @@ fn main() -> ExitCode {
 
 enum Mode {
     Help,
-    Bench { load_seconds: f64 },
-    Run { cfg: RunConfig, json: bool },
+    Bench {
+        load_seconds: f64,
+    },
+    Run {
+        cfg: RunConfig,
+        json: bool,
+    },
+    Replay {
+        file: std::path::PathBuf,
+        json: bool,
+    },
 }
 
 fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, String> {
@@ -82,6 +95,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     let (mut json, mut bench, mut campaign) = (false, false, false);
     let mut load_seconds = 10.0;
     let mut seed = 1;
+    let mut replay_file = None;
     // Explicit options, applied over the campaign profile when both are given.
     let mut overrides: Vec<Box<dyn Fn(&mut RunConfig)>> = Vec::new();
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
@@ -102,6 +116,11 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
             "--pre-vote" => overrides.push(Box::new(|c| c.sim.pre_vote = true)),
             "--check-quorum" => overrides.push(Box::new(|c| c.sim.check_quorum = true)),
             "--bench" => bench = true,
+            "--replay" => {
+                replay_file = Some(std::path::PathBuf::from(
+                    p.value().map_err(|_| format!("{name} needs a file"))?,
+                ))
+            }
             "--bench-seconds" => {
                 let s: f64 = number(&name, &value()?)?;
                 if !(s > 0.0 && s <= 3600.0) {
@@ -189,6 +208,9 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     if bench {
         return Ok(Mode::Bench { load_seconds });
     }
+    if let Some(file) = replay_file {
+        return Ok(Mode::Replay { file, json });
+    }
     let mut cfg = if campaign {
         campaign::campaign_config(seed, duration_ms)
     } else {
@@ -252,8 +274,45 @@ fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
     sorted.get(i).copied()
 }
 
+fn replay(file: &std::path::Path, json: bool) -> ExitCode {
+    let fail = |e: String| {
+        eprintln!("raftchat-sim: {}: {e}", file.display());
+        ExitCode::from(2)
+    };
+    let text = match std::fs::metadata(file) {
+        Ok(m) if m.len() > MAX_RECIPE_BYTES as u64 => {
+            return fail(format!(
+                "{} bytes; a run is at most {} MB",
+                m.len(),
+                MAX_RECIPE_BYTES >> 20
+            ))
+        }
+        Ok(_) => match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => return fail(e.to_string()),
+        },
+        Err(e) => return fail(e.to_string()),
+    };
+    let recipe = match Recipe::from_json(&text) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let cfg = RunConfig {
+        sim: recipe.config.clone(),
+        faults: Faults::default(),
+        duration_ms: recipe.run_end_ms(),
+        check: true,
+        liveness_ms: None,
+    };
+    report(&cfg, campaign::replay(&recipe), json)
+}
+
 fn run(cfg: &RunConfig, json: bool) -> ExitCode {
-    let report = match campaign::run(cfg) {
+    report(cfg, campaign::run(cfg), json)
+}
+
+fn report(cfg: &RunConfig, report: Result<RunReport, String>, json: bool) -> ExitCode {
+    let report = match report {
         Ok(r) => r,
         Err(e) => {
             eprintln!("raftchat-sim: {e}");
