@@ -123,6 +123,7 @@ pub async fn boot(cluster: u64, settings: Settings, author: String, dispatch: Ca
                 settings: meta.settings,
                 author: meta.author,
                 nodes,
+                recipe: meta.recipe,
             });
         }
         Ok((disk, None)) => {

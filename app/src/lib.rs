@@ -8,6 +8,7 @@ pub mod boot;
 pub mod components;
 pub mod feed;
 pub mod persistence;
+pub mod share;
 pub mod state;
 pub mod storage;
 pub mod view;

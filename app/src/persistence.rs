@@ -9,7 +9,7 @@
 use crate::state::Action;
 use crate::storage::{ClusterMeta, Disk, NodeDisk};
 use raftchat_core::sim::DiskWrite;
-use raftchat_core::storage::AsyncStorage;
+use raftchat_core::storage::{AsyncStorage, PersistedState};
 use raftchat_core::{ChatCommand, Membership, NodeId};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -24,6 +24,8 @@ const ESTIMATE_EVERY_MS: f64 = 2_000.0;
 /// server's life, the deletion of its records.
 enum Job {
     Write(DiskWrite<ChatCommand>),
+    /// After a jump in time: the node's records become this state.
+    Replace(PersistedState<ChatCommand>),
     Delete,
 }
 
@@ -34,6 +36,9 @@ pub struct Persistence {
     busy: RefCell<BTreeSet<NodeId>>,
     dispatch: RefCell<Option<Callback<Action>>>,
     last_estimate_ms: Cell<f64>,
+    /// Bumped at every jump in time: a confirmation of a write handed out
+    /// before it is for a run that no longer exists, and is not passed on.
+    epoch: Cell<u64>,
 }
 
 impl Persistence {
@@ -115,6 +120,28 @@ impl Persistence {
         }
     }
 
+    /// After a jump in time: drops the node's writes not yet begun and
+    /// rewrites its records to `state` (after a write already under way).
+    pub fn replace_node(self: &Rc<Self>, node: NodeId, state: PersistedState<ChatCommand>) {
+        if !self.is_attached() {
+            return;
+        }
+        {
+            let mut queues = self.queues.borrow_mut();
+            let q = queues.entry(node).or_default();
+            q.clear();
+            q.push_back(Job::Replace(state));
+        }
+        if !self.busy.borrow().contains(&node) {
+            self.start_draining(node);
+        }
+    }
+
+    /// Starts a new epoch: confirmations of earlier writes are dropped.
+    pub fn new_epoch(&self) {
+        self.epoch.set(self.epoch.get() + 1);
+    }
+
     /// A crash: writes of this node not yet begun are lost. (One in progress
     /// completes or not, as on a real disk; its confirmation is then ignored.)
     pub fn discard(&self, node: NodeId) {
@@ -134,8 +161,15 @@ impl Persistence {
                 self.busy.borrow_mut().remove(&node);
                 return;
             };
+            let epoch = self.epoch.get();
             let w = match job {
                 Job::Write(w) => w,
+                Job::Replace(state) => {
+                    if let Err(e) = disk.replace_node(node, &state).await {
+                        self.send(Action::DiskFailed(e.to_string()));
+                    }
+                    continue;
+                }
                 Job::Delete => {
                     if let Err(e) = disk.delete_node(node).await {
                         self.send(Action::DiskFailed(e.to_string()));
@@ -159,7 +193,9 @@ impl Persistence {
                 Err(e) => Action::DiskFailed(e.to_string()),
             };
             let failed = matches!(action, Action::DiskFailed(_));
-            self.send(action);
+            if failed || epoch == self.epoch.get() {
+                self.send(action);
+            }
             if failed {
                 self.busy.borrow_mut().remove(&node);
                 return;

@@ -6,10 +6,12 @@ use crate::persistence::Persistence;
 use crate::storage::{ClusterMeta, Disk, SCHEMA_VERSION};
 use crate::view::ClusterView;
 use raftchat_core::chat::ChatCommand;
+use raftchat_core::recipe::{Action as Run, Recipe};
 use raftchat_core::sim::{NetConfig, SimConfig, Simulator, MAX_NODES};
 use raftchat_core::storage::PersistedState;
+use raftchat_core::timeline::Timeline;
 use raftchat_core::Membership;
-use raftchat_core::{ChatRoom, NodeId, Outcome, Request};
+use raftchat_core::{NodeId, Outcome};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
@@ -32,6 +34,8 @@ pub const SPEEDS: [(f64, &str); 7] = [
 pub const DEFAULT_SPEED: f64 = 0.1;
 /// How many feed lines are kept.
 pub const FEED_LEN: usize = 400;
+/// How often, in real ms, the recipe is saved with a running cluster.
+const SAVE_EVERY_MS: f64 = 1_000.0;
 /// A real frame longer than this (a stalled tab) advances no more than this.
 const MAX_FRAME_MS: f64 = 100.0;
 
@@ -65,7 +69,7 @@ impl Default for Settings {
 }
 
 impl Settings {
-    fn sim_config(&self) -> SimConfig {
+    pub fn sim_config(&self) -> SimConfig {
         SimConfig {
             nodes: self.nodes,
             seed: self.seed,
@@ -130,8 +134,22 @@ pub enum Action {
     Visibility {
         hidden: bool,
     },
-    /// Run to the next scheduled event.
+    /// Run to the next moment something is scheduled (all of it).
     Step,
+    /// Go back to the previous moment something happened (pauses).
+    StepBack,
+    /// Jump to a virtual time on the timeline (pauses).
+    Seek(u64),
+    /// Return to another branch of the run (pauses).
+    SwitchBranch(u32),
+    /// Open a shared or exported run (a recipe); bad input leaves the cluster as it is.
+    OpenRun(Result<Recipe, String>),
+    /// Make a link to the run (shown on the page, and copied if allowed).
+    CopyLink,
+    /// The link is made (or why not), and whether it is on the clipboard.
+    LinkReady(Result<String, String>, bool),
+    /// Download the run as a JSON file.
+    ExportRun,
     /// A new cluster: `nodes` nodes from `seed`.
     Reset {
         seed: u64,
@@ -205,6 +223,8 @@ pub enum Action {
         author: String,
         /// Each node's id and state, as read back.
         nodes: Vec<(NodeId, PersistedState<ChatCommand>)>,
+        /// The run's recipe as last saved (JSON), if the database has one.
+        recipe: Option<String>,
     },
     /// IndexedDB could not be used at start-up.
     DiskUnavailable(String),
@@ -235,7 +255,8 @@ pub enum Action {
 }
 
 pub struct AppState {
-    sim: Rc<RefCell<Simulator<ChatRoom>>>,
+    /// The run: the simulator, its recipe, checkpoints and branches.
+    timeline: Rc<RefCell<Timeline>>,
     pub settings: Settings,
     pub running: bool,
     /// Paused because the tab is hidden; resumes when it is shown.
@@ -247,6 +268,8 @@ pub struct AppState {
     /// How far the last frame wanted virtual time to go. If a disk write held it
     /// back, the confirmation of that write catches up at once, not a frame later.
     target_ms: Cell<u64>,
+    /// Real time since the recipe was last saved with the cluster.
+    unsaved_ms: Cell<f64>,
     pub view: Rc<ClusterView>,
     pub feed: Rc<VecDeque<FeedItem>>,
     pub event_count: u64,
@@ -260,6 +283,14 @@ pub struct AppState {
     /// A message for the user about their last action, if it could not be done.
     pub notice: Option<String>,
     pub storage: StorageState,
+    /// Why the last opened run could not be opened.
+    pub import_error: Option<String>,
+    /// The last link made to the run.
+    pub share_link: Option<String>,
+    /// A run opened (by link) while storage was still opening: opened once it is.
+    pending_run: Option<Recipe>,
+    /// The timeline's marks and branches, as the components draw them.
+    pub marks: Rc<crate::view::TimelineView>,
     persistence: Rc<Persistence>,
     dispatch: Option<Callback<Action>>,
 }
@@ -298,17 +329,12 @@ impl AppState {
         storage: StorageState,
         dispatch: Option<Callback<Action>>,
     ) -> Self {
+        let from_start = persisted.is_none();
         let make = |settings: &Settings| match &persisted {
-            Some(nodes) => Simulator::from_nodes(
-                settings.sim_config(),
-                nodes
-                    .iter()
-                    .map(|(id, state)| (*id, state.clone()))
-                    .collect(),
-            ),
+            Some(nodes) => Simulator::from_nodes(settings.sim_config(), nodes.clone()),
             None => Simulator::new(settings.sim_config()),
         };
-        let (settings, mut sim) = match make(&settings) {
+        let (settings, sim) = match make(&settings) {
             Ok(sim) => (settings, sim),
             // Settings come from validated controls or a checked database; fall
             // back to the defaults rather than fail.
@@ -319,14 +345,28 @@ impl AppState {
                 (d, sim)
             }
         };
-        sim.set_external_disk(persistence.is_attached());
+        let timeline = Timeline::starting_from(sim, from_start);
+        Self::with_timeline(settings, timeline, persistence, storage, dispatch)
+    }
+
+    fn with_timeline(
+        settings: Settings,
+        mut timeline: Timeline,
+        persistence: Rc<Persistence>,
+        storage: StorageState,
+        dispatch: Option<Callback<Action>>,
+    ) -> Self {
+        timeline
+            .sim_mut()
+            .set_external_disk(persistence.is_attached());
         let mut state = AppState {
-            sim: Rc::new(RefCell::new(sim)),
+            timeline: Rc::new(RefCell::new(timeline)),
             settings,
             running: true,
             auto_paused: false,
             carry_ms: Cell::new(0.0),
             target_ms: Cell::new(0),
+            unsaved_ms: Cell::new(0.0),
             view: Rc::new(ClusterView::empty()),
             feed: Rc::default(),
             event_count: 0,
@@ -338,6 +378,10 @@ impl AppState {
             help: false,
             notice: None,
             storage,
+            import_error: None,
+            share_link: None,
+            pending_run: None,
+            marks: Rc::default(),
             persistence,
             dispatch,
         };
@@ -366,12 +410,83 @@ impl AppState {
         fresh
     }
 
+    /// A saved cluster whose recipe rebuilt its timeline. The reload is a power
+    /// cut: every node that was up restarts from what it had made durable
+    /// (two steps of the recipe), and IndexedDB is rewritten to match.
+    fn reloaded(
+        &self,
+        cluster: u64,
+        disk: Rc<Disk>,
+        settings: Settings,
+        author: String,
+        timeline: Timeline,
+        recipe: &Recipe,
+        snapshots_on_disk: usize,
+    ) -> AppState {
+        let persistence = Persistence::new(Some(disk), self.dispatch.clone());
+        let storage = StorageState::Saved {
+            cluster,
+            usage_bytes: None,
+        };
+        let mut fresh = AppState::with_timeline(
+            settings,
+            timeline,
+            persistence,
+            storage,
+            self.dispatch.clone(),
+        );
+        fresh.author = author;
+        fresh.carry_over(self);
+        fresh.next_seq = next_seqs(recipe);
+        fresh
+            .timeline
+            .borrow_mut()
+            .sim_mut()
+            .set_external_disk(false);
+        let up: Vec<NodeId> = fresh
+            .view
+            .nodes
+            .iter()
+            .filter(|n| n.up)
+            .map(|n| n.id)
+            .collect();
+        for &id in &up {
+            fresh.act(Run::Crash { node: id });
+        }
+        for &id in &up {
+            fresh.act(Run::Restart { node: id });
+        }
+        let old = fresh.node_ids();
+        fresh.after_jump(&old);
+        fresh.refresh();
+        fresh.flush_writes();
+        fresh.notice = Some(format!(
+            "Restored the saved run at {:.1} s: {} nodes restarted from what they had made durable ({snapshots_on_disk} snapshot(s) on disk), with the timeline ({} steps). Each chat starts from its snapshot and refills as a leader learns what is committed.",
+            fresh.view.now_ms as f64 / 1000.0,
+            up.len(),
+            recipe.steps.len()
+        ));
+        fresh
+    }
+
+    /// Opens a run that arrived (by link) while storage was opening.
+    fn open_pending(&mut self) -> Rc<AppState> {
+        let pending = self.pending_run.take();
+        let mut me = self.next();
+        me.pending_run = None;
+        match pending {
+            Some(recipe) => AppState::reduce(Rc::new(me), Action::OpenRun(Ok(recipe))),
+            None => Rc::new(me),
+        }
+    }
+
     /// Keeps what the user chose on the page when the cluster is replaced.
     fn carry_over(&mut self, from: &AppState) {
         self.running = from.running;
         self.auto_paused = from.auto_paused;
         self.projector = from.projector;
         self.help = from.help;
+        self.pending_run = from.pending_run.clone();
     }
 
     /// Until storage is open the cluster does not start: what happened in it
@@ -383,9 +498,49 @@ impl AppState {
     /// Hands the simulator's new durable writes to IndexedDB.
     fn flush_writes(&self) {
         if self.persistence.is_attached() {
-            let writes = self.sim.borrow_mut().take_disk_writes();
+            let writes = self.timeline.borrow_mut().sim_mut().take_disk_writes();
             self.persistence.submit(writes);
         }
+    }
+
+    /// The run as a recipe (for links, files and the database), or why it
+    /// cannot be one.
+    pub fn recipe(&self) -> Result<Recipe, String> {
+        let t = self.timeline.borrow();
+        if !t.replayable() {
+            return Err("this run began from a cluster saved by an earlier raftchat; it can be rewound but not shared (start a new run to share one)".into());
+        }
+        Ok(t.recipe())
+    }
+
+    /// Read-only access to the timeline (the components draw it).
+    pub fn timeline(&self) -> std::cell::Ref<'_, Timeline> {
+        self.timeline.borrow()
+    }
+
+    /// After a jump in time (seek, branch, opened run): each node's IndexedDB
+    /// state is rewritten to what that node had made durable at the new
+    /// moment, then the writes still under way are handed out again.
+    fn after_jump(&mut self, old_nodes: &[NodeId]) {
+        self.carry_ms.set(0.0);
+        self.target_ms.set(self.timeline.borrow().now_ms());
+        if !self.persistence.is_attached() {
+            return;
+        }
+        self.persistence.new_epoch();
+        let mut t = self.timeline.borrow_mut();
+        let ids: Vec<NodeId> = t.sim().node_ids().collect();
+        for &id in old_nodes.iter().filter(|id| !ids.contains(id)) {
+            self.persistence.delete_node(id);
+        }
+        for &id in &ids {
+            if let Some(state) = t.sim().node(id).and_then(|v| v.storage.load().ok()) {
+                self.persistence.replace_node(id, state);
+            }
+        }
+        t.sim_mut().set_external_disk(true);
+        drop(t);
+        self.save_meta();
     }
 
     fn save_meta(&self) {
@@ -393,7 +548,8 @@ impl AppState {
             schema: SCHEMA_VERSION,
             settings: self.settings.clone(),
             author: self.author.clone(),
-            node_ids: self.sim.borrow().node_ids().collect(),
+            node_ids: self.timeline.borrow().sim().node_ids().collect(),
+            recipe: self.recipe().ok().map(|r| r.to_json()),
         });
     }
 
@@ -407,29 +563,31 @@ impl AppState {
             self.persistence
                 .restart_from_disk(id, bootstrap_config(self.settings.nodes, id));
         } else {
-            self.command(|sim| sim.restart(id));
+            self.act(Run::Restart { node: id });
         }
     }
 
     fn crash(&mut self, id: NodeId) {
-        self.command(|sim| sim.crash(id));
-        self.persistence.discard(id);
+        if self.act(Run::Crash { node: id }) {
+            self.persistence.discard(id);
+        }
     }
 
     /// Whether the run is waiting for IndexedDB to finish a write.
     pub fn waiting_for_disk(&self) -> Option<NodeId> {
-        self.sim.borrow().waiting_for_disk()
+        self.timeline.borrow().sim().waiting_for_disk()
     }
 
     /// A copy sharing the simulator, to be changed and returned by the reducer.
     fn next(&self) -> AppState {
         AppState {
-            sim: self.sim.clone(),
+            timeline: self.timeline.clone(),
             settings: self.settings.clone(),
             running: self.running,
             auto_paused: self.auto_paused,
             carry_ms: Cell::new(self.carry_ms.get()),
             target_ms: Cell::new(self.target_ms.get()),
+            unsaved_ms: Cell::new(self.unsaved_ms.get()),
             view: self.view.clone(),
             feed: self.feed.clone(),
             event_count: self.event_count,
@@ -441,6 +599,10 @@ impl AppState {
             help: self.help,
             notice: self.notice.clone(),
             storage: self.storage.clone(),
+            import_error: self.import_error.clone(),
+            share_link: self.share_link.clone(),
+            pending_run: self.pending_run.clone(),
+            marks: self.marks.clone(),
             persistence: self.persistence.clone(),
             dispatch: self.dispatch.clone(),
         }
@@ -448,7 +610,7 @@ impl AppState {
 
     /// Takes the new events and a new view of the simulator.
     fn refresh(&mut self) {
-        let events = self.sim.borrow_mut().take_events();
+        let events = self.timeline.borrow_mut().take_events();
         // Servers that joined or left: the saved list of nodes follows, and a
         // removed server's records are deleted.
         let mut members_changed = false;
@@ -465,7 +627,8 @@ impl AppState {
         if members_changed {
             self.save_meta();
         }
-        let sim = self.sim.borrow();
+        let timeline = self.timeline.borrow();
+        let sim = timeline.sim();
         if !events.is_empty() {
             self.event_count += events.len() as u64;
             let feed = Rc::make_mut(&mut self.feed);
@@ -528,15 +691,29 @@ impl AppState {
                 self.pane_status = Rc::new(s);
             }
         }
-        self.view = Rc::new(ClusterView::take(&sim, &self.view));
+        self.view = Rc::new(ClusterView::take(sim, &self.view));
+        let marks = crate::view::TimelineView::take(&timeline, &self.marks);
+        if marks != *self.marks {
+            self.marks = Rc::new(marks);
+        }
     }
 
-    /// Applies a command to the simulator; a refused command becomes a notice.
-    fn command(&mut self, f: impl FnOnce(&mut Simulator<ChatRoom>) -> Result<(), String>) {
-        let result = f(&mut self.sim.borrow_mut());
-        if let Err(e) = result {
-            self.notice = Some(e);
+    /// Applies a user's command to the run and records it in the recipe; a
+    /// refused command becomes a notice. Returns whether it was applied.
+    fn act(&mut self, action: Run) -> bool {
+        let result = self.timeline.borrow_mut().act(action);
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                self.notice = Some(e);
+                false
+            }
         }
+    }
+
+    /// The node ids now (to tell which a jump in time removes).
+    fn node_ids(&self) -> Vec<NodeId> {
+        self.timeline.borrow().sim().node_ids().collect()
     }
 }
 
@@ -549,6 +726,18 @@ pub fn bootstrap_config(nodes: u32, id: NodeId) -> Membership {
     } else {
         Membership::default()
     }
+}
+
+/// Each pane's next sequence number after a recipe's chat messages.
+fn next_seqs(recipe: &Recipe) -> BTreeMap<NodeId, u64> {
+    let mut seqs = BTreeMap::new();
+    for step in &recipe.steps {
+        if let Run::Send { client, seq, .. } = step.action {
+            let e = seqs.entry(client as NodeId).or_insert(0);
+            *e = (*e).max(seq);
+        }
+    }
+    seqs
 }
 
 /// Checks a chat message and says why it cannot be sent.
@@ -585,6 +774,16 @@ impl Reducible for AppState {
                 if !self.running || self.starting() {
                     return self;
                 }
+                // The recipe is saved with the cluster about once a second,
+                // so that a reload finds the run where it was.
+                let unsaved = self.unsaved_ms.get() + real_ms.max(0.0);
+                self.unsaved_ms.set(unsaved);
+                s.unsaved_ms.set(unsaved);
+                if unsaved >= SAVE_EVERY_MS {
+                    self.unsaved_ms.set(0.0);
+                    s.unsaved_ms.set(0.0);
+                    s.save_meta();
+                }
                 let owed =
                     self.carry_ms.get() + real_ms.clamp(0.0, MAX_FRAME_MS) * self.settings.speed;
                 let whole = owed.floor();
@@ -598,7 +797,11 @@ impl Reducible for AppState {
                 let now = s.view.now_ms;
                 let until = s.target_ms.get().clamp(now, now + 100) + whole as u64;
                 s.target_ms.set(until);
-                s.sim.borrow_mut().run_until(until);
+                let advanced = s.timeline.borrow_mut().advance(until);
+                if let Err(e) = advanced {
+                    s.notice = Some(e);
+                    s.running = false;
+                }
             }
             Action::TogglePlay => {
                 s.running = !s.running;
@@ -606,6 +809,9 @@ impl Reducible for AppState {
                 return Rc::new(s);
             }
             Action::Visibility { hidden } => {
+                if hidden {
+                    s.save_meta();
+                }
                 if hidden && s.running {
                     s.running = false;
                     s.auto_paused = true;
@@ -621,7 +827,151 @@ impl Reducible for AppState {
             Action::Step => {
                 s.running = false;
                 s.auto_paused = false;
-                s.sim.borrow_mut().step();
+                // Everything scheduled for the next moment, so that a click
+                // after it lands where a replay will apply it.
+                let next = s.timeline.borrow().sim().next_event_ms();
+                if let Some(t) = next {
+                    let advanced = s.timeline.borrow_mut().advance(t);
+                    if let Err(e) = advanced {
+                        s.notice = Some(e);
+                    }
+                    s.target_ms.set(t);
+                }
+            }
+            Action::StepBack | Action::Seek(_) | Action::SwitchBranch(_) if self.starting() => {
+                return self;
+            }
+            Action::StepBack => {
+                s.running = false;
+                s.auto_paused = false;
+                let old = s.node_ids();
+                let back = s.timeline.borrow_mut().step_back();
+                match back {
+                    Ok(true) => s.after_jump(&old),
+                    Ok(false) => s.notice = Some("this is the start of the run".into()),
+                    Err(e) => s.notice = Some(e),
+                }
+            }
+            Action::Seek(t) => {
+                s.running = false;
+                s.auto_paused = false;
+                let old = s.node_ids();
+                let sought = s.timeline.borrow_mut().seek(t);
+                match sought {
+                    Ok(()) => s.after_jump(&old),
+                    Err(e) => s.notice = Some(e),
+                }
+            }
+            Action::SwitchBranch(id) => {
+                s.running = false;
+                s.auto_paused = false;
+                let old = s.node_ids();
+                let switched = s.timeline.borrow_mut().switch_branch(id);
+                match switched {
+                    Ok(()) => s.after_jump(&old),
+                    Err(e) => s.notice = Some(e),
+                }
+            }
+            Action::OpenRun(Err(why)) => {
+                s.import_error = Some(why);
+                return Rc::new(s);
+            }
+            Action::OpenRun(Ok(recipe)) if self.starting() => {
+                s.pending_run = Some(recipe);
+                return Rc::new(s);
+            }
+            Action::OpenRun(Ok(recipe)) => {
+                let settings = Settings {
+                    seed: recipe.config.seed,
+                    nodes: recipe.config.nodes,
+                    pre_vote: recipe.config.pre_vote,
+                    check_quorum: recipe.config.check_quorum,
+                    latency_min_ms: recipe.config.net.latency_min_ms,
+                    latency_max_ms: recipe.config.net.latency_max_ms,
+                    drop_rate: recipe.config.net.drop_rate,
+                    ..s.settings.clone()
+                };
+                if settings.sim_config() != recipe.config {
+                    s.import_error = Some("this run uses settings the page does not offer (it can still be replayed with raftchat-sim --replay)".into());
+                    return Rc::new(s);
+                }
+                let timeline = match Timeline::from_recipe(&recipe) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        s.import_error = Some(format!("the run cannot be opened: {e}"));
+                        return Rc::new(s);
+                    }
+                };
+                let old = s.node_ids();
+                let mut fresh = AppState::with_timeline(
+                    settings,
+                    timeline,
+                    s.persistence.clone(),
+                    s.storage.clone(),
+                    s.dispatch.clone(),
+                );
+                fresh.author = s.author.clone();
+                fresh.carry_over(&s);
+                fresh.running = false;
+                fresh.next_seq = next_seqs(&recipe);
+                fresh.notice = Some(format!(
+                    "Opened a run of {} steps, paused at {:.1} s.",
+                    recipe.steps.len(),
+                    recipe.at_ms as f64 / 1000.0
+                ));
+                fresh
+                    .timeline
+                    .borrow_mut()
+                    .sim_mut()
+                    .set_external_disk(false);
+                fresh.after_jump(&old);
+                fresh.refresh();
+                fresh.flush_writes();
+                return Rc::new(fresh);
+            }
+            Action::CopyLink => {
+                match (s.recipe(), s.dispatch.clone()) {
+                    (Ok(recipe), Some(d)) => {
+                        wasm_bindgen_futures::spawn_local(async move {
+                            let action = match crate::share::link(&recipe).await {
+                                Ok(link) => {
+                                    let copied = crate::share::copy(&link).await.is_ok();
+                                    Action::LinkReady(Ok(link), copied)
+                                }
+                                Err(e) => Action::LinkReady(Err(e), false),
+                            };
+                            d.emit(action);
+                        });
+                    }
+                    (Err(why), _) => s.notice = Some(why),
+                    (Ok(_), None) => {}
+                }
+                return Rc::new(s);
+            }
+            Action::LinkReady(Ok(link), copied) => {
+                s.notice = Some(format!(
+                    "{} ({} characters): it opens this run, paused at {:.1} s.",
+                    if copied {
+                        "Link copied"
+                    } else {
+                        "Link made (copy it from below the timeline)"
+                    },
+                    link.len(),
+                    s.view.now_ms as f64 / 1000.0
+                ));
+                s.share_link = Some(link);
+                return Rc::new(s);
+            }
+            Action::LinkReady(Err(why), _) => {
+                s.notice = Some(format!("no link: {why}"));
+                return Rc::new(s);
+            }
+            Action::ExportRun => {
+                match s.recipe() {
+                    Ok(recipe) => crate::share::export(&recipe),
+                    Err(why) => s.notice = Some(why),
+                }
+                return Rc::new(s);
             }
             Action::Reset { seed, nodes } => {
                 let settings = Settings {
@@ -649,13 +999,13 @@ impl Reducible for AppState {
                 s.settings.latency_min_ms = min_ms.min(max_ms);
                 s.settings.latency_max_ms = max_ms.max(min_ms);
                 let net = s.settings.net();
-                s.command(|sim| sim.set_net(net));
+                s.act(Run::SetNet { net });
                 s.save_meta();
             }
             Action::SetDropRate(p) => {
                 s.settings.drop_rate = p.clamp(0.0, 1.0);
                 let net = s.settings.net();
-                s.command(|sim| sim.set_net(net));
+                s.act(Run::SetNet { net });
                 s.save_meta();
             }
             Action::SetOptions {
@@ -664,7 +1014,10 @@ impl Reducible for AppState {
             } => {
                 s.settings.pre_vote = pre_vote;
                 s.settings.check_quorum = check_quorum;
-                s.sim.borrow_mut().set_options(pre_vote, check_quorum);
+                s.act(Run::Options {
+                    pre_vote,
+                    check_quorum,
+                });
                 s.save_meta();
             }
             Action::Crash(id) => s.crash(id),
@@ -688,42 +1041,62 @@ impl Reducible for AppState {
                     s.restart(id);
                 }
             }
-            Action::TimeoutNow(id) => s.command(|sim| sim.timeout_now(id)),
-            Action::TransferLeadership(id) => s.command(|sim| sim.transfer_leadership(id)),
-            Action::AddNode => {
-                let added = s.sim.borrow_mut().add_node();
-                s.notice = Some(match added {
-                    Ok(id) => {
-                        format!("node {id} joins: it catches up as a learner, then becomes a voter")
-                    }
-                    Err(e) => e,
-                });
+            Action::TimeoutNow(id) => {
+                s.act(Run::Timeout { node: id });
             }
-            Action::RemoveNode(id) => s.command(|sim| sim.remove_node(id)),
-            Action::Compact(id) => s.command(|sim| sim.compact(id)),
+            Action::TransferLeadership(id) => {
+                s.act(Run::Transfer { to: id });
+            }
+            Action::AddNode => {
+                if s.act(Run::AddNode) {
+                    let id = s.node_ids().into_iter().max().unwrap_or(0);
+                    s.notice = Some(format!(
+                        "node {id} joins: it catches up as a learner, then becomes a voter"
+                    ));
+                }
+            }
+            Action::RemoveNode(id) => {
+                s.act(Run::RemoveNode { node: id });
+            }
+            Action::Compact(id) => {
+                s.act(Run::Compact { node: id });
+            }
             Action::Read(id) => {
                 let status = PaneStatus {
                     text: format!("reading through node {id}…"),
                     ok: true,
                 };
                 Rc::make_mut(&mut s.pane_status).insert(id, status);
-                s.command(|sim| sim.read(id).map(|_| ()));
+                s.act(Run::Read { node: id });
             }
-            Action::Isolate(id) => s.command(|sim| sim.isolate(id)),
-            Action::HealNode(id) => s.command(|sim| {
-                for other in sim.node_ids().filter(|&o| o != id).collect::<Vec<_>>() {
-                    sim.heal_link(id, other)?;
-                    sim.heal_link(other, id)?;
+            Action::Isolate(id) => {
+                s.act(Run::Isolate { node: id });
+            }
+            Action::HealNode(id) => {
+                let cut: Vec<(NodeId, NodeId)> = s
+                    .timeline()
+                    .sim()
+                    .cut_links()
+                    .iter()
+                    .copied()
+                    .filter(|&(a, b)| a == id || b == id)
+                    .collect();
+                for (from, to) in cut {
+                    s.act(Run::Heal { from, to });
                 }
-                Ok(())
-            }),
-            Action::CutLink { from, to } => s.command(|sim| sim.cut_link(from, to)),
-            Action::HealLink { from, to } => s.command(|sim| sim.heal_link(from, to)),
-            Action::HealAll => s.command(|sim| {
-                sim.heal_all();
-                Ok(())
-            }),
-            Action::DropMessage(id) => s.command(|sim| sim.drop_message(id)),
+            }
+            Action::CutLink { from, to } => {
+                s.act(Run::Cut { from, to });
+            }
+            Action::HealLink { from, to } => {
+                s.act(Run::Heal { from, to });
+            }
+            Action::HealAll => {
+                s.act(Run::HealAll);
+            }
+            Action::DropMessage(id) => {
+                s.act(Run::DropMessage { id });
+            }
             Action::Send { node, .. } if self.starting() => {
                 let status = PaneStatus {
                     text: "not sent: storage is still opening; try again in a moment".into(),
@@ -736,17 +1109,19 @@ impl Reducible for AppState {
                 Ok(command) => {
                     let seq = s.next_seq.entry(node).or_insert(0);
                     *seq += 1;
-                    let request = Request {
-                        client: node as u64,
-                        seq: *seq,
-                        command,
-                    };
+                    let seq = *seq;
                     let status = PaneStatus {
-                        text: format!("message {} sent through node {node}…", request.seq),
+                        text: format!("message {seq} sent through node {node}…"),
                         ok: true,
                     };
                     Rc::make_mut(&mut s.pane_status).insert(node, status);
-                    s.command(|sim| sim.submit(node, request));
+                    s.act(Run::Send {
+                        node,
+                        client: node as u64,
+                        seq,
+                        author: command.author.to_string(),
+                        text: command.text.to_string(),
+                    });
                 }
                 Err(why) => {
                     let status = PaneStatus {
@@ -793,10 +1168,10 @@ impl Reducible for AppState {
                 settings,
                 author,
             } => {
-                let fresh = s.saved_cluster(cluster, disk, settings, author, None);
+                let mut fresh = s.saved_cluster(cluster, disk, settings, author, None);
                 fresh.save_meta();
                 fresh.flush_writes();
-                return Rc::new(fresh);
+                return fresh.open_pending();
             }
             Action::Restore {
                 cluster,
@@ -804,7 +1179,17 @@ impl Reducible for AppState {
                 settings,
                 author,
                 nodes,
+                recipe,
             } => {
+                if let Some(recipe) = recipe.as_deref().and_then(|r| Recipe::from_json(r).ok()) {
+                    if let Ok(timeline) = Timeline::from_recipe(&recipe) {
+                        let snapshots = nodes.iter().filter(|n| n.1.snapshot.is_some()).count();
+                        let mut fresh = s.reloaded(
+                            cluster, disk, settings, author, timeline, &recipe, snapshots,
+                        );
+                        return fresh.open_pending();
+                    }
+                }
                 let count = nodes.len();
                 let max_term = nodes.iter().map(|n| n.1.hard_state.term).max().unwrap_or(0);
                 let entries: usize = nodes.iter().map(|n| n.1.entries.len()).sum();
@@ -814,7 +1199,7 @@ impl Reducible for AppState {
                     "Restored the saved cluster: {count} nodes, terms up to {max_term}, {entries} log entries and {snapshots} snapshot(s) on disk. Each chat starts from its snapshot and refills as a leader learns what is committed."
                 ));
                 fresh.flush_writes();
-                return Rc::new(fresh);
+                return fresh.open_pending();
             }
             Action::DiskUnavailable(why) => {
                 s.storage = StorageState::Memory {
@@ -829,7 +1214,7 @@ impl Reducible for AppState {
                     return self; // already reported
                 }
                 s.persistence.detach();
-                s.sim.borrow_mut().set_external_disk(false);
+                s.timeline.borrow_mut().sim_mut().set_external_disk(false);
                 s.storage = StorageState::Memory {
                     why: format!("{why}. The cluster goes on in memory; what happens from now on will not survive a reload."),
                 };
@@ -839,15 +1224,35 @@ impl Reducible for AppState {
                 incarnation,
                 write_id,
             } => {
-                let mut sim = s.sim.borrow_mut();
-                sim.confirm_write(node, incarnation, write_id);
-                let behind = sim.now_ms() < s.target_ms.get();
-                if self.running && behind && sim.waiting_for_disk().is_none() {
-                    sim.run_until(s.target_ms.get());
+                let mut t = s.timeline.borrow_mut();
+                t.sim_mut().confirm_write(node, incarnation, write_id);
+                let behind = t.now_ms() < s.target_ms.get();
+                if self.running && behind && t.sim().waiting_for_disk().is_none() {
+                    let _ = t.advance(s.target_ms.get());
                 }
             }
             Action::RestartFrom { node, persisted } => {
-                s.command(|sim| sim.restart_from(node, persisted))
+                // IndexedDB holds what the node made durable: the same state
+                // as the simulated disk the recipe replays from.
+                let same = s
+                    .timeline()
+                    .sim()
+                    .node(node)
+                    .and_then(|v| v.storage.load().ok())
+                    .is_some_and(|mine| mine == persisted);
+                if same {
+                    s.act(Run::Restart { node });
+                } else {
+                    s.notice = Some(format!("node {node}'s IndexedDB records differ from what it made durable in this run; it restarts from IndexedDB, and this moment cannot be replayed exactly"));
+                    let r = s
+                        .timeline
+                        .borrow_mut()
+                        .sim_mut()
+                        .restart_from(node, persisted);
+                    if let Err(e) = r {
+                        s.notice = Some(e);
+                    }
+                }
             }
             Action::StorageUsage(bytes) => {
                 if let StorageState::Saved { usage_bytes, .. } = &mut s.storage {

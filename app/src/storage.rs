@@ -21,7 +21,9 @@ use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
 use raftchat_core::state_machine::Replica;
 use raftchat_core::storage::{AsyncStorage, DurableWrite, HardState, PersistedState, StorageError};
-use raftchat_core::{ChatCommand, ChatRoom, Entry, Index, Membership, NodeId, Term};
+use raftchat_core::{
+    ChatCommand, ChatRoom, Entry, Index, Membership, NodeId, Snapshot, SnapshotMeta, Term,
+};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
@@ -60,6 +62,10 @@ pub struct ClusterMeta {
     /// Empty in databases of version 1: then 1 to `settings.nodes`.
     #[serde(default)]
     pub node_ids: Vec<NodeId>,
+    /// The run's recipe (JSON), where it was last saved: a reload rebuilds the
+    /// timeline from it. Absent in databases of earlier versions.
+    #[serde(default)]
+    pub recipe: Option<String>,
 }
 
 impl ClusterMeta {
@@ -222,6 +228,43 @@ impl Disk {
     ) -> Result<(), DiskError> {
         let tx = self.writing([HARD, LOG, SNAP])?;
         stage(&tx, node, write)?;
+        tx.commit().await.map_err(other)
+    }
+
+    /// Replaces everything stored about node `node` with `state`, atomically
+    /// (a rewind: the node's records become what it had made durable then).
+    pub async fn replace_node(
+        &self,
+        node: NodeId,
+        state: &PersistedState<ChatCommand>,
+    ) -> Result<(), DiskError> {
+        let tx = self.writing([HARD, LOG, SNAP])?;
+        tx.object_store(SNAP)
+            .map_err(other)?
+            .delete(node)
+            .primitive()
+            .map_err(other)?;
+        tx.object_store(LOG)
+            .map_err(other)?
+            .delete::<f64, _>(log_from(node, 0))
+            .primitive()
+            .map_err(other)?;
+        let write = DurableWrite {
+            hard_state: Some(state.hard_state),
+            snapshot: state.snapshot.as_ref().map(|data| {
+                Box::new(Snapshot {
+                    meta: SnapshotMeta {
+                        index: state.base_index,
+                        term: state.base_term,
+                        config: state.base_config.clone(),
+                    },
+                    data: data.clone(),
+                })
+            }),
+            truncate_from: None,
+            entries: state.entries.clone(),
+        };
+        stage(&tx, node, &write)?;
         tx.commit().await.map_err(other)
     }
 

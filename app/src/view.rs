@@ -326,3 +326,74 @@ impl ClusterView {
         }
     }
 }
+
+/// The timeline as the page draws it: the moment, how far the branch ran,
+/// the marks (deduplicated to the slider's resolution) and the branches.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TimelineView {
+    pub now_ms: u64,
+    pub end_ms: u64,
+    /// The slider's scale: the branch's end, rounded up to whole 30 s.
+    pub span_ms: u64,
+    /// (position in thousandths of the span, kind, label), one per kind and
+    /// position. Shared with the previous view while unchanged (the marks
+    /// are then not redrawn).
+    pub marks: Rc<Vec<(u32, &'static str, String)>>,
+    /// How many markers the marks were made from.
+    pub marker_count: usize,
+    pub branches: Vec<raftchat_core::timeline::BranchInfo>,
+    pub rewound: bool,
+}
+
+impl TimelineView {
+    pub fn take(t: &raftchat_core::timeline::Timeline, previous: &TimelineView) -> Self {
+        let end_ms = t.end_ms();
+        let span_ms = end_ms.div_ceil(30_000).max(1) * 30_000;
+        let marker_count = t.markers().len();
+        let marks = if marker_count == previous.marker_count && span_ms == previous.span_ms {
+            previous.marks.clone()
+        } else {
+            Rc::new(Self::marks(t, span_ms))
+        };
+        TimelineView {
+            now_ms: t.now_ms(),
+            end_ms,
+            span_ms,
+            marks,
+            marker_count,
+            branches: t.branches(),
+            rewound: t.is_rewound(),
+        }
+    }
+
+    fn marks(
+        t: &raftchat_core::timeline::Timeline,
+        span_ms: u64,
+    ) -> Vec<(u32, &'static str, String)> {
+        use raftchat_core::timeline::MarkerKind;
+        let mut marks: Vec<(u32, &'static str, String)> = t
+            .markers()
+            .iter()
+            .map(|m| {
+                let at = (m.at_ms as u128 * 1000 / span_ms as u128) as u32;
+                let (kind, label) = match m.kind {
+                    MarkerKind::Leader { node, term } => {
+                        ("leader", format!("node {node} leads term {term}"))
+                    }
+                    MarkerKind::Crash { node } => ("crash", format!("node {node} crashed")),
+                    MarkerKind::Restart { node } => ("restart", format!("node {node} restarted")),
+                    MarkerKind::Partition => ("partition", "a link cut".to_string()),
+                    MarkerKind::Heal => ("heal", "links healed".to_string()),
+                    MarkerKind::Membership => ("membership", "membership changed".to_string()),
+                    MarkerKind::Committed { index } => {
+                        ("committed", format!("a message committed at {index}"))
+                    }
+                };
+                (at, kind, label)
+            })
+            .collect();
+        marks.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        marks.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        marks
+    }
+}

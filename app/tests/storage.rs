@@ -26,7 +26,7 @@ fn entry(index: u64, term: u64, text: &str) -> Entry<ChatCommand> {
     Entry {
         index,
         term,
-        payload: Payload::Command(std::sync::Arc::new(Request {
+        payload: Payload::Command(std::rc::Rc::new(Request {
             client: 1,
             seq: index,
             command: ChatCommand::new("ada", text).unwrap(),
@@ -183,6 +183,7 @@ async fn a_reopened_database_holds_what_was_written() {
         },
         author: "Ada".into(),
         node_ids: vec![1, 2, 4, 8],
+        recipe: None,
     };
     disk.save_meta(&meta).await.unwrap();
     disk.write(
@@ -348,7 +349,7 @@ async fn a_snapshot_replaces_the_entries_it_covers_and_comes_back_on_load() {
         data: data.clone().into(),
     };
     let mut w = write(None, None, vec![entry(11, 1, "m11")]);
-    w.snapshot = Some(snap);
+    w.snapshot = Some(Box::new(snap));
     disk.write(2, &w).await.unwrap();
     // Entries 1..=7 are gone; 8, 9, 10 and the new 11 remain.
     assert_eq!(disk.stored_entries(2).await.unwrap(), 4);

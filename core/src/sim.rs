@@ -917,8 +917,23 @@ impl<M: StateMachine + 'static> Simulator<M> {
 
     /// Lets the driver make durable writes (IndexedDB): each write is handed out
     /// by [`Simulator::take_disk_writes`] and completes, at its virtual time,
-    /// only once confirmed. Turning it off confirms every write still pending.
+    /// only once confirmed. Turning it off confirms every write still pending;
+    /// turning it on hands out the writes still pending (made while it was
+    /// off, or by a checkpoint's re-simulation) for the driver to make durable.
     pub fn set_external_disk(&mut self, on: bool) {
+        if on && !self.external_disk {
+            for (i, slot) in self.slots.iter_mut().enumerate() {
+                for b in slot.batches.iter_mut().filter(|b| !b.write.is_empty()) {
+                    b.confirmed = false;
+                    self.disk_outbox.push(DiskWrite {
+                        node: i as NodeId + 1,
+                        incarnation: slot.incarnation,
+                        write_id: b.write_id,
+                        write: b.write.clone(),
+                    });
+                }
+            }
+        }
         self.external_disk = on;
         if !on {
             self.disk_outbox.clear();

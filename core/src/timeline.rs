@@ -86,6 +86,9 @@ pub struct BranchInfo {
 
 pub struct Timeline {
     config: SimConfig,
+    /// The run started from a fresh cluster (its recipe replays it), not from
+    /// a cluster restored from storage of an older version.
+    from_start: bool,
     branches: Vec<Branch>,
     current: usize,
     sim: Simulator<ChatRoom>,
@@ -96,14 +99,24 @@ pub struct Timeline {
 impl Timeline {
     /// A new run: the simulator at time 0 and an empty recipe.
     pub fn new(config: SimConfig) -> Result<Timeline, String> {
-        let sim = Simulator::new(config.clone())?;
+        Ok(Self::starting_from(Simulator::new(config)?, true))
+    }
+
+    /// A timeline whose first moment is `sim` as it is. Unless `from_start`
+    /// (a fresh cluster), its recipe does not replay it: the steps start from
+    /// a cluster restored from storage.
+    pub fn starting_from(sim: Simulator<ChatRoom>, from_start: bool) -> Timeline {
+        let config = sim.config().clone();
+        let mut first = sim.clone();
+        first.take_events();
         let first = Rc::new(Checkpoint {
-            at_ms: 0,
+            at_ms: sim.now_ms(),
             next_step: 0,
-            sim: sim.clone(),
+            sim: first,
         });
-        Ok(Timeline {
+        Timeline {
             config,
+            from_start,
             branches: vec![Branch {
                 id: 1,
                 parent: None,
@@ -117,7 +130,13 @@ impl Timeline {
             current: 0,
             sim,
             next_step: 0,
-        })
+        }
+    }
+
+    /// Whether [`Timeline::recipe`] rebuilds this run (false for a cluster
+    /// restored from an older version's storage).
+    pub fn replayable(&self) -> bool {
+        self.from_start
     }
 
     /// A shared or saved run: replayed to its end (taking checkpoints on the
@@ -225,6 +244,10 @@ impl Timeline {
                 target,
             )?;
             self.sim.run_until(target);
+            if self.now_ms() < target {
+                // Waiting for the driver's disk (IndexedDB): go on later.
+                break;
+            }
             if target == next_cp {
                 let mut sim = self.sim.clone();
                 sim.take_events();
@@ -310,6 +333,9 @@ impl Timeline {
         let i = b.checkpoints.partition_point(|c| c.at_ms <= t).max(1) - 1;
         let cp = b.checkpoints[i].clone();
         self.sim = cp.sim.clone();
+        // Re-simulated writes complete in virtual time; a driver with its own
+        // disk turns it back on (and is handed the writes still pending).
+        self.sim.set_external_disk(false);
         self.next_step = cp.next_step;
         self.advance(t)?;
         // `advance` records a new end only when it goes further; a seek back

@@ -45,7 +45,7 @@ test('a reload brings every replica\'s chat back, with terms no lower', async ()
   const before = await nodes(page);
   await page.reload();
   await page.waitForSelector('[data-testid="storage"][data-state="saved"]');
-  assert.match(await page.textContent('.notice'), /Restored the saved cluster: 5 nodes/);
+  assert.match(await page.textContent('.notice'), /Restored the saved run at [\d.]+ s: 5 nodes restarted from what they had made durable/);
   await converged(page, texts);
   const after = await nodes(page);
   for (const n of before) {

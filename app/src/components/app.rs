@@ -10,6 +10,7 @@ use crate::components::frame_stats;
 use crate::components::help::Help;
 use crate::components::inspector::Inspector;
 use crate::components::log_view::LogView;
+use crate::components::run_bar::RunBar;
 use crate::components::storage_status::StorageStatus;
 use crate::state::{Action, AppState, Settings};
 use gloo_events::EventListener;
@@ -92,8 +93,9 @@ fn use_shortcuts(dispatch: Dispatch) {
                     return;
                 }
                 let action = match key.as_str() {
-                    " " | "k" | "PageUp" | "ArrowLeft" => Action::TogglePlay,
+                    " " | "k" | "PageUp" => Action::TogglePlay,
                     "." | "s" | "PageDown" | "ArrowRight" => Action::Step,
+                    "," | "b" | "ArrowLeft" => Action::StepBack,
                     "c" => Action::CrashLeader,
                     "r" => Action::RestartAll,
                     "h" => Action::HealAll,
@@ -142,6 +144,21 @@ pub fn app() -> Html {
         use_effect_with((), move |_| {
             let callback = dispatch.to_callback();
             dispatch.dispatch(Action::Connect(callback.clone()));
+            // A shared run in the address (`#run=…`), and those dropped on the
+            // page or opened later in this tab.
+            let fragment = crate::share::take_run_fragment();
+            if !fragment.is_empty() {
+                let d = callback.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    d.emit(Action::OpenRun(
+                        crate::share::from_fragment(&fragment).await,
+                    ));
+                });
+            }
+            {
+                let d = callback.clone();
+                crate::share::listen(move |run| d.emit(Action::OpenRun(run)));
+            }
             let cluster = crate::boot::current_cluster();
             wasm_bindgen_futures::spawn_local(crate::boot::boot(
                 cluster, settings, author, callback,
@@ -197,6 +214,8 @@ pub fn app() -> Html {
                         dispatch={dispatch.clone()} />
                 }) }
             </section>
+            <RunBar timeline={state.marks.clone()} share_link={state.share_link.clone()}
+                import_error={state.import_error.clone()} dispatch={dispatch.clone()} />
             <LogView view={view.clone()} />
             if state.help {
                 <Help dispatch={dispatch.clone()} />

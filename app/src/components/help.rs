@@ -9,9 +9,10 @@ pub struct Props {
     pub dispatch: Dispatch,
 }
 
-pub const SHORTCUTS: [(&str, &str); 10] = [
-    ("space, k, ← or PageUp", "pause / resume"),
+pub const SHORTCUTS: [(&str, &str); 11] = [
+    ("space, k or PageUp", "pause / resume"),
     ("→, PageDown, s or .", "step to the next event (pauses)"),
+    ("←, b or ,", "step back to the previous event (pauses)"),
     ("c", "crash the leader"),
     ("r", "restart every crashed node"),
     ("h", "heal all links"),
@@ -37,6 +38,7 @@ pub fn help(p: &Props) -> Html {
                     { for SHORTCUTS.iter().map(|(k, what)| html! { <tr><td><kbd>{ *k }</kbd></td><td>{ *what }</td></tr> }) }
                 </table>
                 <p>{"Click a node to inspect, crash, restart, time out, isolate it, make it leader, compact its log now or remove it from the cluster; Add node (in the controls) adds one. Click a link to cut it one way or both; click a message in flight to drop it. Read on a chat pane makes a linearizable read through that node."}</p>
+                <p>{"The timeline under the cluster goes back to any moment: drag it, or step back. Acting at a past moment starts a new branch; the old one stays in the branch list. Copy link and Export share the run (its seed, settings and every action, with their virtual times); Import, or a file dropped on the page, opens one."}</p>
                 <button onclick={close}>{"Close"}</button>
             </div>
         </div>

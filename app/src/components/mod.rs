@@ -10,4 +10,5 @@ pub mod help;
 pub mod inspector;
 pub mod log_view;
 pub mod panic_notice;
+pub mod run_bar;
 pub mod storage_status;
