@@ -39,7 +39,9 @@ pub fn log_view(p: &Props) -> Html {
                 { for v.nodes.iter().map(|n| {
                     let progress = leader.and_then(|l| l.progress.iter().find(|pr| pr.peer == n.id).copied());
                     html! {
-                        <tr class={classes!((!n.up).then_some("down"))} data-testid={format!("log-row-{}", n.id)}>
+                        <tr class={classes!((!n.up).then_some("down"))} data-testid={format!("log-row-{}", n.id)}
+                            data-disk-term={n.disk_term.to_string()} data-disk-entries={n.disk_log_entries.to_string()}
+                            data-disk-last={n.disk_entries.to_string()}>
                             <th>{ format!("node {}", n.id) }
                                 if let Some(s) = n.snapshot {
                                     <span class="snap-label" data-testid={format!("snap-{}", n.id)} data-index={s.index.to_string()}>{ format!(" snapshot ≤ {}", s.index) }</span>
