@@ -148,7 +148,7 @@ pub async fn from_fragment(fragment: &str) -> Result<Recipe, String> {
             .and_then(|r| r.split('.').next())
             .unwrap_or("");
         return Err(format!(
-            "the link's run is in format {version:?}; this raftchat reads \"v1\" links"
+            "the link's run is in format \"{version}\"; this raftchat reads \"v1\" links"
         ));
     };
     let json = inflate_base64url(packed, MAX_RECIPE_BYTES as u32)

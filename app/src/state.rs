@@ -451,10 +451,10 @@ impl AppState {
             .map(|n| n.id)
             .collect();
         for &id in &up {
-            fresh.act(Run::Crash { node: id });
+            fresh.act(Run::Crash(id));
         }
         for &id in &up {
-            fresh.act(Run::Restart { node: id });
+            fresh.act(Run::Restart(id));
         }
         let old = fresh.node_ids();
         fresh.after_jump(&old);
@@ -563,12 +563,12 @@ impl AppState {
             self.persistence
                 .restart_from_disk(id, bootstrap_config(self.settings.nodes, id));
         } else {
-            self.act(Run::Restart { node: id });
+            self.act(Run::Restart(id));
         }
     }
 
     fn crash(&mut self, id: NodeId) {
-        if self.act(Run::Crash { node: id }) {
+        if self.act(Run::Crash(id)) {
             self.persistence.discard(id);
         }
     }
@@ -999,13 +999,13 @@ impl Reducible for AppState {
                 s.settings.latency_min_ms = min_ms.min(max_ms);
                 s.settings.latency_max_ms = max_ms.max(min_ms);
                 let net = s.settings.net();
-                s.act(Run::SetNet { net });
+                s.act(Run::SetNet(net));
                 s.save_meta();
             }
             Action::SetDropRate(p) => {
                 s.settings.drop_rate = p.clamp(0.0, 1.0);
                 let net = s.settings.net();
-                s.act(Run::SetNet { net });
+                s.act(Run::SetNet(net));
                 s.save_meta();
             }
             Action::SetOptions {
@@ -1042,10 +1042,10 @@ impl Reducible for AppState {
                 }
             }
             Action::TimeoutNow(id) => {
-                s.act(Run::Timeout { node: id });
+                s.act(Run::Timeout(id));
             }
             Action::TransferLeadership(id) => {
-                s.act(Run::Transfer { to: id });
+                s.act(Run::Transfer(id));
             }
             Action::AddNode => {
                 if s.act(Run::AddNode) {
@@ -1056,10 +1056,10 @@ impl Reducible for AppState {
                 }
             }
             Action::RemoveNode(id) => {
-                s.act(Run::RemoveNode { node: id });
+                s.act(Run::RemoveNode(id));
             }
             Action::Compact(id) => {
-                s.act(Run::Compact { node: id });
+                s.act(Run::Compact(id));
             }
             Action::Read(id) => {
                 let status = PaneStatus {
@@ -1067,10 +1067,10 @@ impl Reducible for AppState {
                     ok: true,
                 };
                 Rc::make_mut(&mut s.pane_status).insert(id, status);
-                s.act(Run::Read { node: id });
+                s.act(Run::Read(id));
             }
             Action::Isolate(id) => {
-                s.act(Run::Isolate { node: id });
+                s.act(Run::Isolate(id));
             }
             Action::HealNode(id) => {
                 let cut: Vec<(NodeId, NodeId)> = s
@@ -1095,7 +1095,7 @@ impl Reducible for AppState {
                 s.act(Run::HealAll);
             }
             Action::DropMessage(id) => {
-                s.act(Run::DropMessage { id });
+                s.act(Run::DropMessage(id));
             }
             Action::Send { node, .. } if self.starting() => {
                 let status = PaneStatus {
@@ -1241,7 +1241,7 @@ impl Reducible for AppState {
                     .and_then(|v| v.storage.load().ok())
                     .is_some_and(|mine| mine == persisted);
                 if same {
-                    s.act(Run::Restart { node });
+                    s.act(Run::Restart(node));
                 } else {
                     s.notice = Some(format!("node {node}'s IndexedDB records differ from what it made durable in this run; it restarts from IndexedDB, and this moment cannot be replayed exactly"));
                     let r = s

@@ -19,11 +19,8 @@ use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
-use raftchat_core::state_machine::Replica;
 use raftchat_core::storage::{AsyncStorage, DurableWrite, HardState, PersistedState, StorageError};
-use raftchat_core::{
-    ChatCommand, ChatRoom, Entry, Index, Membership, NodeId, Snapshot, SnapshotMeta, Term,
-};
+use raftchat_core::{ChatCommand, Entry, Index, Membership, NodeId, Snapshot, SnapshotMeta, Term};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 
@@ -86,7 +83,41 @@ struct SnapRecord {
     index: Index,
     term: Term,
     config: Membership,
-    data: String,
+    data: SnapBytes,
+}
+
+/// A snapshot's bytes, stored as a `Uint8Array` (the core's binary form).
+/// Databases of the previous version hold JSON text here: it reads back as
+/// its bytes, and the replica then says it cannot read that format.
+#[derive(Clone, Debug)]
+struct SnapBytes(Vec<u8>);
+
+impl Serialize for SnapBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SnapBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = SnapBytes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a snapshot's bytes")
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<SnapBytes, E> {
+                Ok(SnapBytes(v.to_vec()))
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<SnapBytes, E> {
+                Ok(SnapBytes(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<SnapBytes, E> {
+                Ok(SnapBytes(v.as_bytes().to_vec()))
+            }
+        }
+        d.deserialize_byte_buf(Visitor)
+    }
 }
 
 /// Why storage could not be used. Each says what happened in words for the page.
@@ -374,7 +405,7 @@ impl Disk {
             state.base_index = s.index;
             state.base_term = s.term;
             state.base_config = s.config;
-            state.snapshot = Some(s.data.into_bytes().into());
+            state.snapshot = Some(s.data.0.into());
         }
         Ok(state)
     }
@@ -429,13 +460,11 @@ fn stage(
     }
     let log = tx.object_store(LOG).map_err(other)?;
     if let Some(snap) = &write.snapshot {
-        let data = Replica::<ChatRoom>::snapshot_json(&snap.meta, &snap.data)
-            .map_err(|e| DiskError::Other(format!("a snapshot cannot be stored: {e}")))?;
         let record = SnapRecord {
             index: snap.meta.index,
             term: snap.meta.term,
             config: snap.meta.config.clone(),
-            data,
+            data: SnapBytes(snap.data.to_vec()),
         };
         tx.object_store(SNAP)
             .map_err(other)?

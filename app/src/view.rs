@@ -392,7 +392,7 @@ impl TimelineView {
                 (at, kind, label)
             })
             .collect();
-        marks.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        marks.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         marks.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         marks
     }

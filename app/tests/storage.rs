@@ -357,9 +357,9 @@ async fn a_snapshot_replaces_the_entries_it_covers_and_comes_back_on_load() {
     let disk = Disk::open(&name).await.unwrap();
     let p = disk.load_node(2, config()).await.unwrap();
     assert_eq!((p.base_index, p.base_term), (7, 1));
-    // IndexedDB holds it as JSON text; it restores to the same chat.
+    // IndexedDB holds the binary form as is; it restores to the same chat.
     let stored = p.snapshot.clone().expect("a snapshot");
-    assert!(stored.starts_with(b"{"), "stored as JSON text");
+    assert_eq!(&stored[..], &data[..], "stored byte for byte");
     let mut back = raftchat_core::state_machine::Replica::<raftchat_core::ChatRoom>::default();
     back.restore(
         &raftchat_core::SnapshotMeta {

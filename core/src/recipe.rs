@@ -6,7 +6,7 @@
 //! it was when it was recorded.
 //!
 //! The format (JSON, documented in the README):
-//! `{"version": 1, "config": SimConfig, "steps": [{"at_ms": 1200, "do": {"crash": {"node": 3}}}, …],
+//! `{"version": 1, "config": SimConfig, "steps": [{"at_ms": 1200, "do": {"crash": 3}}, …],
 //! "end_ms": 9000, "at_ms": 4000}`.
 //! (Externally tagged: internally tagged or flattened enums would cost the
 //! page's wasm tens of kilobytes of buffering code.)
@@ -31,16 +31,10 @@ pub const MAX_RECIPE_MS: u64 = 7 * 24 * 3_600_000;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
-    Crash {
-        node: NodeId,
-    },
-    Restart {
-        node: NodeId,
-    },
+    Crash(NodeId),
+    Restart(NodeId),
     /// The node's election timer fires now.
-    Timeout {
-        node: NodeId,
-    },
+    Timeout(NodeId),
     /// Cut the link `from → to` (one way).
     Cut {
         from: NodeId,
@@ -51,18 +45,12 @@ pub enum Action {
         to: NodeId,
     },
     /// Cut every link to and from the node.
-    Isolate {
-        node: NodeId,
-    },
+    Isolate(NodeId),
     HealAll,
     /// Drop one message on the wire (by its id).
-    DropMessage {
-        id: u64,
-    },
+    DropMessage(u64),
     /// Message latency, loss, duplication…
-    SetNet {
-        net: NetConfig,
-    },
+    SetNet(NetConfig),
     /// PreVote and CheckQuorum.
     Options {
         pre_vote: bool,
@@ -76,38 +64,30 @@ pub enum Action {
         author: String,
         text: String,
     },
-    /// A linearizable read of the chat through `node` (§6.4).
-    Read {
-        node: NodeId,
-    },
-    /// The leader hands over to `to` (§3.10).
-    Transfer {
-        to: NodeId,
-    },
+    /// A linearizable read of the chat through the node (§6.4).
+    Read(NodeId),
+    /// The leader hands over to this node (§3.10).
+    Transfer(NodeId),
     /// A new server joins.
     AddNode,
-    RemoveNode {
-        node: NodeId,
-    },
+    RemoveNode(NodeId),
     /// The node snapshots and compacts its log.
-    Compact {
-        node: NodeId,
-    },
+    Compact(NodeId),
 }
 
 impl Action {
     /// The node ids the action names.
     fn nodes(&self) -> Vec<NodeId> {
         match *self {
-            Action::Crash { node }
-            | Action::Restart { node }
-            | Action::Timeout { node }
-            | Action::Isolate { node }
+            Action::Crash(node)
+            | Action::Restart(node)
+            | Action::Timeout(node)
+            | Action::Isolate(node)
             | Action::Send { node, .. }
-            | Action::Read { node }
-            | Action::RemoveNode { node }
-            | Action::Compact { node }
-            | Action::Transfer { to: node } => vec![node],
+            | Action::Read(node)
+            | Action::RemoveNode(node)
+            | Action::Compact(node)
+            | Action::Transfer(node) => vec![node],
             Action::Cut { from, to } | Action::Heal { from, to } => vec![from, to],
             Action::HealAll
             | Action::DropMessage { .. }
@@ -120,18 +100,18 @@ impl Action {
     /// Applies the action to `sim` at its current virtual time.
     pub fn apply(&self, sim: &mut Simulator<ChatRoom>) -> Result<(), String> {
         match self {
-            &Action::Crash { node } => sim.crash(node),
-            &Action::Restart { node } => sim.restart(node),
-            &Action::Timeout { node } => sim.timeout_now(node),
+            &Action::Crash(node) => sim.crash(node),
+            &Action::Restart(node) => sim.restart(node),
+            &Action::Timeout(node) => sim.timeout_now(node),
             &Action::Cut { from, to } => sim.cut_link(from, to),
             &Action::Heal { from, to } => sim.heal_link(from, to),
-            &Action::Isolate { node } => sim.isolate(node),
+            &Action::Isolate(node) => sim.isolate(node),
             Action::HealAll => {
                 sim.heal_all();
                 Ok(())
             }
-            &Action::DropMessage { id } => sim.drop_message(id),
-            Action::SetNet { net } => sim.set_net(net.clone()),
+            &Action::DropMessage(id) => sim.drop_message(id),
+            Action::SetNet(net) => sim.set_net(net.clone()),
             &Action::Options {
                 pre_vote,
                 check_quorum,
@@ -156,11 +136,11 @@ impl Action {
                     },
                 )
             }
-            &Action::Read { node } => sim.read(node).map(|_| ()),
-            &Action::Transfer { to } => sim.transfer_leadership(to),
+            &Action::Read(node) => sim.read(node).map(|_| ()),
+            &Action::Transfer(to) => sim.transfer_leadership(to),
             Action::AddNode => sim.add_node().map(|_| ()),
-            &Action::RemoveNode { node } => sim.remove_node(node),
-            &Action::Compact { node } => sim.compact(node),
+            &Action::RemoveNode(node) => sim.remove_node(node),
+            &Action::Compact(node) => sim.compact(node),
         }
     }
 }
@@ -307,7 +287,7 @@ impl Recipe {
                 Action::Send { author, text, .. } => {
                     ChatCommand::new(author, text).map_err(|e| format!("step {n}: {e}"))?;
                 }
-                Action::SetNet { net } => {
+                Action::SetNet(net) => {
                     net.validate().map_err(|e| format!("step {n}: {e}"))?;
                 }
                 _ => {}
@@ -379,7 +359,7 @@ mod tests {
     #[test]
     fn the_json_form_is_flat_and_reads_back() {
         let r = recipe(vec![
-            at(1_200, Action::Crash { node: 3 }),
+            at(1_200, Action::Crash(3)),
             at(
                 1_500,
                 Action::Send {
@@ -393,7 +373,7 @@ mod tests {
         ]);
         let json = r.to_json();
         assert!(
-            json.contains(r#"{"at_ms":1200,"do":{"crash":{"node":3}}}"#),
+            json.contains(r#"{"at_ms":1200,"do":{"crash":3}}"#),
             "{json}"
         );
         assert_eq!(Recipe::from_json(&json).unwrap(), r);
@@ -411,13 +391,10 @@ mod tests {
         assert!(err(&json[..json.len() - 3]).contains("cut short"));
         let edited = json.replace("heal_all", "heal_everything");
         assert!(err(&edited).contains("damaged"), "{}", err(&edited));
-        let json = recipe(vec![at(5, Action::Crash { node: 6 })]).to_json();
+        let json = recipe(vec![at(5, Action::Crash(6))]).to_json();
         assert!(err(&json).contains("node 6, which never existed"));
         // A node added earlier may be named.
-        let ok = recipe(vec![
-            at(5, Action::AddNode),
-            at(6, Action::Crash { node: 6 }),
-        ]);
+        let ok = recipe(vec![at(5, Action::AddNode), at(6, Action::Crash(6))]);
         assert_eq!(ok.validate(), Ok(()));
         let json = recipe(vec![at(9, Action::HealAll), at(5, Action::HealAll)]).to_json();
         assert!(err(&json).contains("step 2 is at 5 ms, before"));
@@ -436,8 +413,8 @@ mod tests {
     #[test]
     fn a_step_that_cannot_apply_is_a_replay_error_naming_it() {
         let r = recipe(vec![
-            at(1_000, Action::Crash { node: 2 }),
-            at(1_100, Action::Crash { node: 2 }),
+            at(1_000, Action::Crash(2)),
+            at(1_100, Action::Crash(2)),
         ]);
         let err = r.replay(2_000).err().expect("step 2 fails");
         assert!(err.contains("step 2 (at 1100 ms)"), "{err}");

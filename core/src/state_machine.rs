@@ -265,6 +265,7 @@ struct ReplicaImageRef<'a, M> {
 
 /// The snapshot format of raftchat 0.1 (JSON, sessions without expiry), still
 /// read so that a cluster saved by it restores.
+#[cfg(feature = "json-snapshots")]
 #[derive(Deserialize)]
 struct LegacyImage<M> {
     last_applied: Index,
@@ -359,8 +360,9 @@ impl<M: StateMachine> Replica<M> {
         data.into()
     }
 
-    /// Reads a snapshot's data: the binary format, its JSON form
-    /// ([`Replica::snapshot_json`]), or the JSON of raftchat 0.1.
+    /// Reads a snapshot's data: the binary format; with the `json-snapshots`
+    /// feature also its JSON form ([`Replica::snapshot_json`]) and the JSON of
+    /// earlier raftchat versions.
     fn decode(meta: &SnapshotMeta, data: &[u8]) -> Result<ReplicaImage<M>, String> {
         let unreadable = |e: &dyn std::fmt::Display| {
             format!("snapshot at index {} is unreadable: {e}", meta.index)
@@ -368,10 +370,20 @@ impl<M: StateMachine> Replica<M> {
         if let Some(body) = data.strip_prefix(SNAPSHOT_TAG) {
             return postcard::from_bytes(body).map_err(|e| unreadable(&e));
         }
+        Self::decode_json(data).map_err(|e| unreadable(&e))
+    }
+
+    #[cfg(not(feature = "json-snapshots"))]
+    fn decode_json(_data: &[u8]) -> Result<ReplicaImage<M>, String> {
+        Err("it is not in the binary format (a JSON snapshot of an earlier raftchat, which this build does not read)".into())
+    }
+
+    #[cfg(feature = "json-snapshots")]
+    fn decode_json(data: &[u8]) -> Result<ReplicaImage<M>, String> {
         if let Ok(image) = serde_json::from_slice::<ReplicaImage<M>>(data) {
             return Ok(image);
         }
-        let old: LegacyImage<M> = serde_json::from_slice(data).map_err(|e| unreadable(&e))?;
+        let old: LegacyImage<M> = serde_json::from_slice(data).map_err(|e| e.to_string())?;
         Ok(ReplicaImage {
             last_applied: old.last_applied,
             digest: old.digest,
@@ -390,8 +402,9 @@ impl<M: StateMachine> Replica<M> {
         })
     }
 
-    /// A snapshot's data as JSON text, which [`Replica::restore`] reads too:
-    /// the page stores snapshots this way, readable in the browser's tools.
+    /// A snapshot's data as JSON text, which [`Replica::restore`] reads too
+    /// (with the `json-snapshots` feature; the page leaves it out, to stay small).
+    #[cfg(feature = "json-snapshots")]
     pub fn snapshot_json(meta: &SnapshotMeta, data: &[u8]) -> Result<String, String>
     where
         M: Serialize,
@@ -584,6 +597,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "json-snapshots")]
     fn a_binary_snapshot_restores_the_same_replica_and_is_smaller_than_json() {
         let mut r = Replica::<ChatRoom>::default();
         for i in 1..=200 {
@@ -618,6 +632,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "json-snapshots")]
     fn packed_records_restore_out_of_order_terms_and_indexes_and_reject_damage() {
         // Terms rise, and a client's later seq can sit at an earlier index (a
         // retry of seq 5 applied after seq 6): the differences go both ways.
@@ -652,6 +667,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "json-snapshots")]
     fn a_json_snapshot_of_the_previous_format_still_restores() {
         // raftchat 0.1 wrote JSON with every session record.
         let old = r#"{"last_applied":2,"digest":42,"sessions":{"5":{"1":[1,1],"2":[2,1]}},

@@ -437,8 +437,8 @@ impl Timeline {
 
 fn step_marker(action: &Action) -> Option<MarkerKind> {
     match *action {
-        Action::Crash { node } => Some(MarkerKind::Crash { node }),
-        Action::Restart { node } => Some(MarkerKind::Restart { node }),
+        Action::Crash(node) => Some(MarkerKind::Crash { node }),
+        Action::Restart(node) => Some(MarkerKind::Restart { node }),
         Action::Cut { .. } | Action::Isolate { .. } => Some(MarkerKind::Partition),
         Action::Heal { .. } | Action::HealAll => Some(MarkerKind::Heal),
         _ => None,

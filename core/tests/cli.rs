@@ -227,7 +227,7 @@ fn replay_runs_a_recorded_recipe_checked_and_rejects_bad_files_clearly() {
         .unwrap();
         t.advance(t.now_ms() + 300).unwrap();
     }
-    t.act(Action::Crash { node: leader }).unwrap();
+    t.act(Action::Crash(leader)).unwrap();
     t.advance(6_000).unwrap();
     let dir = std::env::temp_dir().join(format!("raftchat-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -69,8 +69,8 @@ fn random_action(rng: &mut Rng, seq: &mut u64, nodes: u32) -> Action {
     let node = 1 + below(rng, nodes as u64) as u32;
     let other = 1 + below(rng, nodes as u64) as u32;
     match below(rng, 14) {
-        0 => Action::Crash { node },
-        1 | 2 => Action::Restart { node },
+        0 => Action::Crash(node),
+        1 | 2 => Action::Restart(node),
         3 => Action::Cut {
             from: node,
             to: other,
@@ -79,23 +79,21 @@ fn random_action(rng: &mut Rng, seq: &mut u64, nodes: u32) -> Action {
             from: node,
             to: other,
         },
-        5 => Action::Isolate { node },
+        5 => Action::Isolate(node),
         6 => Action::HealAll,
-        7 => Action::Timeout { node },
-        8 => Action::Read { node },
-        9 => Action::Transfer { to: node },
+        7 => Action::Timeout(node),
+        8 => Action::Read(node),
+        9 => Action::Transfer(node),
         10 => Action::Options {
             pre_vote: below(rng, 2) == 0,
             check_quorum: below(rng, 2) == 0,
         },
-        11 => Action::SetNet {
-            net: NetConfig {
-                latency_min_ms: 1 + below(rng, 5),
-                latency_max_ms: 6 + below(rng, 20),
-                ..NetConfig::default()
-            },
-        },
-        12 => Action::Compact { node },
+        11 => Action::SetNet(NetConfig {
+            latency_min_ms: 1 + below(rng, 5),
+            latency_max_ms: 6 + below(rng, 20),
+            ..NetConfig::default()
+        }),
+        12 => Action::Compact(node),
         _ => {
             *seq += 1;
             Action::Send {
@@ -217,14 +215,14 @@ fn acting_in_the_past_forks_and_the_old_branch_can_be_returned_to() {
     t.seek(12_345).unwrap();
     let kept = t.steps().iter().filter(|s| s.at_ms <= 12_345).count();
     // A misclick that fails changes nothing and forks nothing.
-    assert!(t.act(Action::Crash { node: 42 }).is_err());
+    assert!(t.act(Action::Crash(42)).is_err());
     assert_eq!(t.branches().len(), 1);
     let node = t
         .sim()
         .node_ids()
         .find(|&id| t.sim().node(id).unwrap().is_up())
         .unwrap();
-    t.act(Action::Crash { node }).unwrap();
+    t.act(Action::Crash(node)).unwrap();
     let branches = t.branches();
     assert_eq!(branches.len(), 2);
     assert_eq!(branches[1].parent, Some((1, 12_345)));

@@ -213,7 +213,7 @@ test('a damaged link, an unknown version and a bad file get a message and the cl
   }
   await page.setInputFiles('[data-testid="import-run"]', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"steps": []}') });
   await page.waitForFunction(() => /not a raftchat run/.test(document.querySelector('[data-testid="import-error"]')?.textContent ?? ''));
-  const edited = { version: 1, config: { nodes: 5, seed: 1 }, steps: [{ at_ms: 10, do: { crash: { node: 12 } } }] };
+  const edited = { version: 1, config: { nodes: 5, seed: 1 }, steps: [{ at_ms: 10, do: { crash: 12 } }] };
   await page.setInputFiles('[data-testid="import-run"]', { name: 'edited.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(edited)) });
   await page.waitForFunction(() => /damaged|never existed/.test(document.querySelector('[data-testid="import-error"]')?.textContent ?? ''));
   // The cluster on screen is untouched and still running.
