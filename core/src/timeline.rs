@@ -20,7 +20,7 @@ use std::rc::Rc;
 
 /// A checkpoint every this much virtual time: a seek re-simulates at most
 /// this much.
-pub const CHECKPOINT_EVERY_MS: u64 = 10_000;
+pub const CHECKPOINT_EVERY_MS: u64 = 30_000;
 
 struct Checkpoint {
     at_ms: u64,

@@ -67,3 +67,51 @@ test('commit latency at 1× speed, with and without IndexedDB', async () => {
   console.log(`commit latency at 1× (Enter → "committed", real ms, median of 15): in memory ${memory} ms, with IndexedDB ${disk} ms: persistence adds ${disk - memory} ms`);
   assert.ok(disk < 1_000 && memory < 1_000);
 });
+
+test('seeking in a 30-minute lesson, and the length of its link', async () => {
+  const page = await open(browser, server);
+  await waitForLeader(page);
+  // The page's own settings, from an exported run.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-run"]')]);
+  const { readFile } = await import('node:fs/promises');
+  const { config } = JSON.parse(await readFile(await download.path(), 'utf8'));
+  // 30 virtual minutes, one chat message a second through each node in turn.
+  const lessonMs = 30 * 60_000;
+  const seq = [0, 0, 0, 0, 0, 0];
+  const steps = [];
+  for (let at = 1000; at <= lessonMs; at += 1000) {
+    const node = (at / 1000) % 5 + 1;
+    seq[node] += 1;
+    steps.push({ at_ms: at, do: { send: { node, client: node, seq: seq[node], author: 'bench', text: `message ${at / 1000}` } } });
+  }
+  const recipe = { version: 1, config, steps, end_ms: lessonMs, at_ms: lessonMs };
+  const t0 = Date.now();
+  await page.setInputFiles('[data-testid="import-run"]', { name: 'lesson.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(recipe)) });
+  await page.waitForFunction(() => /Opened a run/.test(document.querySelector('.notice')?.textContent ?? ''), null, { timeout: 60_000 });
+  const openMs = Date.now() - t0;
+  // Seek to random moments; time each from the input event to the slider showing it.
+  const times = await page.evaluate(async (lesson) => {
+    let x = 12345;
+    const random = () => { x = (x * 1103515245 + 12345) % 2147483648; return x / 2147483648; };
+    const el = document.querySelector('[data-testid="timeline"]');
+    const out = [];
+    for (let i = 0; i < 40; i++) {
+      const target = Math.floor(random() * lesson);
+      const t = performance.now();
+      el.value = String(target);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+      while (Number(el.value) !== target) await new Promise((r) => setTimeout(r, 0));
+      out.push(performance.now() - t);
+    }
+    return out.sort((a, b) => a - b);
+  }, lessonMs);
+  const median = times[Math.floor(times.length / 2)];
+  const worst = times[times.length - 1];
+  await page.click('[data-testid="copy-link"]');
+  await page.waitForSelector('[data-testid="share-link"]');
+  const link = await page.getAttribute('[data-testid="share-link"]', 'href');
+  console.log(`30-minute lesson (5 nodes, 1 message/s, 1,800 steps): opened in ${openMs} ms; seek median ${median.toFixed(1)} ms, worst ${worst.toFixed(1)} ms over ${times.length} seeks (goal ≤ 100 ms); link ${link.length} characters (goal ≤ 8 KB); recipe ${JSON.stringify(recipe).length} bytes of JSON`);
+  assert.ok(worst < 1000, `a seek took ${worst} ms`);
+  await screenshot(page, 'lesson-30-minutes');
+  assert.deepEqual(page.errors, []);
+});

@@ -80,7 +80,7 @@ pub fn run_bar(p: &Props) -> Html {
     html! {
         <section class="run-bar" aria-label="timeline">
             <div class="scrubber">
-                <button data-testid="step-back" title="Step back to the previous event (←)" onclick={on_back}>{"⏮"}</button>
+                <button data-testid="step-back" title="Step back to the previous event (←)" onclick={on_back}>{"← Back"}</button>
                 <div class="track" style={style}>
                     <input type="range" data-testid="timeline" aria-label="virtual time"
                         min="0" max={t.span_ms.to_string()} step="1"

@@ -61,6 +61,14 @@ pub fn run(load_seconds: f64) -> ExitCode {
         Ok(line) => out!("{line}"),
         Err(e) => return fail(&e),
     }
+    match lesson_timeline() {
+        Ok(lines) => {
+            for line in lines {
+                out!("{line}");
+            }
+        }
+        Err(e) => return fail(&e),
+    }
     out!("peak resident memory: {}", peak_rss());
     ExitCode::SUCCESS
 }
@@ -259,6 +267,72 @@ fn day_of_chat() -> Result<String, String> {
         virtual_ms / 1000,
         virtual_ms as f64 / 1000.0 / wall,
     ))
+}
+
+/// A 30-minute (virtual) lesson on the timeline, as the page runs it: 5
+/// nodes, one chat message a second through a different node each time. How
+/// long a seek to a random moment takes, and what the checkpoints cost.
+fn lesson_timeline() -> Result<Vec<String>, String> {
+    use raftchat_core::recipe::Action;
+    use raftchat_core::timeline::Timeline;
+    let lesson_ms: u64 = 30 * 60_000;
+    let rss_before = resident_kb();
+    let t = Instant::now();
+    let mut timeline = Timeline::new(SimConfig::default())?;
+    let mut seq = [0u64; NODES as usize];
+    let mut at = 1_000;
+    while at <= lesson_ms {
+        timeline.advance(at)?;
+        timeline.take_events();
+        let node = (at / 1_000 % NODES as u64) as NodeId + 1;
+        seq[node as usize - 1] += 1;
+        timeline.act(Action::Send {
+            node,
+            client: node as u64,
+            seq: seq[node as usize - 1],
+            author: "bench".into(),
+            text: format!("message {}", at / 1_000),
+        })?;
+        at += 1_000;
+    }
+    timeline.advance(lesson_ms)?;
+    let build_s = t.elapsed().as_secs_f64();
+    let rss_after = resident_kb();
+    let json_bytes = timeline.recipe().to_json().len();
+    let mut rng = raftchat_core::rng::Rng::new(7);
+    let mut seeks_ms: Vec<f64> = (0..200)
+        .map(|_| {
+            let target = rng.below(lesson_ms as usize + 1) as u64;
+            let t = Instant::now();
+            let r = timeline.seek(target);
+            (r, t.elapsed().as_secs_f64() * 1000.0)
+        })
+        .map(|(r, ms)| r.map(|_| ms))
+        .collect::<Result<_, _>>()?;
+    seeks_ms.sort_by(f64::total_cmp);
+    Ok(vec![
+        format!(
+            "a 30-minute lesson on the timeline (5 nodes, 1 message/s): recorded in {build_s:.2} s; {} checkpoints, resident memory +{:.1} MB; recipe {json_bytes} bytes of JSON",
+            timeline.checkpoints(),
+            rss_after.saturating_sub(rss_before) as f64 / 1024.0,
+        ),
+        format!(
+            "seek to a random moment (200 seeks, native): median {:.2} ms, worst {:.2} ms",
+            seeks_ms[seeks_ms.len() / 2],
+            seeks_ms[seeks_ms.len() - 1]
+        ),
+    ])
+}
+
+/// The process's resident memory now, in KB (Linux: `VmRSS`; 0 elsewhere).
+fn resident_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 /// Chat messages applied on node `id` since the start.
