@@ -711,6 +711,19 @@ impl AppState {
         }
     }
 
+    /// Pauses and moves the run in time with `go`; then IndexedDB follows
+    /// ([`AppState::after_jump`]). A refusal becomes a notice.
+    fn jump(&mut self, go: impl FnOnce(&mut Timeline) -> Result<(), String>) {
+        self.running = false;
+        self.auto_paused = false;
+        let old = self.node_ids();
+        let gone = go(&mut self.timeline.borrow_mut());
+        match gone {
+            Ok(()) => self.after_jump(&old),
+            Err(e) => self.notice = Some(e),
+        }
+    }
+
     /// The node ids now (to tell which a jump in time removes).
     fn node_ids(&self) -> Vec<NodeId> {
         self.timeline.borrow().sim().node_ids().collect()
@@ -841,37 +854,12 @@ impl Reducible for AppState {
             Action::StepBack | Action::Seek(_) | Action::SwitchBranch(_) if self.starting() => {
                 return self;
             }
-            Action::StepBack => {
-                s.running = false;
-                s.auto_paused = false;
-                let old = s.node_ids();
-                let back = s.timeline.borrow_mut().step_back();
-                match back {
-                    Ok(true) => s.after_jump(&old),
-                    Ok(false) => s.notice = Some("this is the start of the run".into()),
-                    Err(e) => s.notice = Some(e),
-                }
-            }
-            Action::Seek(t) => {
-                s.running = false;
-                s.auto_paused = false;
-                let old = s.node_ids();
-                let sought = s.timeline.borrow_mut().seek(t);
-                match sought {
-                    Ok(()) => s.after_jump(&old),
-                    Err(e) => s.notice = Some(e),
-                }
-            }
-            Action::SwitchBranch(id) => {
-                s.running = false;
-                s.auto_paused = false;
-                let old = s.node_ids();
-                let switched = s.timeline.borrow_mut().switch_branch(id);
-                match switched {
-                    Ok(()) => s.after_jump(&old),
-                    Err(e) => s.notice = Some(e),
-                }
-            }
+            Action::StepBack => s.jump(|t| match t.step_back()? {
+                true => Ok(()),
+                false => Err("this is the start of the run".into()),
+            }),
+            Action::Seek(at) => s.jump(|t| t.seek(at)),
+            Action::SwitchBranch(id) => s.jump(|t| t.switch_branch(id)),
             Action::OpenRun(Err(why)) => {
                 s.import_error = Some(why);
                 return Rc::new(s);

@@ -216,8 +216,6 @@ impl Driver {
     }
 }
 
-/// Runs one seeded cluster under `cfg`'s faults. Never panics on a bad
-/// configuration: it is validated first.
 /// Replays a recipe with the invariant checker after every event and every
 /// step (`raftchat-sim --replay`). A step that cannot be applied is an error.
 pub fn replay(recipe: &crate::recipe::Recipe) -> Result<RunReport, String> {
@@ -226,50 +224,42 @@ pub fn replay(recipe: &crate::recipe::Recipe) -> Result<RunReport, String> {
     sim.set_record_events(false);
     let mut checker = Checker::new();
     let mut steps = 0u64;
-    let end = recipe.run_end_ms();
-    let mut actions = recipe.steps.iter().enumerate().peekable();
-    loop {
-        let horizon = actions.peek().map_or(end, |(_, s)| s.at_ms);
+    let mut violation = None;
+    let mut next = 0;
+    'run: loop {
+        let horizon = recipe
+            .steps
+            .get(next)
+            .map_or(recipe.run_end_ms(), |s| s.at_ms);
         while sim.next_event_ms().is_some_and(|t| t <= horizon) {
             sim.step();
             steps += 1;
             if let Err(v) = checker.check(&sim) {
-                return Ok(RunReport {
-                    sim,
-                    violation: Some(v),
-                    liveness: None,
-                    steps,
-                });
+                violation = Some(v);
+                break 'run;
             }
         }
         sim.run_until(horizon);
-        let Some((i, step)) = actions.next() else {
+        let Some(step) = recipe.steps.get(next) else {
             break;
         };
-        step.action.apply(&mut sim).map_err(|e| {
-            format!(
-                "step {} (at {} ms) cannot be replayed: {e}",
-                i + 1,
-                step.at_ms
-            )
-        })?;
+        step.apply(next, &mut sim)?;
+        next += 1;
         if let Err(v) = checker.check(&sim) {
-            return Ok(RunReport {
-                sim,
-                violation: Some(v),
-                liveness: None,
-                steps,
-            });
+            violation = Some(v);
+            break;
         }
     }
     Ok(RunReport {
         sim,
-        violation: None,
+        violation,
         liveness: None,
         steps,
     })
 }
 
+/// Runs one seeded cluster under `cfg`'s faults. Never panics on a bad
+/// configuration: it is validated first.
 pub fn run(cfg: &RunConfig) -> Result<RunReport, String> {
     cfg.faults.validate()?;
     let mut sim = Simulator::<ChatRoom>::new(cfg.sim.clone())?;

@@ -153,6 +153,19 @@ pub struct Step {
     pub action: Action,
 }
 
+impl Step {
+    /// Applies step number `i` (from 0) of a recipe; an error names it.
+    pub fn apply(&self, i: usize, sim: &mut Simulator<ChatRoom>) -> Result<(), String> {
+        self.action.apply(sim).map_err(|e| {
+            format!(
+                "step {} (at {} ms) cannot be replayed: {e}",
+                i + 1,
+                self.at_ms
+            )
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recipe {
     pub version: u32,
@@ -329,13 +342,7 @@ pub(crate) fn replay_steps(
     let mut i = from;
     while let Some(step) = steps.get(i).filter(|s| s.at_ms <= until_ms) {
         sim.run_until(step.at_ms);
-        step.action.apply(sim).map_err(|e| {
-            format!(
-                "step {} (at {} ms) cannot be replayed: {e}",
-                i + 1,
-                step.at_ms
-            )
-        })?;
+        step.apply(i, sim)?;
         i += 1;
     }
     Ok(i)
