@@ -522,6 +522,10 @@ impl AppState {
     /// state is rewritten to what that node had made durable at the new
     /// moment, then the writes still under way are handed out again.
     fn after_jump(&mut self, old_nodes: &[NodeId]) {
+        // The feed and the panes' last outcomes told of another moment: the
+        // feed starts again with the events re-run to reach this one.
+        self.feed = Rc::default();
+        self.pane_status = Rc::default();
         self.carry_ms.set(0.0);
         self.target_ms.set(self.timeline.borrow().now_ms());
         if !self.persistence.is_attached() {

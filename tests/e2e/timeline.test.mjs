@@ -109,12 +109,15 @@ test('scrubbing back to before a leader crash shows the cluster as it was; step 
   const { leader, beforeCrash } = await lessonWithCrash(page);
   const end = await now(page);
   assert.equal((await nodes(page)).find((n) => n.id === leader.id).down, true);
+  assert.ok(await page.$$eval('[data-testid="feed"] li', (lis) => lis.some((li) => /crashed/.test(li.textContent))));
   // Marks for the leaders and the crash are on the timeline.
   assert.ok(await page.$$eval('.mark.leader', (m) => m.length) >= 2);
   assert.ok(await page.$$eval('.mark.crash', (m) => m.length) >= 1);
   await seek(page, beforeCrash.at);
   assert.deepEqual(await seen(page), beforeCrash.seen, 'the same roles, terms, logs and chats as then');
   assert.equal((await nodes(page)).find((n) => n.id === leader.id).down, false);
+  const feed = await page.$$eval('[data-testid="feed"] li', (lis) => lis.map((li) => li.textContent));
+  assert.ok(!feed.some((t) => /crash/.test(t)), `the feed tells of that moment, not of the crash after it: ${feed.slice(0, 5)}`);
   await databaseMatches(page, 'after a seek back');
   // Step back: to an earlier moment at which something happened.
   await page.click('[data-testid="step-back"]');
