@@ -270,16 +270,7 @@ impl Disk {
         state: &PersistedState<ChatCommand>,
     ) -> Result<(), DiskError> {
         let tx = self.writing([HARD, LOG, SNAP])?;
-        tx.object_store(SNAP)
-            .map_err(other)?
-            .delete(node)
-            .primitive()
-            .map_err(other)?;
-        tx.object_store(LOG)
-            .map_err(other)?
-            .delete::<f64, _>(log_from(node, 0))
-            .primitive()
-            .map_err(other)?;
+        unstage_node(&tx, node)?;
         let write = DurableWrite {
             hard_state: Some(state.hard_state),
             snapshot: state.snapshot.as_ref().map(|data| {
@@ -302,22 +293,7 @@ impl Disk {
     /// Deletes everything stored about node `node` (removed from the cluster).
     pub async fn delete_node(&self, node: NodeId) -> Result<(), DiskError> {
         let tx = self.writing([HARD, LOG, SNAP])?;
-        tx.object_store(HARD)
-            .map_err(other)?
-            .delete(node)
-            .primitive()
-            .map_err(other)?;
-        tx.object_store(SNAP)
-            .map_err(other)?
-            .delete(node)
-            .primitive()
-            .map_err(other)?;
-        let range = log_from(node, 0);
-        tx.object_store(LOG)
-            .map_err(other)?
-            .delete::<f64, _>(range)
-            .primitive()
-            .map_err(other)?;
+        unstage_node(&tx, node)?;
         tx.commit().await.map_err(other)
     }
 
@@ -443,6 +419,26 @@ impl Disk {
             .await
             .map_err(other)
     }
+}
+
+/// Deletes, in `tx`, everything stored about node `node`.
+fn unstage_node(
+    tx: &indexed_db_futures::transaction::Transaction<'_>,
+    node: NodeId,
+) -> Result<(), DiskError> {
+    for store in [HARD, SNAP] {
+        tx.object_store(store)
+            .map_err(other)?
+            .delete(node)
+            .primitive()
+            .map_err(other)?;
+    }
+    tx.object_store(LOG)
+        .map_err(other)?
+        .delete::<f64, _>(log_from(node, 0))
+        .primitive()
+        .map_err(other)?;
+    Ok(())
 }
 
 fn stage(

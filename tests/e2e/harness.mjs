@@ -91,3 +91,9 @@ export async function nodeAction(page, id, action) {
   if (!selected) await page.click(`g[data-testid="node-${id}"]`);
   await page.click(`[data-testid="inspect-${action}"]`);
 }
+
+/** Types `text` into node `id`'s chat input and sends it (Enter). */
+export async function send(page, id, text) {
+  await page.fill(`[data-testid="chat-input-${id}"]`, text);
+  await page.press(`[data-testid="chat-input-${id}"]`, 'Enter');
+}

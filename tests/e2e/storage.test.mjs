@@ -1,16 +1,11 @@
 // Durable nodes: IndexedDB, restart from disk, reload, two tabs, bad storage.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launch, screenshot, nodes, waitForLeader, open, chatTexts, nodeAction } from './harness.mjs';
+import { serveDist, launch, screenshot, nodes, waitForLeader, open, chatTexts, nodeAction, send } from './harness.mjs';
 
 let server, browser;
 before(async () => { server = await serveDist(); browser = await launch(); });
 after(async () => { await browser?.close(); await server?.close(); });
-
-async function send(page, id, text) {
-  await page.fill(`[data-testid="chat-input-${id}"]`, text);
-  await page.press(`[data-testid="chat-input-${id}"]`, 'Enter');
-}
 
 /** Waits until every live replica shows `texts` (and only them), in order. */
 async function converged(page, texts, timeout = 30_000) {

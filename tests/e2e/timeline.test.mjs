@@ -3,16 +3,11 @@
 // moment on screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launch, screenshot, nodes, waitForLeader, open, nodeAction } from './harness.mjs';
+import { serveDist, launch, screenshot, nodes, waitForLeader, open, nodeAction, send } from './harness.mjs';
 
 let server, browser;
 before(async () => { server = await serveDist(); browser = await launch(); });
 after(async () => { await browser?.close(); await server?.close(); });
-
-async function send(page, id, text) {
-  await page.fill(`[data-testid="chat-input-${id}"]`, text);
-  await page.press(`[data-testid="chat-input-${id}"]`, 'Enter');
-}
 
 async function pause(page) {
   if (await page.getAttribute('[data-testid="clock"]', 'data-state') !== 'paused') {
