@@ -7,14 +7,13 @@
 //! `BroadcastChannel`, and a tab that hears an answer runs in memory instead and
 //! offers a separate cluster of its own.
 
-use crate::state::bootstrap_config;
-use crate::state::{Action, Settings};
+use crate::settings::{bootstrap_config, Settings};
+use crate::state::Action;
 use crate::storage::{db_name, Disk, DiskError};
 use gloo_events::EventListener;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
-use yew::Callback;
 
 const KEY: &str = "raftchat.cluster";
 const CHANNEL: &str = "raftchat";
@@ -105,38 +104,37 @@ pub fn claim(cluster: u64) {
     });
 }
 
-/// Opens `cluster`'s database and restores it, or starts it with `settings`.
-/// Ends by dispatching what happened.
-pub async fn boot(cluster: u64, settings: Settings, author: String, dispatch: Callback<Action>) {
+/// Opens `cluster`'s database and reads it back: what happened, for the
+/// reducer (restore it, or start it with `settings`), and the database if it
+/// opened (for the effect runner to write to).
+pub async fn boot(cluster: u64, settings: Settings, author: String) -> (Action, Option<Disk>) {
     if open_elsewhere(cluster).await {
-        dispatch.emit(Action::OpenElsewhere { cluster });
-        return;
+        return (Action::OpenElsewhere { cluster }, None);
     }
-    let result = load(cluster).await;
-    match result {
+    match load(cluster).await {
         Ok((disk, Some((meta, nodes)))) => {
             claim(cluster);
             remember(cluster);
-            dispatch.emit(Action::Restore {
+            let action = Action::Restore {
                 cluster,
-                disk: Rc::new(disk),
                 settings: meta.settings,
                 author: meta.author,
                 nodes,
                 recipe: meta.recipe,
-            });
+            };
+            (action, Some(disk))
         }
         Ok((disk, None)) => {
             claim(cluster);
             remember(cluster);
-            dispatch.emit(Action::Attach {
+            let action = Action::Attach {
                 cluster,
-                disk: Rc::new(disk),
                 settings,
                 author,
-            });
+            };
+            (action, Some(disk))
         }
-        Err(e) => dispatch.emit(Action::DiskUnavailable(e.to_string())),
+        Err(e) => (Action::DiskUnavailable(e.to_string()), None),
     }
 }
 

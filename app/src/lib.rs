@@ -3,11 +3,18 @@
 //! One-way data flow: the simulator (in [`state`]) is changed only by
 //! [`state::Action`]s; after each change the reducer takes a read-only
 //! [`view::ClusterView`] of it, and the components draw only from that view.
+//! The reducer's requests to the world ([`effect::Effect`]) are carried out by
+//! [`runner::Runner`] (IndexedDB through [`persistence`], start-up through
+//! [`boot`], links and files through [`share`]), which dispatches the results
+//! back as actions. No module imports one that imports it.
 
 pub mod boot;
 pub mod components;
+pub mod effect;
 pub mod feed;
 pub mod persistence;
+pub mod runner;
+pub mod settings;
 pub mod share;
 pub mod state;
 pub mod storage;

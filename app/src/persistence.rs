@@ -3,8 +3,8 @@
 //! node's messages may leave, reads a restarting node back from the database,
 //! and keeps the cluster's settings saved.
 //!
-//! The reducer hands writes over with [`Persistence::submit`]; completions and
-//! failures come back as [`Action`]s through the callback set by the App.
+//! The effect runner (`runner.rs`) hands writes over with
+//! [`Persistence::submit`]; completions and failures come back as [`Action`]s.
 
 use crate::state::Action;
 use crate::storage::{ClusterMeta, Disk, NodeDisk};
@@ -29,12 +29,11 @@ enum Job {
     Delete,
 }
 
-#[derive(Default)]
 pub struct Persistence {
     disk: RefCell<Option<Rc<Disk>>>,
     queues: RefCell<BTreeMap<NodeId, VecDeque<Job>>>,
     busy: RefCell<BTreeSet<NodeId>>,
-    dispatch: RefCell<Option<Callback<Action>>>,
+    dispatch: Callback<Action>,
     last_estimate_ms: Cell<f64>,
     /// Bumped at every jump in time: a confirmation of a write handed out
     /// before it is for a run that no longer exists, and is not passed on.
@@ -42,23 +41,26 @@ pub struct Persistence {
 }
 
 impl Persistence {
-    pub fn new(disk: Option<Rc<Disk>>, dispatch: Option<Callback<Action>>) -> Rc<Self> {
-        let p = Persistence::default();
-        *p.disk.borrow_mut() = disk;
-        *p.dispatch.borrow_mut() = dispatch;
-        Rc::new(p)
+    /// Not attached to a database until [`Persistence::attach`].
+    pub fn new(dispatch: Callback<Action>) -> Rc<Self> {
+        Rc::new(Persistence {
+            disk: RefCell::default(),
+            queues: RefCell::default(),
+            busy: RefCell::default(),
+            dispatch,
+            last_estimate_ms: Cell::default(),
+            epoch: Cell::default(),
+        })
+    }
+
+    /// From now on writes go to `disk` (a cluster's database, just opened).
+    pub fn attach(&self, disk: Disk) {
+        self.queues.borrow_mut().clear();
+        *self.disk.borrow_mut() = Some(Rc::new(disk));
     }
 
     pub fn is_attached(&self) -> bool {
         self.disk.borrow().is_some()
-    }
-
-    pub fn db_name(&self) -> Option<String> {
-        self.disk.borrow().as_ref().map(|d| d.name().to_string())
-    }
-
-    pub fn dispatch(&self) -> Option<Callback<Action>> {
-        self.dispatch.borrow().clone()
     }
 
     /// Closes the database (before it is deleted).
@@ -232,14 +234,12 @@ impl Persistence {
     }
 
     fn send(&self, action: Action) {
-        if let Some(d) = self.dispatch.borrow().as_ref() {
-            d.emit(action);
-        }
+        self.dispatch.emit(action);
     }
 
     /// Asks the browser how much storage the site uses, now and then.
     fn maybe_estimate(self: &Rc<Self>) {
-        let now = crate::components::frame_stats::now_ms();
+        let now = js_sys::Date::now();
         if now - self.last_estimate_ms.get() < ESTIMATE_EVERY_MS {
             return;
         }

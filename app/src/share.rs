@@ -1,13 +1,17 @@
 //! Sharing a run: links, files, the clipboard. A link carries the run's recipe
-//! in its fragment: `#run=v1.` then the recipe's JSON, deflated (the browser's
-//! own `CompressionStream`, so no compressor in the wasm) and in URL-safe
-//! base64. Files are the recipe's JSON as is.
+//! in its fragment: `#run=v2.` then the recipe's compact JSON
+//! ([`Recipe::to_link_json`]), deflated (the browser's own
+//! `CompressionStream`, so no compressor in the wasm) and in URL-safe base64.
+//! `#run=v1.` links (the plain JSON) are still read. Files are the recipe's
+//! plain JSON.
 
 use raftchat_core::recipe::{Recipe, MAX_RECIPE_BYTES};
 use wasm_bindgen::prelude::*;
 
 /// The fragment that marks a shared run, and its format version.
-pub const LINK_PREFIX: &str = "#run=v1.";
+pub const LINK_PREFIX: &str = "#run=v2.";
+/// The first links' fragment (plain JSON inside), still read.
+const LINK_PREFIX_V1: &str = "#run=v1.";
 /// A link's fragment is at most this long (a busy half hour deflates to well
 /// under this).
 pub const MAX_LINK_CHARS: usize = 2 << 20;
@@ -126,7 +130,7 @@ fn message(e: JsValue) -> String {
 
 /// The link that opens `recipe`.
 pub async fn link(recipe: &Recipe) -> Result<String, String> {
-    let packed = deflate_base64url(&recipe.to_json())
+    let packed = deflate_base64url(&recipe.to_link_json())
         .await
         .map_err(message)?;
     let packed = packed.as_string().unwrap_or_default();
@@ -142,13 +146,16 @@ pub async fn from_fragment(fragment: &str) -> Result<Recipe, String> {
             MAX_LINK_CHARS >> 20
         ));
     }
-    let Some(packed) = fragment.strip_prefix(LINK_PREFIX) else {
+    let Some(packed) = fragment
+        .strip_prefix(LINK_PREFIX)
+        .or_else(|| fragment.strip_prefix(LINK_PREFIX_V1))
+    else {
         let version = fragment
             .strip_prefix("#run=")
             .and_then(|r| r.split('.').next())
             .unwrap_or("");
         return Err(format!(
-            "the link's run is in format \"{version}\"; this raftchat reads \"v1\" links"
+            "the link's run is in format \"{version}\"; this raftchat reads \"v1\" and \"v2\" links"
         ));
     };
     let json = inflate_base64url(packed, MAX_RECIPE_BYTES as u32)

@@ -1,96 +1,37 @@
 //! The page's state. The simulator is changed only here, by [`Action`]s; after
 //! every change a fresh read-only [`ClusterView`] is taken for the components.
+//! What the outside world must do (IndexedDB, links, start-up) the reducer
+//! queues as [`Effect`]s for the runner (`runner.rs`), which dispatches
+//! the results back as actions.
 
+use crate::effect::Effect;
 use crate::feed::{describe, FeedItem};
-use crate::persistence::Persistence;
-use crate::storage::{ClusterMeta, Disk, SCHEMA_VERSION};
+use crate::settings::{bootstrap_config, Settings, MIN_NODES};
+use crate::storage::{ClusterMeta, SCHEMA_VERSION};
 use crate::view::ClusterView;
 use raftchat_core::chat::ChatCommand;
 use raftchat_core::recipe::{Action as Run, Recipe};
-use raftchat_core::sim::{NetConfig, SimConfig, Simulator, MAX_NODES};
+use raftchat_core::sim::{Simulator, MAX_NODES};
 use raftchat_core::storage::PersistedState;
 use raftchat_core::timeline::Timeline;
-use raftchat_core::Membership;
 use raftchat_core::{NodeId, Outcome};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
-use yew::Callback;
 use yew::Reducible;
 
-/// Smallest and largest cluster the page offers.
-pub const MIN_NODES: u32 = 3;
-/// Speeds offered, in virtual ms per real ms: 1× down to 1/1000×.
-pub const SPEEDS: [(f64, &str); 7] = [
-    (1.0, "1×"),
-    (0.5, "1/2×"),
-    (0.2, "1/5×"),
-    (0.1, "1/10×"),
-    (0.05, "1/20×"),
-    (0.01, "1/100×"),
-    (0.001, "1/1000×"),
-];
-/// Slow enough to follow each message by eye.
-pub const DEFAULT_SPEED: f64 = 0.1;
+/// What components dispatch actions with.
+pub type Dispatch = yew::UseReducerDispatcher<AppState>;
+
 /// How many feed lines are kept.
 pub const FEED_LEN: usize = 400;
 /// How often, in real ms, the recipe is saved with a running cluster.
 const SAVE_EVERY_MS: f64 = 1_000.0;
 /// A real frame longer than this (a stalled tab) advances no more than this.
 const MAX_FRAME_MS: f64 = 100.0;
-
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Settings {
-    pub nodes: u32,
-    pub seed: u64,
-    pub speed: f64,
-    pub latency_min_ms: u64,
-    pub latency_max_ms: u64,
-    pub drop_rate: f64,
-    #[serde(default)]
-    pub pre_vote: bool,
-    #[serde(default)]
-    pub check_quorum: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            nodes: 5,
-            seed: 1,
-            speed: DEFAULT_SPEED,
-            latency_min_ms: 20,
-            latency_max_ms: 40,
-            drop_rate: 0.0,
-            pre_vote: false,
-            check_quorum: false,
-        }
-    }
-}
-
-impl Settings {
-    pub fn sim_config(&self) -> SimConfig {
-        SimConfig {
-            nodes: self.nodes,
-            seed: self.seed,
-            disk_latency_min_ms: 2,
-            disk_latency_max_ms: 5,
-            net: self.net(),
-            pre_vote: self.pre_vote,
-            check_quorum: self.check_quorum,
-            ..SimConfig::default()
-        }
-    }
-
-    fn net(&self) -> NetConfig {
-        NetConfig {
-            latency_min_ms: self.latency_min_ms,
-            latency_max_ms: self.latency_max_ms,
-            drop_rate: self.drop_rate,
-            duplicate_rate: 0.0,
-        }
-    }
-}
+/// The longest run (virtual time) a link or file may open: replaying it
+/// builds the whole timeline at once, a few seconds for this much.
+pub const MAX_OPENED_RUN_MS: u64 = 6 * 3_600_000;
 
 /// What is selected for the inspector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,19 +147,15 @@ pub enum Action {
     ToggleHelp,
     CloseHelp,
     DismissNotice,
-    /// The App's dispatcher, for work that ends later (disk writes).
-    Connect(Callback<Action>),
-    /// IndexedDB holds no cluster yet: start one there.
+    /// IndexedDB is open and holds no cluster yet: start one there.
     Attach {
         cluster: u64,
-        disk: Rc<Disk>,
         settings: Settings,
         author: String,
     },
-    /// Bring a saved cluster back.
+    /// IndexedDB is open and holds a cluster: bring it back.
     Restore {
         cluster: u64,
-        disk: Rc<Disk>,
         settings: Settings,
         author: String,
         /// Each node's id and state, as read back.
@@ -247,11 +184,6 @@ pub enum Action {
     },
     /// Leave the cluster another tab has open; start a separate one here.
     OpenOwnCluster,
-    /// Delete the saved cluster (the user confirmed) and start a new one.
-    NewCluster {
-        seed: u64,
-        nodes: u32,
-    },
 }
 
 pub struct AppState {
@@ -270,6 +202,8 @@ pub struct AppState {
     target_ms: Cell<u64>,
     /// Real time since the recipe was last saved with the cluster.
     unsaved_ms: Cell<f64>,
+    /// Steps asked for while virtual time waited for IndexedDB.
+    steps_owed: u32,
     pub view: Rc<ClusterView>,
     pub feed: Rc<VecDeque<FeedItem>>,
     pub event_count: u64,
@@ -291,8 +225,9 @@ pub struct AppState {
     pending_run: Option<Recipe>,
     /// The timeline's marks and branches, as the components draw them.
     pub marks: Rc<crate::view::TimelineView>,
-    persistence: Rc<Persistence>,
-    dispatch: Option<Callback<Action>>,
+    /// Effects queued for the runner, in order. Shared by every state of one
+    /// page, so that none is lost when the reducer returns an older state.
+    outbox: Rc<RefCell<Vec<Effect>>>,
 }
 
 impl PartialEq for AppState {
@@ -304,13 +239,7 @@ impl PartialEq for AppState {
 impl AppState {
     /// The page's first state: storage is being opened, the run waits for it.
     pub fn new(settings: Settings) -> Self {
-        Self::build(
-            settings,
-            None,
-            Persistence::new(None, None),
-            StorageState::Opening,
-            None,
-        )
+        Self::build(settings, None, StorageState::Opening, Rc::default())
     }
 
     /// A cluster kept in memory only (no IndexedDB), running at once.
@@ -318,16 +247,15 @@ impl AppState {
         let storage = StorageState::Memory {
             why: why.to_string(),
         };
-        Self::build(settings, None, Persistence::new(None, None), storage, None)
+        Self::build(settings, None, storage, Rc::default())
     }
 
     /// A cluster from `settings`; its nodes start from `persisted` if given.
     fn build(
         settings: Settings,
         persisted: Option<Vec<(NodeId, PersistedState<ChatCommand>)>>,
-        persistence: Rc<Persistence>,
         storage: StorageState,
-        dispatch: Option<Callback<Action>>,
+        outbox: Rc<RefCell<Vec<Effect>>>,
     ) -> Self {
         let from_start = persisted.is_none();
         let make = |settings: &Settings| match &persisted {
@@ -346,19 +274,17 @@ impl AppState {
             }
         };
         let timeline = Timeline::starting_from(sim, from_start);
-        Self::with_timeline(settings, timeline, persistence, storage, dispatch)
+        Self::with_timeline(settings, timeline, storage, outbox)
     }
 
     fn with_timeline(
         settings: Settings,
         mut timeline: Timeline,
-        persistence: Rc<Persistence>,
         storage: StorageState,
-        dispatch: Option<Callback<Action>>,
+        outbox: Rc<RefCell<Vec<Effect>>>,
     ) -> Self {
-        timeline
-            .sim_mut()
-            .set_external_disk(persistence.is_attached());
+        let attached = matches!(storage, StorageState::Saved { .. });
+        timeline.sim_mut().set_external_disk(attached);
         let mut state = AppState {
             timeline: Rc::new(RefCell::new(timeline)),
             settings,
@@ -367,6 +293,7 @@ impl AppState {
             carry_ms: Cell::new(0.0),
             target_ms: Cell::new(0),
             unsaved_ms: Cell::new(0.0),
+            steps_owed: 0,
             view: Rc::new(ClusterView::empty()),
             feed: Rc::default(),
             event_count: 0,
@@ -382,29 +309,25 @@ impl AppState {
             share_link: None,
             pending_run: None,
             marks: Rc::default(),
-            persistence,
-            dispatch,
+            outbox,
         };
         state.refresh();
         state
     }
 
-    /// The cluster saved in `disk`: new (`nodes` is `None`) or restored.
+    /// The cluster saved in IndexedDB: new (`nodes` is `None`) or restored.
     fn saved_cluster(
         &self,
         cluster: u64,
-        disk: Rc<Disk>,
         settings: Settings,
         author: String,
         nodes: Option<Vec<(NodeId, PersistedState<ChatCommand>)>>,
     ) -> AppState {
-        let persistence = Persistence::new(Some(disk), self.dispatch.clone());
         let storage = StorageState::Saved {
             cluster,
             usage_bytes: None,
         };
-        let mut fresh =
-            AppState::build(settings, nodes, persistence, storage, self.dispatch.clone());
+        let mut fresh = AppState::build(settings, nodes, storage, self.outbox.clone());
         fresh.author = author;
         fresh.carry_over(self);
         fresh
@@ -416,25 +339,17 @@ impl AppState {
     fn reloaded(
         &self,
         cluster: u64,
-        disk: Rc<Disk>,
         settings: Settings,
         author: String,
         timeline: Timeline,
         recipe: &Recipe,
         snapshots_on_disk: usize,
     ) -> AppState {
-        let persistence = Persistence::new(Some(disk), self.dispatch.clone());
         let storage = StorageState::Saved {
             cluster,
             usage_bytes: None,
         };
-        let mut fresh = AppState::with_timeline(
-            settings,
-            timeline,
-            persistence,
-            storage,
-            self.dispatch.clone(),
-        );
+        let mut fresh = AppState::with_timeline(settings, timeline, storage, self.outbox.clone());
         fresh.author = author;
         fresh.carry_over(self);
         fresh.next_seq = next_seqs(recipe);
@@ -495,11 +410,28 @@ impl AppState {
         self.storage == StorageState::Opening
     }
 
+    /// Whether the nodes persist to IndexedDB (through the runner).
+    fn attached(&self) -> bool {
+        matches!(self.storage, StorageState::Saved { .. })
+    }
+
+    /// Queues an effect for the runner.
+    fn effect(&self, effect: Effect) {
+        self.outbox.borrow_mut().push(effect);
+    }
+
+    /// The effects queued since the last call, in order (for the runner).
+    pub fn take_effects(&self) -> Vec<Effect> {
+        std::mem::take(&mut *self.outbox.borrow_mut())
+    }
+
     /// Hands the simulator's new durable writes to IndexedDB.
     fn flush_writes(&self) {
-        if self.persistence.is_attached() {
+        if self.attached() {
             let writes = self.timeline.borrow_mut().sim_mut().take_disk_writes();
-            self.persistence.submit(writes);
+            if !writes.is_empty() {
+                self.effect(Effect::Write(writes));
+            }
         }
     }
 
@@ -527,19 +459,20 @@ impl AppState {
         self.feed = Rc::default();
         self.pane_status = Rc::default();
         self.carry_ms.set(0.0);
+        self.steps_owed = 0;
         self.target_ms.set(self.timeline.borrow().now_ms());
-        if !self.persistence.is_attached() {
+        if !self.attached() {
             return;
         }
-        self.persistence.new_epoch();
+        self.effect(Effect::NewEpoch);
         let mut t = self.timeline.borrow_mut();
         let ids: Vec<NodeId> = t.sim().node_ids().collect();
         for &id in old_nodes.iter().filter(|id| !ids.contains(id)) {
-            self.persistence.delete_node(id);
+            self.effect(Effect::DeleteNode(id));
         }
         for &id in &ids {
             if let Some(state) = t.sim().node(id).and_then(|v| v.storage.load().ok()) {
-                self.persistence.replace_node(id, state);
+                self.effect(Effect::ReplaceNode(id, state));
             }
         }
         t.sim_mut().set_external_disk(true);
@@ -548,32 +481,37 @@ impl AppState {
     }
 
     fn save_meta(&self) {
-        self.persistence.save_meta(ClusterMeta {
+        if !self.attached() {
+            return;
+        }
+        self.effect(Effect::SaveMeta(ClusterMeta {
             schema: SCHEMA_VERSION,
             settings: self.settings.clone(),
             author: self.author.clone(),
             node_ids: self.timeline.borrow().sim().node_ids().collect(),
             recipe: self.recipe().ok().map(|r| r.to_json()),
-        });
+        }));
     }
 
     /// Restarts a node: from IndexedDB when the cluster is saved there.
     fn restart(&mut self, id: NodeId) {
-        if self.persistence.is_attached() {
+        if self.attached() {
             if self.view.node(id).is_some_and(|n| n.up) {
                 self.notice = Some(format!("node {id} is already up"));
                 return;
             }
-            self.persistence
-                .restart_from_disk(id, bootstrap_config(self.settings.nodes, id));
+            self.effect(Effect::ReadNode(
+                id,
+                bootstrap_config(self.settings.nodes, id),
+            ));
         } else {
             self.act(Run::Restart(id));
         }
     }
 
     fn crash(&mut self, id: NodeId) {
-        if self.act(Run::Crash(id)) {
-            self.persistence.discard(id);
+        if self.act(Run::Crash(id)) && self.attached() {
+            self.effect(Effect::Discard(id));
         }
     }
 
@@ -592,6 +530,7 @@ impl AppState {
             carry_ms: Cell::new(self.carry_ms.get()),
             target_ms: Cell::new(self.target_ms.get()),
             unsaved_ms: Cell::new(self.unsaved_ms.get()),
+            steps_owed: self.steps_owed,
             view: self.view.clone(),
             feed: self.feed.clone(),
             event_count: self.event_count,
@@ -607,8 +546,7 @@ impl AppState {
             share_link: self.share_link.clone(),
             pending_run: self.pending_run.clone(),
             marks: self.marks.clone(),
-            persistence: self.persistence.clone(),
-            dispatch: self.dispatch.clone(),
+            outbox: self.outbox.clone(),
         }
     }
 
@@ -623,7 +561,9 @@ impl AppState {
                 raftchat_core::sim::EventKind::NodeAdded { .. } => members_changed = true,
                 raftchat_core::sim::EventKind::NodeRetired { node } => {
                     members_changed = true;
-                    self.persistence.delete_node(node);
+                    if self.attached() {
+                        self.effect(Effect::DeleteNode(node));
+                    }
                 }
                 _ => {}
             }
@@ -728,20 +668,22 @@ impl AppState {
         }
     }
 
+    /// Runs everything scheduled for the next moment, so that a click after it
+    /// lands where a replay will apply it.
+    fn step_once(&mut self) {
+        let next = self.timeline.borrow().sim().next_event_ms();
+        if let Some(t) = next {
+            let advanced = self.timeline.borrow_mut().advance(t);
+            if let Err(e) = advanced {
+                self.notice = Some(e);
+            }
+            self.target_ms.set(t);
+        }
+    }
+
     /// The node ids now (to tell which a jump in time removes).
     fn node_ids(&self) -> Vec<NodeId> {
         self.timeline.borrow().sim().node_ids().collect()
-    }
-}
-
-/// The configuration node `id` of a cluster first started with `nodes` nodes
-/// boots into: those nodes; a server added later starts with none and learns
-/// its configuration from the leader's log.
-pub fn bootstrap_config(nodes: u32, id: NodeId) -> Membership {
-    if id <= nodes {
-        Membership::new(1..=nodes)
-    } else {
-        Membership::default()
     }
 }
 
@@ -766,6 +708,19 @@ impl Reducible for AppState {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let next = self.clone().decide(action);
+        // Queued effects run after the next redraw: a state that queued one
+        // is a new state, so that the redraw happens.
+        if Rc::ptr_eq(&next, &self) && !self.outbox.borrow().is_empty() {
+            return Rc::new(self.next());
+        }
+        next
+    }
+}
+
+impl AppState {
+    /// The reducer proper: the next state, with its effects queued.
+    fn decide(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut s = self.next();
         // A notice stays until the user does something else (or closes it);
         // the animation and the disk do not clear it.
@@ -776,7 +731,6 @@ impl Reducible for AppState {
                 | Action::Durable { .. }
                 | Action::StorageUsage(_)
                 | Action::RestartFrom { .. }
-                | Action::Connect(_)
                 | Action::Attach { .. }
                 | Action::Restore { .. }
                 | Action::DiskUnavailable(_)
@@ -821,6 +775,9 @@ impl Reducible for AppState {
                 }
             }
             Action::TogglePlay => {
+                s.steps_owed = 0;
+                // Paused means still: time owed by the last frame is dropped.
+                s.target_ms.set(s.view.now_ms);
                 s.running = !s.running;
                 s.auto_paused = false;
                 return Rc::new(s);
@@ -844,15 +801,12 @@ impl Reducible for AppState {
             Action::Step => {
                 s.running = false;
                 s.auto_paused = false;
-                // Everything scheduled for the next moment, so that a click
-                // after it lands where a replay will apply it.
-                let next = s.timeline.borrow().sim().next_event_ms();
-                if let Some(t) = next {
-                    let advanced = s.timeline.borrow_mut().advance(t);
-                    if let Err(e) = advanced {
-                        s.notice = Some(e);
-                    }
-                    s.target_ms.set(t);
+                if s.waiting_for_disk().is_some() {
+                    // Taken once IndexedDB has caught up: every press is one
+                    // step, however fast the disk.
+                    s.steps_owed += 1;
+                } else {
+                    s.step_once();
                 }
             }
             Action::StepBack | Action::Seek(_) | Action::SwitchBranch(_) if self.starting() => {
@@ -866,6 +820,14 @@ impl Reducible for AppState {
             Action::SwitchBranch(id) => s.jump(|t| t.switch_branch(id)),
             Action::OpenRun(Err(why)) => {
                 s.import_error = Some(why);
+                return Rc::new(s);
+            }
+            Action::OpenRun(Ok(recipe)) if recipe.run_end_ms() > MAX_OPENED_RUN_MS => {
+                s.import_error = Some(format!(
+                    "this run lasts {:.1} h of virtual time; the page opens runs of up to {} h (replay longer ones with raftchat-sim --replay FILE)",
+                    recipe.run_end_ms() as f64 / 3_600_000.0,
+                    MAX_OPENED_RUN_MS / 3_600_000
+                ));
                 return Rc::new(s);
             }
             Action::OpenRun(Ok(recipe)) if self.starting() => {
@@ -895,13 +857,8 @@ impl Reducible for AppState {
                     }
                 };
                 let old = s.node_ids();
-                let mut fresh = AppState::with_timeline(
-                    settings,
-                    timeline,
-                    s.persistence.clone(),
-                    s.storage.clone(),
-                    s.dispatch.clone(),
-                );
+                let mut fresh =
+                    AppState::with_timeline(settings, timeline, s.storage.clone(), s.outbox.clone());
                 fresh.author = s.author.clone();
                 fresh.carry_over(&s);
                 fresh.running = false;
@@ -922,21 +879,9 @@ impl Reducible for AppState {
                 return Rc::new(fresh);
             }
             Action::CopyLink => {
-                match (s.recipe(), s.dispatch.clone()) {
-                    (Ok(recipe), Some(d)) => {
-                        wasm_bindgen_futures::spawn_local(async move {
-                            let action = match crate::share::link(&recipe).await {
-                                Ok(link) => {
-                                    let copied = crate::share::copy(&link).await.is_ok();
-                                    Action::LinkReady(Ok(link), copied)
-                                }
-                                Err(e) => Action::LinkReady(Err(e), false),
-                            };
-                            d.emit(action);
-                        });
-                    }
-                    (Err(why), _) => s.notice = Some(why),
-                    (Ok(_), None) => {}
+                match s.recipe() {
+                    Ok(recipe) => s.effect(Effect::MakeLink(recipe)),
+                    Err(why) => s.notice = Some(why),
                 }
                 return Rc::new(s);
             }
@@ -960,7 +905,7 @@ impl Reducible for AppState {
             }
             Action::ExportRun => {
                 match s.recipe() {
-                    Ok(recipe) => crate::share::export(&recipe),
+                    Ok(recipe) => s.effect(Effect::Download(recipe)),
                     Err(why) => s.notice = Some(why),
                 }
                 return Rc::new(s);
@@ -971,15 +916,23 @@ impl Reducible for AppState {
                     nodes: nodes.clamp(MIN_NODES, MAX_NODES),
                     ..s.settings.clone()
                 };
-                let mut fresh = AppState::build(
-                    settings,
-                    None,
-                    Persistence::new(None, s.dispatch.clone()),
-                    s.storage.clone(),
-                    s.dispatch.clone(),
-                );
-                fresh.author = s.author;
+                // A saved cluster is deleted (the controls asked first) and
+                // the new run is saved in a new database; otherwise it runs
+                // in memory as the old one did.
+                let (storage, replacing) = match s.storage {
+                    StorageState::Saved { cluster, .. } => (StorageState::Opening, Some(cluster)),
+                    ref other => (other.clone(), None),
+                };
+                let mut fresh = AppState::build(settings.clone(), None, storage, s.outbox.clone());
+                fresh.author = s.author.clone();
                 fresh.projector = s.projector;
+                if replacing.is_some() {
+                    fresh.effect(Effect::Boot {
+                        settings,
+                        author: s.author,
+                        replacing,
+                    });
+                }
                 return Rc::new(fresh);
             }
             Action::SetSpeed(speed) => {
@@ -1150,24 +1103,18 @@ impl Reducible for AppState {
                 return Rc::new(s);
             }
             Action::DismissNotice => return Rc::new(s),
-            Action::Connect(dispatch) => {
-                s.dispatch = Some(dispatch);
-                return Rc::new(s);
-            }
             Action::Attach {
                 cluster,
-                disk,
                 settings,
                 author,
             } => {
-                let mut fresh = s.saved_cluster(cluster, disk, settings, author, None);
+                let mut fresh = s.saved_cluster(cluster, settings, author, None);
                 fresh.save_meta();
                 fresh.flush_writes();
                 return fresh.open_pending();
             }
             Action::Restore {
                 cluster,
-                disk,
                 settings,
                 author,
                 nodes,
@@ -1176,9 +1123,8 @@ impl Reducible for AppState {
                 if let Some(recipe) = recipe.as_deref().and_then(|r| Recipe::from_json(r).ok()) {
                     if let Ok(timeline) = Timeline::from_recipe(&recipe) {
                         let snapshots = nodes.iter().filter(|n| n.1.snapshot.is_some()).count();
-                        let mut fresh = s.reloaded(
-                            cluster, disk, settings, author, timeline, &recipe, snapshots,
-                        );
+                        let mut fresh =
+                            s.reloaded(cluster, settings, author, timeline, &recipe, snapshots);
                         return fresh.open_pending();
                     }
                 }
@@ -1186,7 +1132,7 @@ impl Reducible for AppState {
                 let max_term = nodes.iter().map(|n| n.1.hard_state.term).max().unwrap_or(0);
                 let entries: usize = nodes.iter().map(|n| n.1.entries.len()).sum();
                 let snapshots = nodes.iter().filter(|n| n.1.snapshot.is_some()).count();
-                let mut fresh = s.saved_cluster(cluster, disk, settings, author, Some(nodes));
+                let mut fresh = s.saved_cluster(cluster, settings, author, Some(nodes));
                 fresh.notice = Some(format!(
                     "Restored the saved cluster: {count} nodes, terms up to {max_term}, {entries} log entries and {snapshots} snapshot(s) on disk. Each chat starts from its snapshot and refills as a leader learns what is committed."
                 ));
@@ -1202,10 +1148,10 @@ impl Reducible for AppState {
                 return Rc::new(s);
             }
             Action::DiskFailed(why) => {
-                if !s.persistence.is_attached() {
+                if !s.attached() {
                     return self; // already reported
                 }
-                s.persistence.detach();
+                s.effect(Effect::Detach);
                 s.timeline.borrow_mut().sim_mut().set_external_disk(false);
                 s.storage = StorageState::Memory {
                     why: format!("{why}. The cluster goes on in memory; what happens from now on will not survive a reload."),
@@ -1218,9 +1164,15 @@ impl Reducible for AppState {
             } => {
                 let mut t = s.timeline.borrow_mut();
                 t.sim_mut().confirm_write(node, incarnation, write_id);
-                let behind = t.now_ms() < s.target_ms.get();
-                if self.running && behind && t.sim().waiting_for_disk().is_none() {
+                // Catch up with where the run was going (what was due at the
+                // write's moment included).
+                if t.sim().waiting_for_disk().is_none() {
                     let _ = t.advance(s.target_ms.get());
+                }
+                drop(t);
+                while s.steps_owed > 0 && s.waiting_for_disk().is_none() {
+                    s.steps_owed -= 1;
+                    s.step_once();
                 }
             }
             Action::RestartFrom { node, persisted } => {
@@ -1257,51 +1209,13 @@ impl Reducible for AppState {
                 return Rc::new(s);
             }
             Action::OpenOwnCluster => {
-                let cluster = crate::boot::new_cluster_id();
-                crate::boot::remember_for_this_tab(cluster);
                 s.storage = StorageState::Opening;
-                if let Some(d) = s.dispatch.clone() {
-                    let (settings, author) = (s.settings.clone(), s.author.clone());
-                    wasm_bindgen_futures::spawn_local(crate::boot::boot(
-                        cluster, settings, author, d,
-                    ));
-                }
-                return Rc::new(s);
-            }
-            Action::NewCluster { seed, nodes } => {
-                let old = match s.storage {
-                    StorageState::Saved { cluster, .. } => Some(cluster),
-                    _ => None,
-                };
-                let (Some(old), Some(d)) = (old, s.dispatch.clone()) else {
-                    return AppState::reduce(self, Action::Reset { seed, nodes });
-                };
-                let settings = Settings {
-                    seed,
-                    nodes: nodes.clamp(MIN_NODES, MAX_NODES),
-                    ..s.settings.clone()
-                };
-                s.persistence.close();
-                let author = s.author.clone();
-                let mut fresh = AppState::build(
-                    settings.clone(),
-                    None,
-                    Persistence::new(None, s.dispatch.clone()),
-                    StorageState::Opening,
-                    s.dispatch.clone(),
-                );
-                fresh.author = author.clone();
-                fresh.projector = s.projector;
-                wasm_bindgen_futures::spawn_local(async move {
-                    let cluster = crate::boot::new_cluster_id();
-                    if let Err(e) = crate::boot::wipe(old).await {
-                        d.emit(Action::DiskFailed(format!(
-                            "the old cluster could not be deleted: {e}"
-                        )));
-                    }
-                    crate::boot::boot(cluster, settings, author, d).await;
+                s.effect(Effect::Boot {
+                    settings: s.settings.clone(),
+                    author: s.author.clone(),
+                    replacing: None,
                 });
-                return Rc::new(fresh);
+                return Rc::new(s);
             }
         }
         s.refresh();

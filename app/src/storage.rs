@@ -14,7 +14,7 @@
 //! readwrite transaction: all of it or none of it. Nothing but database requests is awaited
 //! inside a transaction (IndexedDB commits a transaction as soon as it is idle).
 
-use crate::state::Settings;
+use crate::settings::Settings;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;

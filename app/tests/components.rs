@@ -3,7 +3,9 @@
 
 use raftchat_app::components::app::App;
 use raftchat_app::components::controls::parse_seed;
-use raftchat_app::state::{Action, AppState, Settings};
+use raftchat_app::settings::Settings;
+use raftchat_app::effect::Effect;
+use raftchat_app::state::{Action, AppState};
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::JsCast;
@@ -270,4 +272,224 @@ fn membership_and_compaction_go_through_actions_and_show_in_the_view() {
         "{:?}",
         s.notice
     );
+}
+
+/// A cluster saved in IndexedDB, as the runner reports it once the database is
+/// open (no database is needed: the reducer only queues effects).
+fn saved_cluster() -> Rc<AppState> {
+    let s = Rc::new(AppState::new(Settings::default()));
+    reduce(
+        s,
+        Action::Attach {
+            cluster: 7,
+            settings: Settings::default(),
+            author: "t".into(),
+        },
+    )
+}
+
+#[wasm_bindgen_test]
+fn a_cluster_in_memory_asks_nothing_of_the_outside_world() {
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let s = step_until(s, 5_000, |s| s.view.leader.is_some());
+    let leader = s.view.leader.unwrap().0;
+    let s = reduce(s, Action::Crash(leader));
+    let s = reduce(s, Action::Restart(leader));
+    assert!(s.view.node(leader).unwrap().up, "restarted at once, from memory");
+    let effects = s.take_effects();
+    assert!(effects.is_empty(), "{effects:?}");
+}
+
+#[wasm_bindgen_test]
+fn a_saved_cluster_queues_its_disk_work_as_effects_in_order() {
+    let s = saved_cluster();
+    let first = s.take_effects();
+    assert!(
+        matches!(first.first(), Some(Effect::SaveMeta(m)) if m.node_ids == vec![1, 2, 3, 4, 5]),
+        "the new cluster is saved first: {first:?}"
+    );
+    // Virtual time waits for IndexedDB: the runner confirms each write.
+    let mut s = s;
+    for _ in 0..5_000 {
+        if s.view.leader.is_some() {
+            break;
+        }
+        let writes: Vec<_> = s
+            .take_effects()
+            .into_iter()
+            .flat_map(|e| match e {
+                Effect::Write(w) => w,
+                _ => Vec::new(),
+            })
+            .collect();
+        for w in writes {
+            s = reduce(
+                s,
+                Action::Durable {
+                    node: w.node,
+                    incarnation: w.incarnation,
+                    write_id: w.write_id,
+                },
+            );
+        }
+        s = reduce(s, Action::Step);
+    }
+    let (leader, _) = s.view.leader.expect("a leader is elected with writes confirmed");
+    s.take_effects();
+    // A crash drops the node's writes not yet begun; a restart reads it back
+    // from IndexedDB, and the node stays down until the runner answers.
+    let s = reduce(s, Action::Crash(leader));
+    assert!(matches!(s.take_effects()[..], [Effect::Discard(n)] if n == leader));
+    let s = reduce(s, Action::Restart(leader));
+    assert!(matches!(s.take_effects()[..], [Effect::ReadNode(n, _)] if n == leader));
+    assert!(!s.view.node(leader).unwrap().up);
+    // A jump back in time: a new epoch, then every node's records rewritten,
+    // then the cluster saved (with its recipe).
+    let s = reduce(s, Action::Seek(0));
+    let effects = s.take_effects();
+    assert!(matches!(effects.first(), Some(Effect::NewEpoch)), "{effects:?}");
+    let replaced: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ReplaceNode(n, _) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replaced, vec![1, 2, 3, 4, 5]);
+    assert!(effects.iter().any(|e| matches!(e, Effect::SaveMeta(m) if m.recipe.is_some())));
+    // A failed write: the runner stops writing, and nothing more is queued.
+    let s = reduce(s, Action::DiskFailed("quota".into()));
+    assert!(matches!(s.take_effects()[..], [Effect::Detach]));
+    let s = reduce(s, Action::Step);
+    let s = reduce(s, Action::Crash(1));
+    assert!(s.take_effects().is_empty());
+}
+
+#[wasm_bindgen_test]
+fn a_new_run_replaces_a_saved_cluster_through_the_runner() {
+    let s = saved_cluster();
+    s.take_effects();
+    let s = reduce(s, Action::Reset { seed: 9, nodes: 3 });
+    let effects = s.take_effects();
+    assert!(
+        matches!(&effects[..], [Effect::Boot { settings, replacing: Some(7), .. }] if settings.seed == 9 && settings.nodes == 3),
+        "{effects:?}"
+    );
+    assert!(s.starting(), "the new run waits for its database");
+}
+
+#[wasm_bindgen_test]
+fn effects_queued_without_a_change_on_screen_still_cause_a_redraw() {
+    // Hiding the tab saves the cluster; the state must be new so that the
+    // page redraws and the runner (which runs after a redraw) saves it.
+    let s = saved_cluster();
+    s.take_effects();
+    let paused = reduce(s, Action::TogglePlay);
+    let hidden = reduce(paused.clone(), Action::Visibility { hidden: true });
+    assert!(!Rc::ptr_eq(&paused, &hidden));
+    assert!(matches!(hidden.take_effects()[..], [Effect::SaveMeta(_)]));
+}
+
+#[wasm_bindgen_test]
+fn a_run_too_long_for_the_page_is_refused_and_the_cluster_kept() {
+    use raftchat_app::state::MAX_OPENED_RUN_MS;
+    use raftchat_core::recipe::Recipe;
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let s = step_until(s, 5_000, |s| s.view.leader.is_some());
+    let before = (s.view.now_ms, s.view.leader);
+    let mut long = Recipe::new(Settings::default().sim_config());
+    long.end_ms = MAX_OPENED_RUN_MS + 1;
+    let s = reduce(s, Action::OpenRun(Ok(long)));
+    let why = s.import_error.clone().expect("refused");
+    assert!(why.contains("raftchat-sim --replay"), "{why}");
+    assert_eq!((s.view.now_ms, s.view.leader), before);
+}
+
+#[wasm_bindgen_test]
+async fn a_link_round_trips_and_damaged_links_say_why() {
+    use raftchat_app::share::{from_fragment, link};
+    use raftchat_core::recipe::{Action as Run, Recipe, Step};
+    let mut recipe = Recipe::new(Settings::default().sim_config());
+    for i in 1..=300u64 {
+        let node = 1 + (i % 5) as u32;
+        let action = Run::Send {
+            node,
+            client: node as u64,
+            seq: i.div_ceil(5),
+            author: "class".into(),
+            text: format!("message {i}"),
+        };
+        recipe.steps.push(Step {
+            at_ms: i * 1_000 + i % 7,
+            action,
+        });
+    }
+    recipe.steps.push(Step {
+        at_ms: 301_000,
+        action: Run::Crash(2),
+    });
+    recipe.end_ms = 302_000;
+    recipe.at_ms = 150_000;
+    let url = link(&recipe).await.expect("a link");
+    let fragment = &url[url.find('#').expect("a fragment")..];
+    assert!(fragment.starts_with("#run=v2."), "{fragment}");
+    assert_eq!(from_fragment(fragment).await, Ok(recipe));
+    for (bad, says) in [
+        ("#run=v2.AAAA", "damaged or cut short"),
+        ("#run=v2.%%%", "damaged"),
+        ("#run=v9.abc", "\"v9\""),
+    ] {
+        let err = from_fragment(bad).await.expect_err(bad);
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+    let cut = &fragment[..fragment.len() / 2];
+    assert!(from_fragment(cut).await.is_err(), "half a link");
+}
+
+/// The runner's part: confirms every write the reducer handed out (and those
+/// the confirmations lead to), as IndexedDB would.
+fn confirm_writes(mut s: Rc<AppState>) -> Rc<AppState> {
+    for _ in 0..10_000 {
+        let writes: Vec<_> = s
+            .take_effects()
+            .into_iter()
+            .flat_map(|e| match e {
+                Effect::Write(w) => w,
+                _ => Vec::new(),
+            })
+            .collect();
+        if writes.is_empty() {
+            return s;
+        }
+        for w in writes {
+            let durable = Action::Durable {
+                node: w.node,
+                incarnation: w.incarnation,
+                write_id: w.write_id,
+            };
+            s = reduce(s, durable);
+        }
+    }
+    panic!("writes kept coming");
+}
+
+#[wasm_bindgen_test]
+fn each_step_counts_however_slow_the_disk_so_a_saved_run_steps_like_one_in_memory() {
+    let presses = 60;
+    let mut memory = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    for _ in 0..presses {
+        memory = reduce(memory, Action::Step);
+    }
+    let mut saved = saved_cluster();
+    for i in 0..presses {
+        saved = reduce(saved, Action::Step);
+        // A slow disk: confirmations come every third press.
+        if i % 3 == 2 {
+            saved = confirm_writes(saved);
+        }
+    }
+    let saved = confirm_writes(saved);
+    assert_eq!(saved.view.now_ms, memory.view.now_ms);
+    assert_eq!(saved.event_count, memory.event_count);
+    assert_eq!(saved.view.leader, memory.view.leader);
 }

@@ -1,7 +1,7 @@
 //! The IndexedDB adapter, in headless Chromium (wasm-bindgen-test).
 
 use indexed_db_futures::prelude::*;
-use raftchat_app::state::Settings;
+use raftchat_app::settings::Settings;
 use raftchat_app::storage::{ClusterMeta, Disk, DiskError, SCHEMA_VERSION};
 use raftchat_core::sim::{SimConfig, Simulator};
 use raftchat_core::storage::{DurableWrite, HardState};

@@ -5,7 +5,10 @@
 //!   their times come (after a rewind they are the old future, replayed).
 //! - Seeking to `t` restarts from the last checkpoint at or before `t` and
 //!   re-simulates only from there: at most [`CHECKPOINT_EVERY_MS`] of virtual
-//!   time.
+//!   time in a run of up to [`MAX_CHECKPOINTS`] × that (64 minutes). Memory
+//!   stays bounded in longer runs: past [`MAX_CHECKPOINTS`] a branch keeps
+//!   every other checkpoint and doubles its spacing, so a seek re-simulates at
+//!   most about 2 × the run's length / [`MAX_CHECKPOINTS`].
 //! - Acting at a past moment forks: the old branch, with its whole future, is
 //!   kept in the branch list and can be returned to; the new branch shares the
 //!   recipe and the checkpoints up to the fork.
@@ -21,6 +24,9 @@ use std::rc::Rc;
 /// A checkpoint every this much virtual time: a seek re-simulates at most
 /// this much.
 pub const CHECKPOINT_EVERY_MS: u64 = 30_000;
+/// A branch keeps at most this many checkpoints (each a whole simulator:
+/// about 0.4 MB in a half-hour lesson with a chat message a second).
+pub const MAX_CHECKPOINTS: usize = 128;
 
 struct Checkpoint {
     at_ms: u64,
@@ -69,9 +75,31 @@ struct Branch {
     /// Where the user last was on it.
     position_ms: u64,
     checkpoints: Vec<Rc<Checkpoint>>,
+    /// The spacing of checkpoints taken from now on: [`CHECKPOINT_EVERY_MS`],
+    /// doubled each time the branch reaches [`MAX_CHECKPOINTS`].
+    checkpoint_every_ms: u64,
     markers: Vec<Marker>,
     /// Markers are complete up to here (re-simulated events add none).
     markers_through_ms: u64,
+}
+
+impl Branch {
+    /// Adds a checkpoint; past [`MAX_CHECKPOINTS`], keeps the first and those
+    /// on a boundary of twice the spacing, and takes them that far apart from
+    /// now on.
+    fn push_checkpoint(&mut self, cp: Rc<Checkpoint>) {
+        self.checkpoints.push(cp);
+        if self.checkpoints.len() <= MAX_CHECKPOINTS {
+            return;
+        }
+        self.checkpoint_every_ms *= 2;
+        let every = self.checkpoint_every_ms;
+        let mut i = 0;
+        self.checkpoints.retain(|c| {
+            i += 1;
+            i == 1 || c.at_ms % every == 0
+        });
+    }
 }
 
 /// What the branch list shows.
@@ -124,6 +152,7 @@ impl Timeline {
                 end_ms: 0,
                 position_ms: 0,
                 checkpoints: vec![first],
+                checkpoint_every_ms: CHECKPOINT_EVERY_MS,
                 markers: Vec::new(),
                 markers_through_ms: 0,
             }],
@@ -230,12 +259,16 @@ impl Timeline {
     }
 
     /// Runs forward to `t_ms`, applying the branch's recorded steps as their
-    /// times come and taking a checkpoint at every [`CHECKPOINT_EVERY_MS`]
-    /// boundary not yet checkpointed.
+    /// times come and taking a checkpoint at every boundary of the branch's
+    /// spacing not yet checkpointed.
     pub fn advance(&mut self, t_ms: u64) -> Result<(), String> {
-        while self.now_ms() < t_ms || self.pending_step_at_or_before(t_ms) {
+        while self.now_ms() < t_ms
+            || self.pending_step_at_or_before(t_ms)
+            || self.events_due_at_or_before(t_ms)
+        {
+            let every = self.branch().checkpoint_every_ms;
             let last_cp = self.branch().checkpoints.last().map_or(0, |c| c.at_ms);
-            let next_cp = (last_cp / CHECKPOINT_EVERY_MS + 1) * CHECKPOINT_EVERY_MS;
+            let next_cp = (last_cp / every + 1) * every;
             let target = t_ms.min(next_cp);
             self.next_step = replay_steps(
                 &mut self.sim,
@@ -256,7 +289,7 @@ impl Timeline {
                     next_step: self.next_step,
                     sim,
                 });
-                self.branch_mut().checkpoints.push(cp);
+                self.branch_mut().push_checkpoint(cp);
             }
             if target == t_ms {
                 break;
@@ -267,6 +300,13 @@ impl Timeline {
         b.end_ms = b.end_ms.max(now);
         b.position_ms = now;
         Ok(())
+    }
+
+    /// Events at or before `t_ms` not yet run: only when a driver's disk held
+    /// virtual time at a write's completion, now confirmed.
+    fn events_due_at_or_before(&self, t_ms: u64) -> bool {
+        self.sim.next_event_ms().is_some_and(|t| t <= t_ms)
+            && self.sim.waiting_for_disk().is_none()
     }
 
     fn pending_step_at_or_before(&self, t_ms: u64) -> bool {
@@ -307,6 +347,7 @@ impl Timeline {
             end_ms: now,
             position_ms: now,
             checkpoints: old.checkpoints[..keep_cps].to_vec(),
+            checkpoint_every_ms: old.checkpoint_every_ms,
             markers: old
                 .markers
                 .iter()

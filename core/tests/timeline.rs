@@ -7,7 +7,7 @@ use raftchat_core::chat::ChatRoom;
 use raftchat_core::recipe::{Action, Recipe};
 use raftchat_core::rng::Rng;
 use raftchat_core::sim::{Event, NetConfig, SimConfig, Simulator};
-use raftchat_core::timeline::{MarkerKind, Timeline, CHECKPOINT_EVERY_MS};
+use raftchat_core::timeline::{MarkerKind, Timeline, CHECKPOINT_EVERY_MS, MAX_CHECKPOINTS};
 
 /// Everything a user sees of a cluster, and more: roles, terms, logs, commit
 /// and applied digests, chats, wire, counters.
@@ -292,4 +292,38 @@ fn markers_show_leaders_crashes_and_committed_messages() {
     b.sort_by_key(|m| (m.at_ms, format!("{:?}", m.kind)));
     assert_eq!(a, b);
     assert!(t.checkpoints() >= (20_000 / CHECKPOINT_EVERY_MS) as usize);
+}
+
+#[test]
+fn a_long_run_keeps_a_bounded_number_of_checkpoints_and_still_seeks_exactly() {
+    // Two and a half times what MAX_CHECKPOINTS covers at the first spacing.
+    let end = (MAX_CHECKPOINTS as u64 * CHECKPOINT_EVERY_MS) * 5 / 2;
+    let mut t = Timeline::new(config(3)).unwrap();
+    let mut seq = 0;
+    while t.now_ms() < end {
+        t.advance((t.now_ms() + 60_000).min(end)).unwrap();
+        t.take_events();
+        seq += 1;
+        t.act(Action::Send {
+            node: 1 + (seq % 5) as u32,
+            client: 1,
+            seq,
+            author: "t".into(),
+            text: format!("minute {seq}"),
+        })
+        .unwrap();
+        assert!(
+            t.checkpoints() <= MAX_CHECKPOINTS,
+            "{} checkpoints at {} ms",
+            t.checkpoints(),
+            t.now_ms()
+        );
+    }
+    assert!(t.checkpoints() >= MAX_CHECKPOINTS / 2, "{}", t.checkpoints());
+    let mut rng = Rng::new(11);
+    for target in [end / 3, end - 1, below(&mut rng, end), 7_000] {
+        t.seek(target).unwrap();
+        let recomputed = t.recipe().replay(target).unwrap();
+        assert_eq!(fingerprint(t.sim()), fingerprint(&recomputed), "at {target}");
+    }
 }

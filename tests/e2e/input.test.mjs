@@ -48,7 +48,9 @@ test('a new run from the same seed replays the same elections', async () => {
   const run = async () => {
     await page.fill('[data-testid="seed"]', '2024');
     await page.click('[data-testid="reset"]');
-    // The new cluster starts once its database is open.
+    // The saved cluster is replaced (the harness accepts the question): the new
+    // one starts once its database is open, and steps wait until then.
+    await page.waitForSelector('[data-testid="storage"][data-state="opening"]');
     await page.waitForSelector('[data-testid="storage"][data-state="saved"]');
     await page.click('[data-testid="play-pause"]'); // pause, then step deterministically
     for (let i = 0; i < 400; i++) await page.keyboard.press('ArrowRight');

@@ -135,7 +135,7 @@ test('a copied link and an exported file open the same run, paused at the same m
   await page.click('[data-testid="copy-link"]');
   await page.waitForSelector('[data-testid="share-link"]');
   const link = await page.getAttribute('[data-testid="share-link"]', 'href');
-  assert.match(link, /#run=v1\.[A-Za-z0-9_-]+$/);
+  assert.match(link, /#run=v2\.[A-Za-z0-9_-]+$/);
   console.log(`shared link: ${link.length} characters`);
   const viaLink = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   viaLink.errors = [];
@@ -154,9 +154,18 @@ test('a copied link and an exported file open the same run, paused at the same m
   await viaFile.waitForFunction(() => /Opened a run/.test(document.querySelector('.notice')?.textContent ?? ''));
   assert.equal(await now(viaFile), middle);
   assert.deepEqual(await seen(viaFile), want);
+  // A link in the first format (`v1`: the file's plain JSON, deflated) still opens.
+  const { readFile } = await import('node:fs/promises');
+  const { deflateRawSync } = await import('node:zlib');
+  const v1 = `${server.url}#run=v1.${deflateRawSync(await readFile(file)).toString('base64url')}`;
+  const viaOldLink = await open(browser, server);
+  await viaOldLink.goto(v1);
+  await viaOldLink.waitForFunction(() => /Opened a run/.test(document.querySelector('.notice')?.textContent ?? ''), null, { timeout: 20_000 });
+  assert.deepEqual(await seen(viaOldLink), want, 'a v1 link');
   await screenshot(viaLink, 'timeline-opened-link');
   assert.deepEqual(viaLink.errors, []);
   assert.deepEqual(viaFile.errors, []);
+  assert.deepEqual(viaOldLink.errors, []);
 });
 
 test('acting at a past moment starts a branch; the old branch can be returned to', async () => {
@@ -200,8 +209,8 @@ test('a damaged link, an unknown version and a bad file get a message and the cl
   await waitForLeader(page);
   const seed = await page.inputValue('[data-testid="seed"]');
   const cases = [
-    ['#run=v1.AAAA', /damaged or cut short/],
-    ['#run=v1.%%%not-base64', /damaged/],
+    ['#run=v2.AAAA', /damaged or cut short/],
+    ['#run=v2.%%%not-base64', /damaged/],
     ['#run=v9.abc', /"v9"/],
   ];
   for (const [hash, message] of cases) {

@@ -12,15 +12,15 @@ use crate::components::inspector::Inspector;
 use crate::components::log_view::LogView;
 use crate::components::run_bar::RunBar;
 use crate::components::storage_status::StorageStatus;
-use crate::state::{Action, AppState, Settings};
+use crate::runner::Runner;
+use crate::settings::Settings;
+use crate::state::{Action, AppState, Dispatch};
 use gloo_events::EventListener;
 use gloo_render::{request_animation_frame, AnimationFrame};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
-
-pub type Dispatch = UseReducerDispatcher<AppState>;
 
 /// Drives the simulation with animation frames while running. When paused (or
 /// the tab is hidden, which pauses) no frame is requested: the page is idle.
@@ -137,32 +137,26 @@ pub fn app() -> Html {
     use_frame_loop(state.running, state.dispatcher());
     use_visibility_pause(state.dispatcher());
     use_shortcuts(state.dispatcher());
-    // Connect the reducer to work that ends later, then open IndexedDB.
-    {
+    // The effect runner: opens IndexedDB and shared runs at the start, then
+    // after every redraw carries out what the reducer queued.
+    let runner = {
         let dispatch = state.dispatcher();
-        let (settings, author) = (state.settings.clone(), state.author.clone());
-        use_effect_with((), move |_| {
-            let callback = dispatch.to_callback();
-            dispatch.dispatch(Action::Connect(callback.clone()));
-            // A shared run in the address (`#run=…`), and those dropped on the
-            // page or opened later in this tab.
-            let fragment = crate::share::take_run_fragment();
-            if !fragment.is_empty() {
-                let d = callback.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    d.emit(Action::OpenRun(
-                        crate::share::from_fragment(&fragment).await,
-                    ));
-                });
+        use_memo((), move |_| Runner::new(dispatch.to_callback()))
+    };
+    {
+        let (runner, settings, author) = (
+            runner.clone(),
+            state.settings.clone(),
+            state.author.clone(),
+        );
+        use_effect_with((), move |_| runner.start(settings, author));
+    }
+    {
+        let state = state.clone();
+        use_effect(move || {
+            for effect in state.take_effects() {
+                runner.run(effect);
             }
-            {
-                let d = callback.clone();
-                crate::share::listen(move |run| d.emit(Action::OpenRun(run)));
-            }
-            let cluster = crate::boot::current_cluster();
-            wasm_bindgen_futures::spawn_local(crate::boot::boot(
-                cluster, settings, author, callback,
-            ));
         });
     }
     // Runs after every redraw: closes the frame measurement.

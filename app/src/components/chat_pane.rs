@@ -1,7 +1,7 @@
 //! One replica's chat: what it has applied, in order, then its log entries not
 //! yet known to be committed (greyed). The input sends through this node.
 
-use crate::components::app::Dispatch;
+use crate::state::Dispatch;
 use crate::state::{Action, PaneStatus};
 use crate::view::NodeInfo;
 use raftchat_core::chat::MAX_TEXT_CHARS;

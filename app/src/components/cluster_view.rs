@@ -4,7 +4,7 @@
 //! sender to receiver in virtual time. Click a node or a link to select it, a
 //! message to drop it.
 
-use crate::components::app::Dispatch;
+use crate::state::Dispatch;
 use crate::feed::message_name;
 use crate::state::{Action, Selection};
 use crate::view::{ClusterView, Member, MessageInfo, NodeInfo};

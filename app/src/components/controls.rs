@@ -1,8 +1,9 @@
 //! The control bar: play/pause, step, speed, seed and size, network sliders,
 //! heal all, author name, projector mode and help.
 
-use crate::components::app::Dispatch;
-use crate::state::{Action, Settings, MIN_NODES, SPEEDS};
+use crate::state::Dispatch;
+use crate::settings::{Settings, DEFAULT_SPEED, MIN_NODES, SPEEDS};
+use crate::state::Action;
 use raftchat_core::sim::MAX_NODES;
 use yew::prelude::*;
 
@@ -40,6 +41,18 @@ pub fn parse_seed(text: &str) -> Result<u64, String> {
     })
 }
 
+/// Asks before a new run deletes the saved cluster.
+fn confirm_new_run() -> bool {
+    web_sys::window()
+        .and_then(|w| {
+            w.confirm_with_message(
+                "A new run deletes the saved cluster: every node's IndexedDB records and its timeline. Start a new run?",
+            )
+            .ok()
+        })
+        .unwrap_or(false)
+}
+
 #[function_component(Controls)]
 pub fn controls(p: &Props) -> Html {
     let seed_text = use_state(|| p.settings.seed.to_string());
@@ -61,19 +74,21 @@ pub fn controls(p: &Props) -> Html {
     let on_speed = d.to_callback().reform(|e: Event| {
         let v: f64 = input_value_select(&e)
             .parse()
-            .unwrap_or(crate::state::DEFAULT_SPEED);
+            .unwrap_or(DEFAULT_SPEED);
         Action::SetSpeed(v)
     });
     let on_reset = {
-        let (d, seed_text, nodes, seed_error) = (
+        let (d, seed_text, nodes, seed_error, saved) = (
             d.clone(),
             seed_text.clone(),
             nodes.clone(),
             seed_error.clone(),
+            p.saved,
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             match parse_seed(&seed_text) {
+                Ok(_) if saved && !confirm_new_run() => {}
                 Ok(seed) => {
                     seed_error.set(None);
                     d.dispatch(Action::Reset {

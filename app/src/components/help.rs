@@ -1,6 +1,6 @@
 //! The keyboard help overlay (opened with `?`).
 
-use crate::components::app::Dispatch;
+use crate::state::Dispatch;
 use crate::state::Action;
 use yew::prelude::*;
 

@@ -1,6 +1,6 @@
 //! The inspector: the selected node's state and actions, or the selected link's.
 
-use crate::components::app::Dispatch;
+use crate::state::Dispatch;
 use crate::state::{Action, Selection};
 use crate::view::ClusterView;
 use raftchat_core::NodeId;

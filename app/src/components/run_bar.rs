@@ -2,7 +2,7 @@
 //! for leader changes, crashes, partitions, membership changes and committed
 //! messages; step back; the branches; and sharing (link, export, import).
 
-use crate::components::app::Dispatch;
+use crate::state::Dispatch;
 use crate::state::Action;
 use crate::view::TimelineView;
 use std::rc::Rc;

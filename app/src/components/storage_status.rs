@@ -1,6 +1,6 @@
 //! Where the cluster is kept, in one line under the controls.
 
-use crate::components::app::Dispatch;
+use crate::state::Dispatch;
 use crate::state::{Action, StorageState};
 use raftchat_core::NodeId;
 use yew::prelude::*;
