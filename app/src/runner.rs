@@ -35,7 +35,9 @@ impl Runner {
         if !fragment.is_empty() {
             let d = self.dispatch.clone();
             spawn_local(async move {
-                d.emit(Action::OpenRun(crate::share::from_fragment(&fragment).await));
+                d.emit(Action::OpenRun(
+                    crate::share::from_fragment(&fragment).await,
+                ));
             });
         }
         let d = self.dispatch.clone();

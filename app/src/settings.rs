@@ -82,4 +82,3 @@ pub fn bootstrap_config(nodes: u32, id: NodeId) -> Membership {
         Membership::default()
     }
 }
-

@@ -9,6 +9,7 @@ use crate::feed::{describe, FeedItem};
 use crate::settings::{bootstrap_config, Settings, MIN_NODES};
 use crate::storage::{ClusterMeta, SCHEMA_VERSION};
 use crate::view::ClusterView;
+use raftchat_core::bugs::{Bug, BugSet};
 use raftchat_core::chat::ChatCommand;
 use raftchat_core::recipe::{Action as Run, Recipe};
 use raftchat_core::sim::{Simulator, MAX_NODES};
@@ -102,6 +103,8 @@ pub enum Action {
         max_ms: u64,
     },
     SetDropRate(f64),
+    /// Break one rule of Raft on purpose (`None`: mend it). One at a time.
+    SetBug(Option<Bug>),
     /// PreVote and CheckQuorum (both off by default, to show the problems first).
     SetOptions {
         pre_vote: bool,
@@ -845,10 +848,6 @@ impl AppState {
                     drop_rate: recipe.config.net.drop_rate,
                     ..s.settings.clone()
                 };
-                if settings.sim_config() != recipe.config {
-                    s.import_error = Some("this run uses settings the page does not offer (it can still be replayed with raftchat-sim --replay)".into());
-                    return Rc::new(s);
-                }
                 let timeline = match Timeline::from_recipe(&recipe) {
                     Ok(t) => t,
                     Err(e) => {
@@ -857,8 +856,12 @@ impl AppState {
                     }
                 };
                 let old = s.node_ids();
-                let mut fresh =
-                    AppState::with_timeline(settings, timeline, s.storage.clone(), s.outbox.clone());
+                let mut fresh = AppState::with_timeline(
+                    settings,
+                    timeline,
+                    s.storage.clone(),
+                    s.outbox.clone(),
+                );
                 fresh.author = s.author.clone();
                 fresh.carry_over(&s);
                 fresh.running = false;
@@ -963,6 +966,16 @@ impl AppState {
                     pre_vote,
                     check_quorum,
                 });
+                s.save_meta();
+            }
+            Action::SetBug(bug) => {
+                let bugs = bug.map_or(BugSet::NONE, BugSet::only);
+                if s.act(Run::Bugs(bugs)) {
+                    s.notice = Some(match bug {
+                        Some(b) => format!("Raft is broken on purpose from now on: {} ({}). Watch the safety panel.", b.name(), b.rule()),
+                        None => "Every rule of Raft holds again from now on (what broke meanwhile stays broken).".into(),
+                    });
+                }
                 s.save_meta();
             }
             Action::Crash(id) => s.crash(id),

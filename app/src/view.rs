@@ -3,6 +3,7 @@
 //! snapshot (a node's chat, its log) are shared with it, so that unchanged
 //! components are not redrawn.
 
+use raftchat_core::bugs::BugSet;
 use raftchat_core::sim::Simulator;
 use raftchat_core::{ChatMessage, ChatRoom, Index, MessageKind, NodeId, Payload, Role, Term};
 use std::collections::BTreeSet;
@@ -133,6 +134,8 @@ pub struct ClusterView {
     /// The leader of the highest term, if any.
     pub leader: Option<(NodeId, Term)>,
     pub election_timeout_max_ms: u64,
+    /// The rules broken on purpose now (the "Break Raft" menu).
+    pub bugs: BugSet,
 }
 
 impl ClusterView {
@@ -144,6 +147,7 @@ impl ClusterView {
             cut: BTreeSet::new(),
             leader: None,
             election_timeout_max_ms: 300,
+            bugs: BugSet::NONE,
         }
     }
 
@@ -323,6 +327,7 @@ impl ClusterView {
             cut: sim.cut_links().clone(),
             leader,
             election_timeout_max_ms: sim.config().election_timeout_max_ms,
+            bugs: sim.config().bugs,
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use raftchat_app::components::app::App;
 use raftchat_app::components::controls::parse_seed;
-use raftchat_app::settings::Settings;
 use raftchat_app::effect::Effect;
+use raftchat_app::settings::Settings;
 use raftchat_app::state::{Action, AppState};
 use std::rc::Rc;
 use std::time::Duration;
@@ -295,7 +295,10 @@ fn a_cluster_in_memory_asks_nothing_of_the_outside_world() {
     let leader = s.view.leader.unwrap().0;
     let s = reduce(s, Action::Crash(leader));
     let s = reduce(s, Action::Restart(leader));
-    assert!(s.view.node(leader).unwrap().up, "restarted at once, from memory");
+    assert!(
+        s.view.node(leader).unwrap().up,
+        "restarted at once, from memory"
+    );
     let effects = s.take_effects();
     assert!(effects.is_empty(), "{effects:?}");
 }
@@ -334,7 +337,10 @@ fn a_saved_cluster_queues_its_disk_work_as_effects_in_order() {
         }
         s = reduce(s, Action::Step);
     }
-    let (leader, _) = s.view.leader.expect("a leader is elected with writes confirmed");
+    let (leader, _) = s
+        .view
+        .leader
+        .expect("a leader is elected with writes confirmed");
     s.take_effects();
     // A crash drops the node's writes not yet begun; a restart reads it back
     // from IndexedDB, and the node stays down until the runner answers.
@@ -347,7 +353,10 @@ fn a_saved_cluster_queues_its_disk_work_as_effects_in_order() {
     // then the cluster saved (with its recipe).
     let s = reduce(s, Action::Seek(0));
     let effects = s.take_effects();
-    assert!(matches!(effects.first(), Some(Effect::NewEpoch)), "{effects:?}");
+    assert!(
+        matches!(effects.first(), Some(Effect::NewEpoch)),
+        "{effects:?}"
+    );
     let replaced: Vec<_> = effects
         .iter()
         .filter_map(|e| match e {
@@ -356,7 +365,9 @@ fn a_saved_cluster_queues_its_disk_work_as_effects_in_order() {
         })
         .collect();
     assert_eq!(replaced, vec![1, 2, 3, 4, 5]);
-    assert!(effects.iter().any(|e| matches!(e, Effect::SaveMeta(m) if m.recipe.is_some())));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::SaveMeta(m) if m.recipe.is_some())));
     // A failed write: the runner stops writing, and nothing more is queued.
     let s = reduce(s, Action::DiskFailed("quota".into()));
     assert!(matches!(s.take_effects()[..], [Effect::Detach]));

@@ -156,6 +156,9 @@ pub struct RunReport {
     /// every replica; `Err`: what was still missing at the bound.
     pub liveness: Option<Result<u64, String>>,
     pub steps: u64,
+    /// Outcome promises the checker verified: (committed at an index, never
+    /// commits).
+    pub promises_checked: (u64, u64),
 }
 
 impl RunReport {
@@ -251,6 +254,7 @@ pub fn replay(recipe: &crate::recipe::Recipe) -> Result<RunReport, String> {
         }
     }
     Ok(RunReport {
+        promises_checked: checker.promises_checked(),
         sim,
         violation,
         liveness: None,
@@ -292,6 +296,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, String> {
                         violation: Some(v),
                         liveness: None,
                         steps,
+                        promises_checked: checker.promises_checked(),
                     });
                 }
             }
@@ -375,6 +380,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, String> {
         violation: None,
         liveness,
         steps,
+        promises_checked: checker.promises_checked(),
     })
 }
 

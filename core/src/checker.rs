@@ -11,10 +11,15 @@
 //!   leader of a later term.
 //! - State Machine Safety: no two replicas apply different entries at one index.
 //! - Chat: each acknowledged request is applied exactly once, at the
-//!   acknowledged index, on every replica that reaches that index.
+//!   acknowledged index, on every replica that reaches that index; a request
+//!   reported as never to commit is applied nowhere (unless its client submits
+//!   it again).
 //! - Persist before send (checked by the simulator on every message it
 //!   releases): a message's term, a granted vote and acknowledged entries are
 //!   durable before the message leaves.
+//! - Removed servers do not disrupt (thesis §4.2.3, checked by the simulator
+//!   on every vote request it delivers): a leader is never deposed by a vote
+//!   request from a server outside its configuration.
 //! - Snapshots agree with the logs they replaced: a log's base (index, term) is
 //!   the committed entry at that index, and a replica restored from a snapshot
 //!   has the history digest every other replica had at that index.
@@ -32,7 +37,57 @@ pub struct Violation {
     pub at_ms: u64,
     pub rule: &'static str,
     pub detail: String,
+    /// The nodes involved, and the log index, if the rule is about one.
+    pub nodes: Vec<NodeId>,
+    pub index: Option<Index>,
+    /// Where it started going wrong, if earlier: the moment the entry at
+    /// stake was first seen committed (or acknowledged).
+    pub since_ms: Option<u64>,
 }
+
+impl Violation {
+    fn new(at_ms: u64, rule: &'static str, detail: String) -> Self {
+        Violation {
+            at_ms,
+            rule,
+            detail,
+            nodes: Vec::new(),
+            index: None,
+            since_ms: None,
+        }
+    }
+
+    /// Names the nodes and the index involved.
+    fn at(mut self, nodes: &[NodeId], index: Option<Index>) -> Self {
+        self.nodes = nodes.to_vec();
+        self.index = index;
+        self
+    }
+
+    fn since(mut self, ms: u64) -> Self {
+        self.since_ms = Some(ms);
+        self
+    }
+}
+
+/// The properties the checker holds a run to, in the order the page lists
+/// them (each violation's `rule` is one of these).
+pub const PROPERTIES: [&str; 14] = [
+    "Election Safety",
+    "Leader Append-Only",
+    "Log Matching",
+    "Leader Completeness",
+    "State Machine Safety",
+    "Persist before send",
+    "Acknowledged means applied",
+    "Exactly once",
+    "Linearizable read",
+    "Failed means never committed",
+    "Commit and apply within the log",
+    "Snapshot agrees with log",
+    "Removed servers do not disrupt",
+    "Checker",
+];
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46,13 +101,15 @@ impl std::fmt::Display for Violation {
 
 #[derive(Clone, Copy)]
 struct Committed {
+    /// When the checker first saw it committed.
+    at_ms: u64,
     term: Term,
     /// The lowest current term of a node seen holding it committed: the entry was
     /// committed in this term or earlier.
     commit_term: Term,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct NodeState {
     incarnation: u32,
     /// Terms of the log entries last seen, from index 1 (or the log's start).
@@ -66,8 +123,11 @@ struct NodeState {
     completeness: Option<(Term, usize)>,
     /// The index of the last snapshot of this node that was checked.
     snapshot_checked: Index,
+    /// The term this node was last seen leading in.
+    led: Option<Term>,
 }
 
+#[derive(Clone)]
 pub struct Checker<C> {
     leaders: BTreeMap<Term, NodeId>,
     /// (index, term) → (payload, term of the entry before it).
@@ -79,10 +139,14 @@ pub struct Checker<C> {
     /// The history digest of the replicas that applied each index.
     digests: HashMap<Index, u64>,
     first_applied: HashMap<(ClientId, u64), Index>,
-    /// Positions in the simulator's acknowledgements and reads checked so far.
+    /// Positions in the simulator's acknowledgements, never-commit reports and
+    /// reads checked so far.
     acks_checked: u64,
+    nevers_checked: u64,
     reads_checked: u64,
     nodes: BTreeMap<NodeId, NodeState>,
+    /// The first violation of each property found so far.
+    violations: Vec<Violation>,
 }
 
 impl<C: Clone + PartialEq + std::fmt::Debug> Default for Checker<C> {
@@ -96,8 +160,10 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Default for Checker<C> {
             digests: HashMap::new(),
             first_applied: HashMap::new(),
             acks_checked: 0,
+            nevers_checked: 0,
             reads_checked: 0,
             nodes: BTreeMap::new(),
+            violations: Vec::new(),
         }
     }
 }
@@ -107,30 +173,49 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
         Self::default()
     }
 
-    /// Checks every invariant against the simulator's current state.
+    /// How many outcome promises were checked: (committed at an index, never
+    /// commits).
+    pub fn promises_checked(&self) -> (u64, u64) {
+        (self.acks_checked, self.nevers_checked)
+    }
+
+    /// The first violation of each property found so far, in the order found.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// Checks every invariant against the simulator's current state. Returns
+    /// the first violation of a property not violated before; it goes on
+    /// checking the other properties (and later calls go on), so that a run
+    /// with a rule broken shows everything that goes wrong.
     pub fn check<M>(&mut self, sim: &Simulator<M>) -> Result<(), Violation>
     where
         M: StateMachine<Command = C> + PartialEq + 'static,
     {
         let at_ms = sim.now_ms();
-        let fail = |rule, detail: String| Violation {
-            at_ms,
-            rule,
-            detail,
-        };
+        let fail = |rule, detail: String| Violation::new(at_ms, rule, detail);
+        let mut new: Vec<Violation> = Vec::new();
+        macro_rules! found {
+            ($v:expr) => {
+                new.push($v)
+            };
+        }
         if let Some((at_ms, what)) = sim.unsafe_send() {
-            return Err(Violation {
-                at_ms: *at_ms,
-                rule: "Persist before send",
-                detail: what.clone(),
-            });
+            found!(Violation::new(*at_ms, "Persist before send", what.clone()));
+        }
+        if let Some((at_ms, what)) = sim.disruption() {
+            found!(Violation::new(
+                *at_ms,
+                "Removed servers do not disrupt",
+                what.clone()
+            ));
         }
         if let Some((at_ms, what)) = sim.snapshot_fault() {
-            return Err(Violation {
-                at_ms: *at_ms,
-                rule: "Snapshot agrees with log",
-                detail: what.clone(),
-            });
+            found!(Violation::new(
+                *at_ms,
+                "Snapshot agrees with log",
+                what.clone()
+            ));
         }
         for id in sim.node_ids() {
             let Some(view) = sim.node(id) else { continue };
@@ -149,13 +234,14 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             if raft.role() == Role::Leader {
                 let first = *self.leaders.entry(raft.term()).or_insert(id);
                 if first != id {
-                    return Err(fail(
+                    found!(fail(
                         "Election Safety",
                         format!(
                             "nodes {first} and {id} are both leader in term {}",
                             raft.term()
                         ),
-                    ));
+                    )
+                    .at(&[first, id], None));
                 }
             }
 
@@ -175,13 +261,14 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                 let prev = log.term(e.index - 1).unwrap_or(0);
                 match self.ledger.get(&(e.index, e.term)) {
                     Some((payload, prev_term)) if *payload != e.payload || *prev_term != prev => {
-                        return Err(fail(
+                        found!(fail(
                             "Log Matching",
                             format!(
                                 "node {id} holds entry {}@{} = {:?} after term {prev}, elsewhere it is {:?} after term {prev_term}",
                                 e.index, e.term, e.payload, payload
                             ),
-                        ));
+                        )
+                        .at(&[id], Some(e.index)));
                     }
                     Some(_) => {}
                     None => {
@@ -191,6 +278,21 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                 }
             }
             let only_appended = changed_from == st.log_terms.len();
+            // Leader Append-Only: a leader never overwrites or deletes entries
+            // in its log; it only appends (a snapshot may drop a prefix).
+            let leading = (raft.role() == Role::Leader).then(|| raft.term());
+            if leading.is_some() && st.led == leading && st.log_base == base && !only_appended {
+                let from = base + changed_from as Index + 1;
+                found!(fail(
+                    "Leader Append-Only",
+                    format!(
+                        "leader {id} of term {} removed or replaced its entries from index {from}",
+                        raft.term()
+                    ),
+                )
+                .at(&[id], Some(from)));
+            }
+            st.led = leading;
             st.log_terms.truncate(changed_from);
             st.log_terms
                 .extend(log.entries()[changed_from..].iter().map(|e| e.term));
@@ -209,7 +311,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                         && restored.machine() == replica.machine()
                         && restored.digest() == replica.digest();
                     if !same {
-                        return Err(fail(
+                        found!(fail(
                             "Snapshot agrees with log",
                             format!(
                                 "node {id}'s snapshot at index {} does not restore to the state it applied up to there",
@@ -225,7 +327,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             if base > 0 {
                 if let Some(c) = self.committed.get(&base) {
                     if c.term != base_term {
-                        return Err(fail(
+                        found!(fail(
                             "Snapshot agrees with log",
                             format!(
                                 "node {id}'s log starts after a snapshot at {base}@{base_term}, but entry {base} committed with term {}",
@@ -239,31 +341,35 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             // Committed entries never change.
             let commit = raft.commit_index();
             if commit > log.last_index() {
-                return Err(fail(
-                    "Commit",
+                found!(fail(
+                    "Commit and apply within the log",
                     format!(
                         "node {id} commit index {commit} is past its last entry {}",
                         log.last_index()
                     ),
                 ));
             }
-            for index in (st.commit_checked + 1).max(base + 1)..=commit {
+            // (Past the end of the log there is nothing to compare.)
+            for index in (st.commit_checked + 1).max(base + 1)..=commit.min(log.last_index()) {
                 let term = log.term(index).unwrap_or(0);
                 match self.committed.get_mut(&index) {
                     Some(c) if c.term != term => {
-                        return Err(fail(
+                        found!(fail(
                             "State Machine Safety",
                             format!(
                                 "entry {index} committed with term {} earlier, node {id} commits it with term {term}",
                                 c.term
                             ),
-                        ));
+                        )
+                        .at(&[id], Some(index))
+                        .since(c.at_ms));
                     }
                     Some(c) => c.commit_term = c.commit_term.min(raft.term()),
                     None => {
                         self.committed.insert(
                             index,
                             Committed {
+                                at_ms,
                                 term,
                                 commit_term: raft.term(),
                             },
@@ -288,7 +394,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                         && index > base
                         && log.term(index) != Some(c.term)
                     {
-                        return Err(fail(
+                        found!(fail(
                             "Leader Completeness",
                             format!(
                                 "leader {id} of term {} lacks entry {index}@{} committed in term {}",
@@ -296,7 +402,9 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                                 c.term,
                                 c.commit_term
                             ),
-                        ));
+                        )
+                        .at(&[id], Some(index))
+                        .since(c.at_ms));
                     }
                 }
                 st.completeness = Some((raft.term(), self.commit_order.len()));
@@ -307,8 +415,8 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             // State Machine Safety and exactly-once application.
             let replica = node.replica();
             if replica.last_applied() > commit {
-                return Err(fail(
-                    "Apply",
+                found!(fail(
+                    "Commit and apply within the log",
                     format!(
                         "node {id} applied {} past its commit index {commit}",
                         replica.last_applied()
@@ -316,13 +424,15 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                 ));
             }
             let Some(unchecked) = replica.history().since(st.applied_checked) else {
-                return Err(fail(
+                found!(fail(
                     "Checker",
                     format!(
                         "node {id} applied more than {} entries between two checks: call the checker more often",
                         crate::state_machine::HISTORY_WINDOW
                     ),
                 ));
+                st.applied_checked = replica.history().end();
+                continue;
             };
             for a in unchecked {
                 // Every replica at one index has applied the same history.
@@ -333,13 +443,14 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                         } else {
                             "State Machine Safety"
                         };
-                        return Err(fail(
+                        found!(fail(
                             rule,
                             format!(
                                 "node {id} at index {} ({:?}) has history digest {:x}, other replicas had {d:x} there",
                                 a.index, a.kind, a.digest
                             ),
-                        ));
+                        )
+                        .at(&[id], Some(a.index)));
                     }
                     Some(_) => {}
                     None => {
@@ -351,13 +462,14 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                 }
                 match self.applied.get(&a.index) {
                     Some(&(term, kind)) if (term, kind) != (a.term, a.kind) => {
-                        return Err(fail(
+                        found!(fail(
                             "State Machine Safety",
                             format!(
                                 "node {id} applied {:?} at index {} (term {}), another replica applied {kind:?} (term {term})",
                                 a.kind, a.index, a.term
                             ),
-                        ));
+                        )
+                        .at(&[id], Some(a.index)));
                     }
                     Some(_) => {}
                     None => {
@@ -382,17 +494,28 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                     _ => None,
                 };
                 if let Some((client, seq, first)) = first {
+                    if sim.never_promised(client, seq) {
+                        found!(fail(
+                            "Failed means never committed",
+                            format!(
+                                "request {client}/{seq} was reported as never to commit, and node {id} applied it at index {}",
+                                a.index
+                            ),
+                        )
+                        .at(&[id], Some(a.index)));
+                    }
                     let here = match a.kind {
                         AppliedKind::Duplicate { original, .. } => original,
                         _ => a.index,
                     };
                     if first != here {
-                        return Err(fail(
+                        found!(fail(
                             "Exactly once",
                             format!(
                                 "request {client}/{seq} applied at index {here} on node {id} and at index {first} before"
                             ),
-                        ));
+                        )
+                        .at(&[id], Some(here)));
                     }
                 }
             }
@@ -414,16 +537,38 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             match self.first_applied.get(&(client, seq)) {
                 Some(&first) if first == index => {}
                 other => {
-                    return Err(fail(
+                    found!(fail(
                         "Acknowledged means applied",
                         format!(
                             "request {client}/{seq} acknowledged at index {index} but applied at {other:?}"
                         ),
-                    ));
+                    )
+                    .at(&[], Some(index)));
                 }
             }
         }
         self.acks_checked = acks.end();
+
+        // A request reported as never to commit has not been applied anywhere
+        // (and, above, is not applied later unless submitted again).
+        let nevers = sim.nevers();
+        for &(client, seq, node) in nevers
+            .since(self.nevers_checked)
+            .ok_or_else(|| behind("never-commit reports"))?
+        {
+            if let Some(index) = self.first_applied.get(&(client, seq)) {
+                if sim.never_promised(client, seq) {
+                    found!(fail(
+                        "Failed means never committed",
+                        format!(
+                            "node {node} reported request {client}/{seq} as never to commit, but it was applied at index {index}"
+                        ),
+                    )
+                    .at(&[node], Some(*index)));
+                }
+            }
+        }
+        self.nevers_checked = nevers.end();
 
         // §6.4: a linearizable read sees every write acknowledged before it began.
         // (Reads end out of order: check each once it has ended.)
@@ -435,17 +580,26 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             let Some(outcome) = &r.outcome else { break };
             if let crate::node::ReadOutcome::Served { applied, .. } = outcome {
                 if let Some((client, seq, index)) = r.acked_before.filter(|a| a.2 > *applied) {
-                    return Err(fail(
+                    found!(fail(
                         "Linearizable read",
                         format!(
                             "read {} through node {} saw the chat up to index {applied}, but request {client}/{seq} was acknowledged at index {index} before the read began",
                             r.read_id, r.node
                         ),
-                    ));
+                    )
+                    .at(&[r.node], Some(index))
+                    .since(r.invoke_ms));
                 }
             }
             self.reads_checked += 1;
         }
-        Ok(())
+        let mut first_new = None;
+        for v in new {
+            if self.violations.iter().all(|o| o.rule != v.rule) {
+                first_new.get_or_insert_with(|| v.clone());
+                self.violations.push(v);
+            }
+        }
+        first_new.map_or(Ok(()), Err)
     }
 }

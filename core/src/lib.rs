@@ -15,6 +15,7 @@
 //!   [`campaign`]: randomized fault runs; [`records`]: the bounded record
 //!   lists they read from; [`packed`]: the binary form of snapshot records.
 
+pub mod bugs;
 pub mod campaign;
 pub mod chat;
 pub mod checker;

@@ -13,8 +13,12 @@ use std::collections::{BTreeMap, VecDeque};
 pub struct PendingRequest {
     pub submitted_ms: u64,
     pub deadline_ms: u64,
-    /// Set when this node appended the request to its log as leader.
+    /// Set when this node appended the request to its log as leader (the
+    /// latest time, if more than once).
     pub accepted: Option<(Index, Term)>,
+    /// Copies of the request this node handed out: appended as leader, or
+    /// forwarded to a leader. Each may commit; with one, its death is final.
+    pub copies: u32,
 }
 
 /// A linearizable read (§6.4) under way at this node.
@@ -98,6 +102,10 @@ pub struct Node<M: StateMachine> {
     request_timeout_ms: u64,
     /// About how many bytes the in-memory log holds (for the snapshot threshold).
     log_bytes: u64,
+    /// Pending requests this node appended as leader, by index: once the
+    /// replica has applied past the index without applying the request,
+    /// that copy is dead ([`Node::settle_dead_copies`]).
+    accepted_at: BTreeMap<Index, (ClientId, u64)>,
 }
 
 /// About how many bytes `entry` takes in a log.
@@ -133,6 +141,7 @@ impl<M: StateMachine> Node<M> {
             reads: BTreeMap::new(),
             request_timeout_ms,
             log_bytes: 0,
+            accepted_at: BTreeMap::new(),
         };
         node.recount_log_bytes();
         Ok(node)
@@ -210,6 +219,10 @@ impl<M: StateMachine> Node<M> {
     }
 
     /// Turns PreVote and CheckQuorum on or off.
+    pub fn set_bugs(&mut self, bugs: crate::bugs::BugSet) {
+        self.raft.set_bugs(bugs);
+    }
+
     pub fn set_options(&mut self, pre_vote: bool, check_quorum: bool) {
         self.raft.set_options(pre_vote, check_quorum);
     }
@@ -305,6 +318,7 @@ impl<M: StateMachine> Node<M> {
                     submitted_ms: now_ms,
                     deadline_ms,
                     accepted: None,
+                    copies: 0,
                 };
                 self.pending.insert(key, p);
             }
@@ -380,21 +394,12 @@ impl<M: StateMachine> Node<M> {
             if snap.meta.index > self.replica.last_applied() {
                 self.replica.restore(&snap.meta, &snap.data)?;
                 applied.extend(self.replica.history().last().copied());
-                // Requests the snapshot shows applied have committed; those this
-                // node accepted at an index it covers, and that it does not show,
-                // were overwritten.
+                // Requests the snapshot shows applied have committed.
                 for (client, seq) in self.pending_keys() {
-                    let outcome = match (
-                        self.replica.applied_at(client, seq),
-                        self.pending[&(client, seq)].accepted,
-                    ) {
-                        (Some((index, term)), _) => Outcome::Committed { index, term },
-                        (None, Some((index, _))) if index <= snap.meta.index => {
-                            Outcome::Failed(FailReason::NotLeaderAnyMore)
-                        }
-                        _ => continue,
-                    };
-                    ended.extend(self.end((client, seq), outcome));
+                    if let Some((index, term)) = self.replica.applied_at(client, seq) {
+                        let outcome = Outcome::Committed { index, term };
+                        ended.extend(self.end((client, seq), outcome));
+                    }
                 }
             }
         }
@@ -436,8 +441,41 @@ impl<M: StateMachine> Node<M> {
             }
             applied.push(a);
         }
+        ended.extend(self.settle_dead_copies());
         self.prune_deadlines();
         Ok((applied, ended))
+    }
+
+    /// Requests whose copy appended here died: the replica has applied past
+    /// its index without applying it, so another entry committed there (§5.4:
+    /// a committed entry is never replaced). If that was the only copy this
+    /// node handed out, the request will never commit, and says so. If there
+    /// were more (it was forwarded to a leader too, or appended again), another
+    /// may still commit: the request waits, and commits or times out saying
+    /// that it may still commit.
+    fn settle_dead_copies(&mut self) -> Vec<ClientReport> {
+        let applied = self.replica.last_applied();
+        let mut ended = Vec::new();
+        while let Some(entry) = self.accepted_at.first_entry() {
+            if *entry.key() > applied {
+                break;
+            }
+            let (index, key) = entry.remove_entry();
+            let Some(p) = self.pending.get(&key) else {
+                continue; // ended already (committed, most often)
+            };
+            if p.accepted.map(|a| a.0) != Some(index) {
+                continue; // appended again since, at another index
+            }
+            let outcome = match self.replica.session_lookup(key.0, key.1) {
+                SessionLookup::Applied(index, term) => Outcome::Committed { index, term },
+                SessionLookup::Expired => Outcome::Failed(FailReason::SessionExpired),
+                SessionLookup::New if p.copies == 1 => Outcome::Failed(FailReason::Overwritten),
+                SessionLookup::New => continue,
+            };
+            ended.extend(self.end(key, outcome));
+        }
+        ended
     }
 
     /// The node crashes: every read it held fails.
@@ -493,6 +531,7 @@ impl<M: StateMachine> Node<M> {
             messages,
             committed,
             accepted,
+            forwarded,
             refused,
             truncated_from,
             transfer,
@@ -525,29 +564,17 @@ impl<M: StateMachine> Node<M> {
         for (client, seq, index, term) in accepted {
             if let Some(p) = self.pending.get_mut(&(client, seq)) {
                 p.accepted = Some((index, term));
+                p.copies += 1;
+                self.accepted_at.insert(index, (client, seq));
+            }
+        }
+        for key in forwarded {
+            if let Some(p) = self.pending.get_mut(&key) {
+                p.copies += 1;
             }
         }
         for (client, seq, why) in refused {
             ended.extend(self.end((client, seq), Outcome::Failed(why)));
-        }
-        // An entry this node appended as leader and that is gone from its log was
-        // overwritten by a later leader: it can never commit (§5.4). Entries
-        // leave the log only with a truncation (or a snapshot replacing it).
-        let overwritten: Vec<_> = match truncated_from {
-            None => Vec::new(),
-            Some(_) => self
-                .pending_keys()
-                .into_iter()
-                .filter(|k| {
-                    self.pending[k].accepted.is_some_and(|(index, term)| {
-                        index > self.raft.log().base().0
-                            && self.raft.log().term(index) != Some(term)
-                    })
-                })
-                .collect(),
-        };
-        for key in overwritten {
-            ended.extend(self.end(key, Outcome::Failed(FailReason::NotLeaderAnyMore)));
         }
         self.prune_deadlines();
         Batch {

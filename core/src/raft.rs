@@ -13,6 +13,7 @@
 //!
 //! Every rule of the paper's Figure 2 is named where it is enforced.
 
+use crate::bugs::{Bug, BugSet};
 use crate::log::RaftLog;
 use crate::progress::{Progress, ProgressState};
 use crate::rng::Rng;
@@ -53,6 +54,8 @@ pub struct Config {
     /// last snapshot (thesis §5.1.1: the threshold scales with the snapshot).
     pub snapshot_min_log_bytes: u64,
     pub snapshot_log_ratio: u64,
+    /// Rules broken on purpose ([`crate::bugs`]); none unless a simulation asks.
+    pub bugs: BugSet,
 }
 
 impl Config {
@@ -70,6 +73,7 @@ impl Config {
             snapshot_chunk_bytes: 1024,
             snapshot_min_log_bytes: 64 * 1024,
             snapshot_log_ratio: 4,
+            bugs: BugSet::initial(),
         }
     }
 
@@ -108,6 +112,9 @@ pub struct Ready<C> {
     pub committed: Vec<Entry<C>>,
     /// Requests this node appended to its log as leader: (client, seq, index, term).
     pub accepted: Vec<(ClientId, u64, Index, Term)>,
+    /// Requests this node handed to a leader (each hand-over is a copy that
+    /// may commit).
+    pub forwarded: Vec<(ClientId, u64)>,
     /// Requests this node refused outright.
     pub refused: Vec<(ClientId, u64, FailReason)>,
     /// The lowest index removed from the in-memory log (a conflicting suffix), if any.
@@ -159,6 +166,7 @@ impl<C> Default for Ready<C> {
             messages: Vec::new(),
             committed: Vec::new(),
             accepted: Vec::new(),
+            forwarded: Vec::new(),
             refused: Vec::new(),
             truncated_from: None,
             transfer: None,
@@ -176,6 +184,7 @@ impl<C> Ready<C> {
             && self.messages.is_empty()
             && self.committed.is_empty()
             && self.accepted.is_empty()
+            && self.forwarded.is_empty()
             && self.refused.is_empty()
     }
 }
@@ -430,6 +439,12 @@ impl<C: Clone> Raft<C> {
             self.reads_before_commit.push((read_id, requester));
             return;
         }
+        if self.bug(Bug::StaleReads) {
+            // Step 3 skipped: a deposed leader that does not know it serves
+            // its own (stale) commit index.
+            self.answer_read(read_id, requester, self.commit_index);
+            return;
+        }
         // Step 2: "The leader saves its current commit index in a local variable
         // readIndex." Step 3: it "sends a new round of heartbeats, and waits for
         // their acknowledgments from a majority of the cluster."
@@ -461,17 +476,22 @@ impl<C: Clone> Raft<C> {
             !ok
         });
         for (read_id, requester, index) in confirmed {
-            if requester == me {
-                self.ready.reads_ready.push((read_id, index));
-            } else {
-                self.send(
-                    requester,
-                    MessageBody::ReadIndexReply {
-                        read_id,
-                        index: Some(index),
-                    },
-                );
-            }
+            self.answer_read(read_id, requester, index);
+        }
+    }
+
+    /// A read's index is known: serve it here, or tell the node that asked.
+    fn answer_read(&mut self, read_id: u64, requester: NodeId, index: Index) {
+        if requester == self.cfg.id {
+            self.ready.reads_ready.push((read_id, index));
+        } else {
+            self.send(
+                requester,
+                MessageBody::ReadIndexReply {
+                    read_id,
+                    index: Some(index),
+                },
+            );
         }
     }
 
@@ -557,6 +577,15 @@ impl<C: Clone> Raft<C> {
     }
 
     /// Turns PreVote and CheckQuorum on or off.
+    /// Switches rules off (or back on) from now on ([`crate::bugs`]).
+    pub fn set_bugs(&mut self, bugs: BugSet) {
+        self.cfg.bugs = bugs;
+    }
+
+    fn bug(&self, bug: Bug) -> bool {
+        self.cfg.bugs.has(bug)
+    }
+
     pub fn set_options(&mut self, pre_vote: bool, check_quorum: bool) {
         self.cfg.pre_vote = pre_vote;
         if check_quorum && !self.cfg.check_quorum && self.role == Role::Leader {
@@ -653,7 +682,7 @@ impl<C: Clone> Raft<C> {
         // Thesis §4.1: "a leader must not begin a new configuration change until
         // the previous one has committed" — one change at a time.
         if let Some(i) = self.log.last_config_index() {
-            if i > self.commit_index {
+            if i > self.commit_index && !self.bug(Bug::TwoConfigChanges) {
                 return Err(format!(
                     "the configuration change at index {i} is not committed yet (one change at a time)"
                 ));
@@ -753,7 +782,9 @@ impl<C: Clone> Raft<C> {
     }
 
     pub fn has_ready(&self) -> bool {
-        !self.ready.is_empty() || self.committed_out < self.commit_index || self.broadcast_pending
+        !self.ready.is_empty()
+            || self.committed_out < self.releasable_commit()
+            || self.broadcast_pending
     }
 
     /// Hands out everything gathered since the last call.
@@ -769,13 +800,19 @@ impl<C: Clone> Raft<C> {
         }
         let mut ready = std::mem::take(&mut self.ready);
         self.stable_index = self.log.last_index();
-        if self.commit_index > self.committed_out {
-            ready.committed = self
-                .log
-                .slice(self.committed_out + 1, self.commit_index, usize::MAX);
-            self.committed_out = self.commit_index;
+        let commit = self.releasable_commit();
+        if commit > self.committed_out {
+            ready.committed = self.log.slice(self.committed_out + 1, commit, usize::MAX);
+            self.committed_out = commit;
         }
         ready
+    }
+
+    /// The commit index, or the end of the log if that is lower — possible
+    /// only with a bug switch on (`uncapped-follower-commit`): entries not in
+    /// the log cannot be applied.
+    fn releasable_commit(&self) -> Index {
+        self.commit_index.min(self.log.last_index())
     }
 
     // ----- inputs ---------------------------------------------------------------
@@ -884,7 +921,7 @@ impl<C: Clone> Raft<C> {
                 ..
             }
         );
-        if vote_request && msg.term > self.term && self.in_lease() {
+        if vote_request && msg.term > self.term && self.in_lease() && !self.bug(Bug::NoVoteLease) {
             // §4.2.3: "if a server receives a RequestVote request within the
             // minimum election timeout of hearing from a current leader, it does
             // not update its term or grant its vote" — so that a removed server
@@ -897,9 +934,17 @@ impl<C: Clone> Raft<C> {
             msg.body,
             MessageBody::PreVote { .. } | MessageBody::PreVoteReply { granted: true }
         );
+        let ignored_reply = self.role == Role::Leader
+            && self.bug(Bug::IgnoreHigherTermReply)
+            && matches!(
+                msg.body,
+                MessageBody::AppendEntriesReply { .. }
+                    | MessageBody::ReadHeartbeatReply { .. }
+                    | MessageBody::InstallSnapshotReply { .. }
+            );
         // All servers: "If RPC request or response contains term T > currentTerm:
         // set currentTerm = T, convert to follower" (§5.1).
-        if msg.term > self.term && !pre_vote {
+        if msg.term > self.term && !pre_vote && !ignored_reply {
             if let Some((target, _)) = self.transfer {
                 if msg.from == target {
                     self.end_transfer(|target| TransferOutcome::Done { target }, false);
@@ -914,7 +959,11 @@ impl<C: Clone> Raft<C> {
                 _ => None,
             };
             self.become_follower(msg.term, leader);
-        } else if msg.term < self.term && !forward {
+        } else if msg.term < self.term
+            && !forward
+            && !(self.bug(Bug::AcceptStaleTerm)
+                && matches!(msg.body, MessageBody::AppendEntries { .. }))
+        {
             // §5.1: a request with a stale term is rejected; the reply carries our
             // term so the stale sender steps down. Stale replies are ignored.
             match msg.body {
@@ -941,6 +990,11 @@ impl<C: Clone> Raft<C> {
                         installed: false,
                     },
                 ),
+                // A deposed leader confirming a read learns our term (and
+                // steps down) instead of waiting for the round to time out.
+                MessageBody::ReadHeartbeat { round } => {
+                    self.send(msg.from, MessageBody::ReadHeartbeatReply { round })
+                }
                 _ => {}
             }
             return;
@@ -1229,12 +1283,16 @@ impl<C: Clone> Raft<C> {
         // RequestVote receiver (§5.2, §5.4): "If votedFor is null or candidateId, and
         // candidate's log is at least as up-to-date as receiver's log, grant vote".
         let free = self.voted_for.is_none() || self.voted_for == Some(candidate);
-        let granted = free && self.log.is_up_to_date(last_log_index, last_log_term);
+        let granted = free
+            && (self.log.is_up_to_date(last_log_index, last_log_term)
+                || self.bug(Bug::VoteForStaleLog));
         if granted {
             // The vote is durable before the reply leaves (same batch): a restart
             // cannot make this node vote twice in one term.
             self.voted_for = Some(candidate);
-            self.mark_hard_state();
+            if !self.bug(Bug::VoteBeforeDurable) {
+                self.mark_hard_state();
+            }
             self.reset_election_timer();
         }
         self.send(candidate, MessageBody::RequestVoteReply { granted });
@@ -1377,6 +1435,7 @@ impl<C: Clone> Raft<C> {
                 // Already have it: keep it and what follows. A stale or reordered
                 // message must never shorten the log.
                 Some(term) if term == entry.term => continue,
+                Some(_) if self.bug(Bug::KeepConflictingSuffix) => continue,
                 // "If an existing entry conflicts with a new one (same index but
                 // different terms), delete the existing entry and all that follow it".
                 Some(_) => {
@@ -1390,7 +1449,14 @@ impl<C: Clone> Raft<C> {
         // "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index
         // of last new entry)".
         if leader_commit > self.commit_index {
-            self.commit_index = self.commit_index.max(leader_commit.min(last_new));
+            // (The bug: commitIndex = leaderCommit, past what this follower
+            // holds or knows to match the leader's log.)
+            let cap = if self.bug(Bug::UncappedFollowerCommit) {
+                leader_commit
+            } else {
+                last_new
+            };
+            self.commit_index = self.commit_index.max(leader_commit.min(cap));
         }
         self.send(leader, reply(true, last_new, None));
     }
@@ -1734,7 +1800,9 @@ impl<C: Clone> Raft<C> {
         };
         // §5.4.2: only entries of the current term commit by counting replicas;
         // earlier ones commit with them (Figure 8).
-        if n > self.commit_index && self.log.term(n) == Some(self.term) {
+        if n > self.commit_index
+            && (self.log.term(n) == Some(self.term) || self.bug(Bug::CommitOldTerm))
+        {
             self.commit_index = n;
             // §6.4: reads that waited for this leader's first commit can start.
             for (read_id, requester) in std::mem::take(&mut self.reads_before_commit) {
@@ -1770,6 +1838,7 @@ impl<C: Clone> Raft<C> {
 
     fn forward(&mut self, leader: NodeId, request: Request<C>) {
         let key = (request.client, request.seq);
+        self.ready.forwarded.push(key);
         self.send(
             leader,
             MessageBody::Forward {

@@ -12,6 +12,7 @@
 //! (Externally tagged: internally tagged or flattened enums would cost the
 //! page's wasm tens of kilobytes of buffering code.)
 
+use crate::bugs::BugSet;
 use crate::chat::{ChatCommand, ChatRoom};
 use crate::sim::{NetConfig, SimConfig, Simulator, MAX_NODES};
 use crate::types::{ClientId, NodeId, Request};
@@ -59,6 +60,9 @@ pub enum Action {
         pre_vote: bool,
         check_quorum: bool,
     },
+    /// The rules broken on purpose from now on ([`crate::bugs`]; none to mend
+    /// them all).
+    Bugs(BugSet),
     /// A chat message from a client (a chat pane), through `node`. A
     /// client's sequence numbers start at 1 (0 stands for "the next one" in
     /// a link's compact form).
@@ -99,6 +103,7 @@ impl Action {
             | Action::DropMessage { .. }
             | Action::SetNet { .. }
             | Action::Options { .. }
+            | Action::Bugs(_)
             | Action::AddNode => vec![],
         }
     }
@@ -123,6 +128,10 @@ impl Action {
                 check_quorum,
             } => {
                 sim.set_options(pre_vote, check_quorum);
+                Ok(())
+            }
+            &Action::Bugs(bugs) => {
+                sim.set_bugs(bugs);
                 Ok(())
             }
             Action::Send {
@@ -515,7 +524,10 @@ mod tests {
         let link = r.to_link_json();
         assert!(link.contains(r#""version":2"#), "{link}");
         // Times count from the previous step; seq only where it is not next.
-        assert!(link.contains(r#"{"at_ms":0,"do":{"send":{"node":1,"client":1,"author""#), "{link}");
+        assert!(
+            link.contains(r#"{"at_ms":0,"do":{"send":{"node":1,"client":1,"author""#),
+            "{link}"
+        );
         assert!(link.contains(r#""client":1,"seq":7,"#), "{link}");
         assert!(link.contains(r#"{"at_ms":5300,"do":"heal_all"}"#), "{link}");
         assert_eq!(Recipe::from_json(&link).unwrap(), r);
@@ -525,7 +537,10 @@ mod tests {
 
     #[test]
     fn a_link_form_past_the_time_limit_or_a_seq_0_is_refused() {
-        let r = recipe(vec![at(MAX_RECIPE_MS, Action::HealAll), at(0, Action::HealAll)]);
+        let r = recipe(vec![
+            at(MAX_RECIPE_MS, Action::HealAll),
+            at(0, Action::HealAll),
+        ]);
         let mut json = r.to_link_json();
         json = json.replace(r#""at_ms":0,"do""#, r#""at_ms":5,"do""#);
         let err = Recipe::from_json(&json).unwrap_err();

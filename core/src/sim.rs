@@ -8,6 +8,7 @@
 //! that happens as an [`Event`] stream. The interface draws only from that stream
 //! and from [`NodeView`].
 
+use crate::bugs::BugSet;
 use crate::node::{Batch, ClientReport, Node, ReadOutcome, ReadReport};
 use crate::raft::{CatchUpOutcome, Config};
 pub use crate::records::Records;
@@ -99,6 +100,9 @@ pub struct SimConfig {
     pub snapshot_log_ratio: u64,
     #[serde(default = "default_snapshot_chunk_bytes")]
     pub snapshot_chunk_bytes: usize,
+    /// Rules broken on purpose ([`crate::bugs`]): none in a normal run.
+    #[serde(default, skip_serializing_if = "BugSet::is_empty")]
+    pub bugs: BugSet,
 }
 
 fn default_snapshot_min_log_bytes() -> u64 {
@@ -131,6 +135,7 @@ impl Default for SimConfig {
             snapshot_min_log_bytes: raft.snapshot_min_log_bytes,
             snapshot_log_ratio: raft.snapshot_log_ratio,
             snapshot_chunk_bytes: raft.snapshot_chunk_bytes,
+            bugs: BugSet::initial(),
         }
     }
 }
@@ -170,6 +175,7 @@ impl SimConfig {
             snapshot_chunk_bytes: self.snapshot_chunk_bytes,
             snapshot_min_log_bytes: self.snapshot_min_log_bytes,
             snapshot_log_ratio: self.snapshot_log_ratio,
+            bugs: self.bugs,
         }
     }
 }
@@ -515,6 +521,12 @@ pub struct Simulator<M: StateMachine> {
     /// Open requests: their position in `history`.
     open_requests: FxHashMap<(NodeId, ClientId, u64), u64>,
     acks: Records<(ClientId, u64, Index)>,
+    /// Requests reported failed with a promise that they will never commit:
+    /// (client, seq, node), in order, for the checker.
+    nevers: Records<(ClientId, u64, NodeId)>,
+    /// Those promises still standing (a client that submits the request again
+    /// withdraws it: the new submission may commit).
+    never_promised: FxHashMap<(ClientId, u64), NodeId>,
     /// The acknowledgement with the highest index so far.
     highest_ack: Option<(ClientId, u64, Index)>,
     stats: Stats,
@@ -533,6 +545,9 @@ pub struct Simulator<M: StateMachine> {
     retiring: BTreeMap<NodeId, u64>,
     /// A snapshot that could not be restored, or that disagrees with the log.
     snapshot_fault: Option<(u64, String)>,
+    /// The first leader deposed by a vote request from a server outside its
+    /// configuration (thesis §4.2.3 forbids it).
+    disruption: Option<(u64, String)>,
 }
 
 /// The messages on the wire, by id. Ids are handed out in increasing order and
@@ -630,6 +645,8 @@ impl<M: StateMachine + 'static> Simulator<M> {
             history: Records::new(RECORD_WINDOW),
             open_requests: FxHashMap::default(),
             acks: Records::new(RECORD_WINDOW),
+            nevers: Records::new(RECORD_WINDOW),
+            never_promised: FxHashMap::default(),
             highest_ack: None,
             stats: Stats::default(),
             unsafe_send: None,
@@ -641,6 +658,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             joined: (1..=cfg.nodes).collect(),
             retiring: BTreeMap::new(),
             snapshot_fault: None,
+            disruption: None,
             cfg,
         }
     }
@@ -733,6 +751,12 @@ impl<M: StateMachine + 'static> Simulator<M> {
     pub fn snapshot_fault(&self) -> Option<&(u64, String)> {
         self.snapshot_fault.as_ref()
     }
+
+    /// A leader deposed by a server outside its configuration, if any (the
+    /// checker reports it).
+    pub fn disruption(&self) -> Option<&(u64, String)> {
+        self.disruption.as_ref()
+    }
     pub fn node(&self, id: NodeId) -> Option<NodeView<'_, M>> {
         let slot = self.slots.get(id.checked_sub(1)? as usize)?;
         Some(NodeView {
@@ -773,6 +797,14 @@ impl<M: StateMachine + 'static> Simulator<M> {
     /// Acknowledged requests: (client, seq, index), in order of acknowledgement.
     pub fn acks(&self) -> &Records<(ClientId, u64, Index)> {
         &self.acks
+    }
+    /// Requests reported as never to commit: (client, seq, node), in order.
+    pub fn nevers(&self) -> &Records<(ClientId, u64, NodeId)> {
+        &self.nevers
+    }
+    /// Whether a report that `(client, seq)` will never commit still stands.
+    pub fn never_promised(&self, client: ClientId, seq: u64) -> bool {
+        self.never_promised.contains_key(&(client, seq))
     }
     /// Linearizable reads, in order of invocation; read `id` is at position `id - 1`.
     pub fn reads(&self) -> &Records<ReadRecord> {
@@ -1205,6 +1237,16 @@ impl<M: StateMachine + 'static> Simulator<M> {
         }
     }
 
+    /// Switches rules off (or back on) on every node from now on ([`crate::bugs`]).
+    pub fn set_bugs(&mut self, bugs: BugSet) {
+        self.cfg.bugs = bugs;
+        for slot in &mut self.slots {
+            if let Some(node) = slot.node.as_mut() {
+                node.set_bugs(bugs);
+            }
+        }
+    }
+
     pub fn set_net(&mut self, net: NetConfig) -> Result<(), String> {
         net.validate()?;
         self.cfg.net = net;
@@ -1226,6 +1268,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
         self.check_id(id)?;
         let now = self.now_ms;
         for r in &requests {
+            // Submitted again: an earlier "never commits" was about the copies
+            // handed out before; this one may commit.
+            self.never_promised.remove(&(r.client, r.seq));
             let key = (id, r.client, r.seq);
             if let std::collections::hash_map::Entry::Vacant(slot) = self.open_requests.entry(key) {
                 slot.insert(self.history.end());
@@ -1368,7 +1413,27 @@ impl<M: StateMachine + 'static> Simulator<M> {
             return;
         };
         let kind = m.message.kind();
+        // §4.2.3: a leader is never deposed by a server outside its configuration
+        // (a removed server that did not hear of its removal and timed out).
+        let outsider_vote = matches!(
+            m.message.body,
+            MessageBody::RequestVote {
+                transfer: false,
+                ..
+            }
+        ) && node.raft().role() == Role::Leader
+            && !node.raft().membership().is_member(from);
+        let leader_term = node.raft().term();
         let batch = node.step(now, m.message);
+        if outsider_vote && node.raft().role() != Role::Leader && self.disruption.is_none() {
+            self.disruption = Some((
+                now,
+                format!(
+                    "server {from}, outside the configuration, deposed leader {to} of term {leader_term} with a vote request for term {}",
+                    node.raft().term()
+                ),
+            ));
+        }
         self.stats.messages_delivered += 1;
         self.emit(EventKind::MessageDelivered { id, from, to, kind });
         self.process(to, batch);
@@ -1780,13 +1845,25 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 }
                 self.history.trim(|r| r.outcome.is_some());
             }
-            if let Outcome::Committed { index, .. } = r.outcome {
-                let ack = (r.client, r.seq, index);
-                self.acks.push(ack);
-                self.acks.trim(|_| true);
-                if self.highest_ack.is_none_or(|h| h.2 < index) {
-                    self.highest_ack = Some(ack);
+            match r.outcome {
+                Outcome::Committed { index, .. } => {
+                    let ack = (r.client, r.seq, index);
+                    self.acks.push(ack);
+                    self.acks.trim(|_| true);
+                    if self.highest_ack.is_none_or(|h| h.2 < index) {
+                        self.highest_ack = Some(ack);
+                    }
                 }
+                // The promise covers the request when this node was its only
+                // way in: a submission through another node may still commit.
+                Outcome::Failed(why)
+                    if why.never_commits() && self.sole_submission(id, r.client, r.seq) =>
+                {
+                    self.nevers.push((r.client, r.seq, id));
+                    self.nevers.trim(|_| true);
+                    self.never_promised.insert((r.client, r.seq), id);
+                }
+                Outcome::Failed(_) => {}
             }
             self.emit(EventKind::ClientOutcome {
                 node: id,
@@ -1796,6 +1873,14 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 latency_ms,
             });
         }
+    }
+
+    /// Whether every recorded submission of (`client`, `seq`) went through `id`.
+    fn sole_submission(&self, id: NodeId, client: ClientId, seq: u64) -> bool {
+        !self
+            .history
+            .iter()
+            .any(|h| h.client == client && h.seq == seq && h.node != id)
     }
 
     /// A server that was in a committed configuration and is not in the latest

@@ -14,8 +14,15 @@
 //!   recipe and the checkpoints up to the fork.
 //!
 //! Checkpoints are immutable and shared (`Rc`) between branches.
+//!
+//! The invariant checker runs along (the page's safety panel): after every
+//! event and every action, with a copy of its state in each checkpoint, so a
+//! seek lands with the checker exactly as a straight run would have it. While
+//! playing, the run stops at the event that first breaks a property
+//! ([`Timeline::take_new_violation`]).
 
-use crate::chat::ChatRoom;
+use crate::chat::{ChatCommand, ChatRoom};
+use crate::checker::{Checker, Violation};
 use crate::recipe::{replay_steps, Action, Recipe, Step};
 use crate::sim::{Event, EventKind, SimConfig, Simulator};
 use crate::types::{NodeId, Outcome, Role};
@@ -33,6 +40,8 @@ struct Checkpoint {
     /// The first step not yet applied in `sim`.
     next_step: usize,
     sim: Simulator<ChatRoom>,
+    /// The checker's state there (none if checking was off when it was taken).
+    checker: Option<Checker<ChatCommand>>,
 }
 
 /// Something worth a mark on the timeline.
@@ -122,6 +131,11 @@ pub struct Timeline {
     sim: Simulator<ChatRoom>,
     /// The first step of the current branch not yet applied to `sim`.
     next_step: usize,
+    /// The invariant checker, run after every event and action while on.
+    checker: Option<Checker<ChatCommand>>,
+    /// A property broken for the first time while playing: the run stopped
+    /// at the event that broke it.
+    new_violation: Option<Violation>,
 }
 
 impl Timeline {
@@ -137,10 +151,12 @@ impl Timeline {
         let config = sim.config().clone();
         let mut first = sim.clone();
         first.take_events();
+        let checker = Checker::new();
         let first = Rc::new(Checkpoint {
             at_ms: sim.now_ms(),
             next_step: 0,
             sim: first,
+            checker: Some(checker.clone()),
         });
         Timeline {
             config,
@@ -159,7 +175,42 @@ impl Timeline {
             current: 0,
             sim,
             next_step: 0,
+            checker: Some(checker),
+            new_violation: None,
         }
+    }
+
+    /// Turns the invariant checker on or off (it is on in a new timeline).
+    /// Turned on again, it catches up by re-simulating from the last
+    /// checkpoint that has its state.
+    pub fn set_checking(&mut self, on: bool) -> Result<(), String> {
+        match (on, self.checker.is_some()) {
+            (false, _) => {
+                self.checker = None;
+                Ok(())
+            }
+            (true, true) => Ok(()),
+            (true, false) => {
+                let now = self.now_ms();
+                self.restore(now, true)?;
+                self.run_to(now, false)
+            }
+        }
+    }
+
+    pub fn checking(&self) -> bool {
+        self.checker.is_some()
+    }
+
+    /// The first violation of each property so far (with the checker on).
+    pub fn violations(&self) -> &[Violation] {
+        self.checker.as_ref().map_or(&[], |c| c.violations())
+    }
+
+    /// The property broken while playing, if one was: the run stopped at the
+    /// event that broke it. Taken once.
+    pub fn take_new_violation(&mut self) -> Option<Violation> {
+        self.new_violation.take()
     }
 
     /// Whether [`Timeline::recipe`] rebuilds this run (false for a cluster
@@ -178,7 +229,7 @@ impl Timeline {
         let mut at = 0;
         loop {
             at = (at + CHECKPOINT_EVERY_MS).min(end);
-            t.advance(at)?;
+            t.run_to(at, false)?;
             t.take_events();
             if at == end {
                 break;
@@ -262,6 +313,12 @@ impl Timeline {
     /// times come and taking a checkpoint at every boundary of the branch's
     /// spacing not yet checkpointed.
     pub fn advance(&mut self, t_ms: u64) -> Result<(), String> {
+        self.run_to(t_ms, true)
+    }
+
+    /// [`Timeline::advance`]; with `stop`, it stops at the event that breaks
+    /// a property for the first time (playing), else it goes on (seeking).
+    fn run_to(&mut self, t_ms: u64, stop: bool) -> Result<(), String> {
         while self.now_ms() < t_ms
             || self.pending_step_at_or_before(t_ms)
             || self.events_due_at_or_before(t_ms)
@@ -270,15 +327,9 @@ impl Timeline {
             let last_cp = self.branch().checkpoints.last().map_or(0, |c| c.at_ms);
             let next_cp = (last_cp / every + 1) * every;
             let target = t_ms.min(next_cp);
-            self.next_step = replay_steps(
-                &mut self.sim,
-                &self.branches[self.current].steps,
-                self.next_step,
-                target,
-            )?;
-            self.sim.run_until(target);
-            if self.now_ms() < target {
-                // Waiting for the driver's disk (IndexedDB): go on later.
+            if !self.run_steps_until(target, stop)? {
+                // Stopped at a violation, or waiting for the driver's disk
+                // (IndexedDB): go on later.
                 break;
             }
             if target == next_cp {
@@ -288,6 +339,7 @@ impl Timeline {
                     at_ms: next_cp,
                     next_step: self.next_step,
                     sim,
+                    checker: self.checker.clone(),
                 });
                 self.branch_mut().push_checkpoint(cp);
             }
@@ -302,11 +354,74 @@ impl Timeline {
         Ok(())
     }
 
+    /// Runs to `target`: every event, checked, and the branch's recorded steps
+    /// as their times come (each after every event up to its time, as when it
+    /// was recorded). False if it stopped early: at a violation (with `stop`),
+    /// or at a write the driver's disk has not yet made durable.
+    fn run_steps_until(&mut self, target: u64, stop: bool) -> Result<bool, String> {
+        loop {
+            let due = self.branches[self.current]
+                .steps
+                .get(self.next_step)
+                .filter(|s| s.at_ms <= target)
+                .cloned();
+            let until = due.as_ref().map_or(target, |s| s.at_ms);
+            if self.run_checked(until, stop) {
+                return Ok(false);
+            }
+            let held = self.sim.next_event_ms().is_some_and(|t| t <= until);
+            if self.now_ms() < until || held {
+                return Ok(false); // waiting for the disk
+            }
+            let Some(step) = due else {
+                return Ok(true);
+            };
+            step.apply(self.next_step, &mut self.sim)?;
+            self.next_step += 1;
+            if self.check(stop) {
+                return Ok(false);
+            }
+        }
+    }
+
     /// Events at or before `t_ms` not yet run: only when a driver's disk held
     /// virtual time at a write's completion, now confirmed.
     fn events_due_at_or_before(&self, t_ms: u64) -> bool {
-        self.sim.next_event_ms().is_some_and(|t| t <= t_ms)
-            && self.sim.waiting_for_disk().is_none()
+        self.sim.next_event_ms().is_some_and(|t| t <= t_ms) && self.sim.waiting_for_disk().is_none()
+    }
+
+    /// Runs the simulator to `target`, checking after every event (with the
+    /// checker on). Returns true if it stopped early at a violation.
+    fn run_checked(&mut self, target: u64, stop: bool) -> bool {
+        if self.checker.is_none() {
+            self.sim.run_until(target);
+            return false;
+        }
+        while self.sim.next_event_ms().is_some_and(|t| t <= target) {
+            if !self.sim.step() {
+                return false; // waiting for the driver's disk
+            }
+            if self.check(stop) {
+                return true;
+            }
+        }
+        self.sim.run_until(target);
+        false
+    }
+
+    /// Checks the run as it is now; true if a property broke for the first
+    /// time and `stop` asks to stop there.
+    fn check(&mut self, stop: bool) -> bool {
+        let Some(checker) = self.checker.as_mut() else {
+            return false;
+        };
+        match checker.check(&self.sim) {
+            Err(v) if stop => {
+                self.new_violation = Some(v);
+                true
+            }
+            _ => false,
+        }
     }
 
     fn pending_step_at_or_before(&self, t_ms: u64) -> bool {
@@ -324,6 +439,7 @@ impl Timeline {
         // As a replay will: every event up to now has run before the action.
         self.sim.run_until(now);
         action.apply(&mut self.sim)?;
+        self.check(true);
         if self.is_rewound() {
             self.fork(now);
         }
@@ -370,18 +486,38 @@ impl Timeline {
             b.end_ms = end;
         }
         let t = t_ms.min(end);
+        self.restore(t, self.checker.is_some())?;
+        self.run_to(t, false)?;
+        // `advance` records a new end only when it goes further; a seek back
+        // keeps the branch's end.
+        self.branch_mut().position_ms = t;
+        Ok(())
+    }
+
+    /// Puts the run back at the last checkpoint at or before `t` (one with
+    /// the checker's state, if `checked`).
+    fn restore(&mut self, t: u64, checked: bool) -> Result<(), String> {
         let b = self.branch();
-        let i = b.checkpoints.partition_point(|c| c.at_ms <= t).max(1) - 1;
-        let cp = b.checkpoints[i].clone();
+        let cp = b
+            .checkpoints
+            .iter()
+            .rev()
+            .find(|c| c.at_ms <= t && (!checked || c.checker.is_some()))
+            .or(b.checkpoints.first())
+            .ok_or("the timeline has no checkpoint")?
+            .clone();
         self.sim = cp.sim.clone();
         // Re-simulated writes complete in virtual time; a driver with its own
         // disk turns it back on (and is handed the writes still pending).
         self.sim.set_external_disk(false);
         self.next_step = cp.next_step;
-        self.advance(t)?;
-        // `advance` records a new end only when it goes further; a seek back
-        // keeps the branch's end.
-        self.branch_mut().position_ms = t;
+        self.checker = match (checked, &cp.checker) {
+            (false, _) => None,
+            (true, Some(c)) => Some(c.clone()),
+            // Only a timeline restored from storage that never checked.
+            (true, None) => Some(Checker::new()),
+        };
+        self.new_violation = None;
         Ok(())
     }
 

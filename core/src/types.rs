@@ -316,14 +316,24 @@ pub enum FailReason {
     NodeCrashed,
     /// No leader was known and the node's queue of waiting requests was full.
     QueueFull,
-    /// This node accepted the request as leader, lost leadership, and a new leader
-    /// overwrote the entry: it will never commit.
-    NotLeaderAnyMore,
+    /// This node appended the request as leader, lost leadership, and another
+    /// entry committed at that index; the node handed out no other copy of it
+    /// (it never forwarded it, nor appended it twice): this submission will
+    /// never commit (a copy submitted through another node still may).
+    Overwritten,
     /// The node was removed from the cluster.
     NodeRemoved,
     /// The request is older than its client's session remembers (thesis §6.3):
     /// it was not applied now; whether an earlier copy was cannot be told.
     SessionExpired,
+}
+
+impl FailReason {
+    /// Whether this outcome promises that the request will never commit (the
+    /// checker holds every such promise to it).
+    pub fn never_commits(self) -> bool {
+        matches!(self, FailReason::Overwritten)
+    }
 }
 
 impl std::fmt::Display for FailReason {
@@ -332,8 +342,8 @@ impl std::fmt::Display for FailReason {
             FailReason::TimedOut => "timed out (it may still commit later)",
             FailReason::NodeCrashed => "the node crashed",
             FailReason::QueueFull => "no leader known and the waiting queue is full",
-            FailReason::NotLeaderAnyMore => {
-                "the node lost leadership and its entry was overwritten"
+            FailReason::Overwritten => {
+                "the node lost leadership and another entry committed in its place: this submission will never commit"
             }
             FailReason::NodeRemoved => "the node was removed from the cluster",
             FailReason::SessionExpired => {

@@ -19,6 +19,8 @@ static ACKS: AtomicUsize = AtomicUsize::new(0);
 static READS_SERVED: AtomicUsize = AtomicUsize::new(0);
 /// And snapshots taken / installed, servers added / promoted / removed.
 static TAKEN: AtomicU64 = AtomicU64::new(0);
+/// Requests reported as never to commit, each held to it by the checker.
+static NEVERS: AtomicU64 = AtomicU64::new(0);
 static INSTALLED: AtomicU64 = AtomicU64::new(0);
 static ADDED: AtomicU64 = AtomicU64::new(0);
 static PROMOTED: AtomicU64 = AtomicU64::new(0);
@@ -38,7 +40,9 @@ fn campaign(seeds: std::ops::Range<u64>) -> Vec<String> {
                 }
                 let report =
                     run(&campaign_config(seed, DURATION_MS)).expect("valid campaign config");
-                ACKS.fetch_add(report.sim.acks().len(), Ordering::Relaxed);
+                let (acks, nevers) = report.promises_checked;
+                ACKS.fetch_add(acks as usize, Ordering::Relaxed);
+                NEVERS.fetch_add(nevers, Ordering::Relaxed);
                 let served = report
                     .sim
                     .reads()
@@ -97,9 +101,10 @@ fn fault_campaign_keeps_every_invariant_and_converges() {
     );
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let (taken, installed) = (load(&TAKEN), load(&INSTALLED));
+    let nevers = load(&NEVERS);
     let (added, promoted, retired) = (load(&ADDED), load(&PROMOTED), load(&RETIRED));
     println!(
-        "fault campaign: {count} seeds × {} s virtual in {:.1} s: {acks} acknowledged writes, {reads} linearizable reads served and checked; {taken} snapshots taken, {installed} installed by InstallSnapshot; {added} servers added, {promoted} promoted to voter, {retired} removed and shut down",
+        "fault campaign: {count} seeds × {} s virtual in {:.1} s: {acks} acknowledged writes, {nevers} reported as never to commit, {reads} linearizable reads served, each checked; {taken} snapshots taken, {installed} installed by InstallSnapshot; {added} servers added, {promoted} promoted to voter, {retired} removed and shut down",
         DURATION_MS / 1000,
         t.elapsed().as_secs_f64()
     );
@@ -109,8 +114,8 @@ fn fault_campaign_keeps_every_invariant_and_converges() {
     );
     if count >= 100 {
         assert!(
-            taken > 0 && installed > 0 && added > 0 && promoted > 0 && retired > 0,
-            "the campaign exercised snapshots and membership changes"
+            taken > 0 && installed > 0 && added > 0 && promoted > 0 && retired > 0 && nevers > 0,
+            "the campaign exercised snapshots, membership changes and never-commit reports"
         );
     }
     assert!(

@@ -204,7 +204,7 @@ fn every_request_ends_with_a_clear_outcome() {
         "{:?}",
         out[&2]
     );
-    assert_eq!(out[&4], Outcome::Failed(FailReason::NotLeaderAnyMore));
+    assert_eq!(out[&4], Outcome::Failed(FailReason::Overwritten));
     assert!(!chat_of(&sim, leader).contains(&"to a deposed leader".to_string()));
 }
 

@@ -319,11 +319,19 @@ fn a_long_run_keeps_a_bounded_number_of_checkpoints_and_still_seeks_exactly() {
             t.now_ms()
         );
     }
-    assert!(t.checkpoints() >= MAX_CHECKPOINTS / 2, "{}", t.checkpoints());
+    assert!(
+        t.checkpoints() >= MAX_CHECKPOINTS / 2,
+        "{}",
+        t.checkpoints()
+    );
     let mut rng = Rng::new(11);
     for target in [end / 3, end - 1, below(&mut rng, end), 7_000] {
         t.seek(target).unwrap();
         let recomputed = t.recipe().replay(target).unwrap();
-        assert_eq!(fingerprint(t.sim()), fingerprint(&recomputed), "at {target}");
+        assert_eq!(
+            fingerprint(t.sim()),
+            fingerprint(&recomputed),
+            "at {target}"
+        );
     }
 }

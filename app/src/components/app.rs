@@ -2,6 +2,7 @@
 //! chats and the log below. It owns the frame loop, the tab-visibility pause and
 //! the keyboard shortcuts.
 
+use crate::components::bug_menu::BugMenu;
 use crate::components::chat_pane::ChatPane;
 use crate::components::cluster_view::ClusterSvg;
 use crate::components::controls::Controls;
@@ -144,11 +145,8 @@ pub fn app() -> Html {
         use_memo((), move |_| Runner::new(dispatch.to_callback()))
     };
     {
-        let (runner, settings, author) = (
-            runner.clone(),
-            state.settings.clone(),
-            state.author.clone(),
-        );
+        let (runner, settings, author) =
+            (runner.clone(), state.settings.clone(), state.author.clone());
         use_effect_with((), move |_| runner.start(settings, author));
     }
     {
@@ -185,6 +183,7 @@ pub fn app() -> Html {
                     projector={state.projector}
                     saved={matches!(state.storage, crate::state::StorageState::Saved { .. })}
                     dispatch={dispatch.clone()} />
+                <BugMenu bugs={view.bugs} dispatch={dispatch.clone()} />
                 <StorageStatus storage={state.storage.clone()} waiting_for={state.waiting_for_disk()} dispatch={dispatch.clone()} />
                 if let Some(notice) = &state.notice {
                     <p class="notice" role="status" data-testid="notice">

@@ -4,8 +4,8 @@
 //! sender to receiver in virtual time. Click a node or a link to select it, a
 //! message to drop it.
 
-use crate::state::Dispatch;
 use crate::feed::message_name;
+use crate::state::Dispatch;
 use crate::state::{Action, Selection};
 use crate::view::{ClusterView, Member, MessageInfo, NodeInfo};
 use raftchat_core::{MessageKind, NodeId, Role};

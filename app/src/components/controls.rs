@@ -1,9 +1,9 @@
 //! The control bar: play/pause, step, speed, seed and size, network sliders,
 //! heal all, author name, projector mode and help.
 
-use crate::state::Dispatch;
 use crate::settings::{Settings, DEFAULT_SPEED, MIN_NODES, SPEEDS};
 use crate::state::Action;
+use crate::state::Dispatch;
 use raftchat_core::sim::MAX_NODES;
 use yew::prelude::*;
 
@@ -72,9 +72,7 @@ pub fn controls(p: &Props) -> Html {
         .reform(|_: MouseEvent| Action::ToggleProjector);
     let on_help = d.to_callback().reform(|_: MouseEvent| Action::ToggleHelp);
     let on_speed = d.to_callback().reform(|e: Event| {
-        let v: f64 = input_value_select(&e)
-            .parse()
-            .unwrap_or(DEFAULT_SPEED);
+        let v: f64 = input_value_select(&e).parse().unwrap_or(DEFAULT_SPEED);
         Action::SetSpeed(v)
     });
     let on_reset = {

@@ -1,7 +1,7 @@
 //! The keyboard help overlay (opened with `?`).
 
-use crate::state::Dispatch;
 use crate::state::Action;
+use crate::state::Dispatch;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]

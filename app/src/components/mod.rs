@@ -1,6 +1,7 @@
 //! One component per file.
 
 pub mod app;
+pub mod bug_menu;
 pub mod chat_pane;
 pub mod cluster_view;
 pub mod controls;

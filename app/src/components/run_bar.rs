@@ -2,8 +2,8 @@
 //! for leader changes, crashes, partitions, membership changes and committed
 //! messages; step back; the branches; and sharing (link, export, import).
 
-use crate::state::Dispatch;
 use crate::state::Action;
+use crate::state::Dispatch;
 use crate::view::TimelineView;
 use std::rc::Rc;
 use yew::prelude::*;

@@ -14,6 +14,7 @@ macro_rules! out {
 
 mod bench;
 
+use raftchat_core::bugs::Bug;
 use raftchat_core::campaign::{self, Faults, RunConfig, RunReport};
 use raftchat_core::recipe::{Recipe, MAX_RECIPE_BYTES};
 use raftchat_core::sim::SimConfig;
@@ -45,6 +46,9 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
   --max-batch N             entries per AppendEntries              [64]
   --pre-vote                ask for pre-votes before an election (thesis §9.6)
   --check-quorum            leaders step down without a majority; leader lease (§6.2)
+  --bug NAME                break one rule of Raft on purpose (repeatable); the
+                            checker should then find a violation
+  --list-bugs               list the bug switches, one a line, with the rule each breaks
   --campaign                use the fault campaign's profile for this seed
                             (the command printed for a failing campaign seed)
   --json                    print the client history and every replica's chat
@@ -61,6 +65,12 @@ fn main() -> ExitCode {
             out!("{}", HELP.trim_end());
             ExitCode::SUCCESS
         }
+        Ok(Mode::ListBugs) => {
+            for bug in Bug::ALL {
+                out!("{:<26}{}", bug.name(), bug.rule());
+            }
+            ExitCode::SUCCESS
+        }
         Ok(Mode::Bench { load_seconds }) => bench::run(load_seconds),
         Ok(Mode::Run { cfg, json }) => run(&cfg, json),
         Ok(Mode::Replay { file, json }) => replay(&file, json),
@@ -73,6 +83,7 @@ fn main() -> ExitCode {
 
 enum Mode {
     Help,
+    ListBugs,
     Bench {
         load_seconds: f64,
     },
@@ -112,6 +123,11 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
         };
         match name.as_str() {
             "-h" | "--help" => return Ok(Mode::Help),
+            "--list-bugs" => return Ok(Mode::ListBugs),
+            "--bug" => {
+                let bug = Bug::from_name(value()?.trim())?;
+                overrides.push(Box::new(move |c| c.sim.bugs = c.sim.bugs.with(bug)));
+            }
             "--json" => json = true,
             "--pre-vote" => overrides.push(Box::new(|c| c.sim.pre_vote = true)),
             "--check-quorum" => overrides.push(Box::new(|c| c.sim.check_quorum = true)),
@@ -357,6 +373,9 @@ fn print_summary(cfg: &RunConfig, r: &RunReport) {
         cfg.duration_ms,
         r.steps
     );
+    if !cfg.sim.bugs.is_empty() {
+        out!("BUG SWITCHES ON       {}", cfg.sim.bugs);
+    }
     out!("leader changes        {}", s.leader_changes);
     out!("highest term          {}", s.highest_term);
     out!(
@@ -384,6 +403,11 @@ fn print_summary(cfg: &RunConfig, r: &RunReport) {
     );
     out!("commit latency p50    {}", show(percentile(&lat, 0.50)));
     out!("commit latency p99    {}", show(percentile(&lat, 0.99)));
+    out!(
+        "outcomes checked      {} committed at an index, {} never to commit",
+        r.promises_checked.0,
+        r.promises_checked.1
+    );
     out!(
         "invariant violations  {}",
         usize::from(r.violation.is_some())
