@@ -18,6 +18,7 @@ pub mod settings;
 pub mod share;
 pub mod state;
 pub mod storage;
+pub mod text;
 pub mod view;
 
 /// Installs the panic hook and renders the page into `<body>`.

@@ -16,6 +16,9 @@ pub const SPEEDS: [(f64, &str); 7] = [
     (0.01, "1/100×"),
     (0.001, "1/1000×"),
 ];
+/// The speeds' values in the page's select (as written, so that no float
+/// is parsed or formatted).
+pub const SPEED_VALUES: [&str; 7] = ["1", "0.5", "0.2", "0.1", "0.05", "0.01", "0.001"];
 /// Slow enough to follow each message by eye.
 pub const DEFAULT_SPEED: f64 = 0.1;
 

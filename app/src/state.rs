@@ -11,6 +11,7 @@ use crate::storage::{ClusterMeta, SCHEMA_VERSION};
 use crate::view::ClusterView;
 use raftchat_core::bugs::{Bug, BugSet};
 use raftchat_core::chat::ChatCommand;
+use raftchat_core::checker::Violation;
 use raftchat_core::recipe::{Action as Run, Recipe};
 use raftchat_core::sim::{Simulator, MAX_NODES};
 use raftchat_core::storage::PersistedState;
@@ -105,6 +106,8 @@ pub enum Action {
     SetDropRate(f64),
     /// Break one rule of Raft on purpose (`None`: mend it). One at a time.
     SetBug(Option<Bug>),
+    /// The safety panel's checker on or off (it costs some frame time).
+    SetChecking(bool),
     /// PreVote and CheckQuorum (both off by default, to show the problems first).
     SetOptions {
         pre_vote: bool,
@@ -228,6 +231,9 @@ pub struct AppState {
     pending_run: Option<Recipe>,
     /// The timeline's marks and branches, as the components draw them.
     pub marks: Rc<crate::view::TimelineView>,
+    /// The first violation of each property so far (the safety panel).
+    pub violations: Rc<Vec<Violation>>,
+    pub checking: bool,
     /// Effects queued for the runner, in order. Shared by every state of one
     /// page, so that none is lost when the reducer returns an older state.
     outbox: Rc<RefCell<Vec<Effect>>>,
@@ -312,6 +318,8 @@ impl AppState {
             share_link: None,
             pending_run: None,
             marks: Rc::default(),
+            violations: Rc::default(),
+            checking: true,
             outbox,
         };
         state.refresh();
@@ -379,8 +387,8 @@ impl AppState {
         fresh.refresh();
         fresh.flush_writes();
         fresh.notice = Some(format!(
-            "Restored the saved run at {:.1} s: {} nodes restarted from what they had made durable ({snapshots_on_disk} snapshot(s) on disk), with the timeline ({} steps). Each chat starts from its snapshot and refills as a leader learns what is committed.",
-            fresh.view.now_ms as f64 / 1000.0,
+            "Restored the saved run at {}: {} nodes restarted from what they had made durable ({snapshots_on_disk} snapshot(s) on disk), with the timeline ({} steps). Each chat starts from its snapshot and refills as a leader learns what is committed.",
+            crate::text::seconds(fresh.view.now_ms, 1),
             up.len(),
             recipe.steps.len()
         ));
@@ -549,6 +557,8 @@ impl AppState {
             share_link: self.share_link.clone(),
             pending_run: self.pending_run.clone(),
             marks: self.marks.clone(),
+            violations: self.violations.clone(),
+            checking: self.checking,
             outbox: self.outbox.clone(),
         }
     }
@@ -642,6 +652,20 @@ impl AppState {
         let marks = crate::view::TimelineView::take(&timeline, &self.marks);
         if marks != *self.marks {
             self.marks = Rc::new(marks);
+        }
+        if self.violations.as_slice() != timeline.violations() {
+            self.violations = Rc::new(timeline.violations().to_vec());
+        }
+        self.checking = timeline.checking();
+        drop(timeline);
+        // Play stops at the event that first broke a property.
+        if let Some(v) = self.timeline.borrow_mut().take_new_violation() {
+            self.running = false;
+            self.auto_paused = false;
+            self.notice = Some(format!(
+                "Paused: {} broken at {} ms — {}. The safety panel says more; play on to see what follows.",
+                v.rule, v.at_ms, v.detail
+            ));
         }
     }
 
@@ -827,8 +851,8 @@ impl AppState {
             }
             Action::OpenRun(Ok(recipe)) if recipe.run_end_ms() > MAX_OPENED_RUN_MS => {
                 s.import_error = Some(format!(
-                    "this run lasts {:.1} h of virtual time; the page opens runs of up to {} h (replay longer ones with raftchat-sim --replay FILE)",
-                    recipe.run_end_ms() as f64 / 3_600_000.0,
+                    "this run lasts {} h of virtual time; the page opens runs of up to {} h (replay longer ones with raftchat-sim --replay FILE)",
+                    crate::text::tenths(recipe.run_end_ms() as f64 / 3_600_000.0),
                     MAX_OPENED_RUN_MS / 3_600_000
                 ));
                 return Rc::new(s);
@@ -867,9 +891,9 @@ impl AppState {
                 fresh.running = false;
                 fresh.next_seq = next_seqs(&recipe);
                 fresh.notice = Some(format!(
-                    "Opened a run of {} steps, paused at {:.1} s.",
+                    "Opened a run of {} steps, paused at {}.",
                     recipe.steps.len(),
-                    recipe.at_ms as f64 / 1000.0
+                    crate::text::seconds(recipe.at_ms, 1)
                 ));
                 fresh
                     .timeline
@@ -890,14 +914,14 @@ impl AppState {
             }
             Action::LinkReady(Ok(link), copied) => {
                 s.notice = Some(format!(
-                    "{} ({} characters): it opens this run, paused at {:.1} s.",
+                    "{} ({} characters): it opens this run, paused at {}.",
                     if copied {
                         "Link copied"
                     } else {
                         "Link made (copy it from below the timeline)"
                     },
                     link.len(),
-                    s.view.now_ms as f64 / 1000.0
+                    crate::text::seconds(s.view.now_ms, 1)
                 ));
                 s.share_link = Some(link);
                 return Rc::new(s);
@@ -977,6 +1001,12 @@ impl AppState {
                     });
                 }
                 s.save_meta();
+            }
+            Action::SetChecking(on) => {
+                let r = s.timeline.borrow_mut().set_checking(on);
+                if let Err(e) = r {
+                    s.notice = Some(e);
+                }
             }
             Action::Crash(id) => s.crash(id),
             Action::Restart(id) => s.restart(id),

@@ -101,8 +101,9 @@ impl std::fmt::Display for Violation {
 
 #[derive(Clone, Copy)]
 struct Committed {
-    /// When the checker first saw it committed.
+    /// When the checker first saw it committed, and on which node.
     at_ms: u64,
+    by: NodeId,
     term: Term,
     /// The lowest current term of a node seen holding it committed: the entry was
     /// committed in this term or earlier.
@@ -357,11 +358,11 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                         found!(fail(
                             "State Machine Safety",
                             format!(
-                                "entry {index} committed with term {} earlier, node {id} commits it with term {term}",
-                                c.term
+                                "entry {index} was committed with term {} (node {} first), node {id} commits it with term {term}",
+                                c.term, c.by
                             ),
                         )
-                        .at(&[id], Some(index))
+                        .at(&[c.by, id], Some(index))
                         .since(c.at_ms));
                     }
                     Some(c) => c.commit_term = c.commit_term.min(raft.term()),
@@ -370,6 +371,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                             index,
                             Committed {
                                 at_ms,
+                                by: id,
                                 term,
                                 commit_term: raft.term(),
                             },
@@ -403,7 +405,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                                 c.commit_term
                             ),
                         )
-                        .at(&[id], Some(index))
+                        .at(&[c.by, id], Some(index))
                         .since(c.at_ms));
                     }
                 }

@@ -65,7 +65,7 @@ impl NetConfig {
             ("duplicate rate", self.duplicate_rate),
         ] {
             if !(0.0..=1.0).contains(&p) {
-                return Err(format!("{name} must be between 0 and 1, not {p}"));
+                return Err(format!("{name} must be a probability between 0 and 1"));
             }
         }
         Ok(())

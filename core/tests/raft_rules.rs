@@ -1064,3 +1064,185 @@ fn log_repair_takes_about_one_probe_per_conflicting_term_under_reordering_and_du
         );
     }
 }
+
+// ----- the paths around the classic bugs -------------------------------------
+
+#[test]
+fn a_follower_commits_no_further_than_its_last_new_entry() {
+    // Figure 2, AppendEntries rule 5: "If leaderCommit > commitIndex, set
+    // commitIndex = min(leaderCommit, index of last new entry)". Entries 3 and
+    // 4 here are from a deposed leader: a heartbeat that vouches only up to
+    // index 2 must not commit them, however far the leader has committed.
+    let mut f = node(2, 3, 1, &[1, 1, 1, 1]);
+    f.step(
+        1,
+        msg(
+            1,
+            2,
+            2,
+            MessageBody::AppendEntries {
+                prev_log_index: 2,
+                prev_log_term: 1,
+                entries: vec![],
+                leader_commit: 6,
+            },
+        ),
+    );
+    assert_eq!(append_replies(&f.take_ready()), vec![(true, 2, 2)]);
+    assert_eq!(
+        f.commit_index(),
+        2,
+        "only what the leader's message matched"
+    );
+    assert_eq!(log_terms(&f), vec![1, 1, 1, 1], "nothing was shortened");
+    // Nor past what it holds: a lagging follower commits what it has.
+    let mut g = node(3, 3, 1, &[1]);
+    g.step(
+        1,
+        msg(
+            1,
+            3,
+            2,
+            MessageBody::AppendEntries {
+                prev_log_index: 1,
+                prev_log_term: 1,
+                entries: vec![entry(2, 2)],
+                leader_commit: 9,
+            },
+        ),
+    );
+    assert_eq!(g.commit_index(), 2);
+    let applied: Vec<Index> = g.take_ready().committed.iter().map(|e| e.index).collect();
+    assert_eq!(
+        applied,
+        vec![1, 2],
+        "applied in order, each once, none past the log"
+    );
+}
+
+#[test]
+fn a_leader_steps_down_on_a_higher_term_in_any_reply() {
+    // §5.1: "If RPC request or response contains term T > currentTerm: set
+    // currentTerm = T, convert to follower".
+    for reply in [
+        MessageBody::AppendEntriesReply {
+            prev_log_index: 1,
+            success: false,
+            match_index: 0,
+            hint: None,
+        },
+        MessageBody::ReadHeartbeatReply { round: 1 },
+        MessageBody::RequestVoteReply { granted: false },
+    ] {
+        let mut r = settled_leader();
+        r.read(4, 77);
+        r.take_ready();
+        r.step(5, msg(2, 1, 5, reply.clone()));
+        assert_eq!((r.role(), r.term()), (Role::Follower, 5), "{reply:?}");
+        // A read it was confirming is not served: it fails.
+        let ready = r.take_ready();
+        assert!(ready.reads_ready.is_empty(), "{reply:?}");
+        assert!(ready.reads_failed.iter().any(|f| f.0 == 77), "{reply:?}");
+    }
+}
+
+#[test]
+fn a_deposed_leaders_read_heartbeat_is_answered_with_the_newer_term() {
+    // A follower that has moved on answers a stale read confirmation with its
+    // term (so the sender steps down), never with an acknowledgement in the
+    // sender's term.
+    let mut f = node(2, 3, 5, &[1]);
+    f.step(1, msg(1, 2, 2, MessageBody::ReadHeartbeat { round: 3 }));
+    let out = f.take_ready().messages;
+    assert_eq!(out.len(), 1);
+    assert!(matches!(
+        out[0].body,
+        MessageBody::ReadHeartbeatReply { round: 3 }
+    ));
+    assert_eq!(out[0].term, 5);
+}
+
+#[test]
+fn a_duplicated_vote_counts_once() {
+    // Candidates: "If votes received from majority of servers: become leader" —
+    // a majority of servers, not of messages: a duplicated reply is one vote.
+    let mut r = node(1, 5, 1, &[1]);
+    r.timeout_now(1);
+    for _ in 0..3 {
+        r.step(
+            2,
+            msg(2, 1, 2, MessageBody::RequestVoteReply { granted: true }),
+        );
+    }
+    assert_eq!(
+        r.role(),
+        Role::Candidate,
+        "itself and node 2 are two of five"
+    );
+    r.step(
+        3,
+        msg(3, 1, 2, MessageBody::RequestVoteReply { granted: true }),
+    );
+    assert_eq!(r.role(), Role::Leader);
+}
+
+#[test]
+fn a_restarted_node_restores_term_vote_and_log_and_relearns_the_commit_index() {
+    // Figure 2: currentTerm, votedFor and log[] are persistent; commitIndex and
+    // lastApplied are volatile ("initialized to 0").
+    let mut disk = MemStorage::new(Membership::new(1..=3));
+    let mut r: R = Raft::new(Config::new(2, 2), disk.load().unwrap(), 0);
+    r.step(1, request_vote(3, 2, 4, 0, 0));
+    disk.write(&r.take_ready().write).unwrap();
+    r.step(
+        2,
+        msg(
+            3,
+            2,
+            4,
+            MessageBody::AppendEntries {
+                prev_log_index: 0,
+                prev_log_term: 0,
+                entries: vec![entry(1, 4), entry(2, 4)],
+                leader_commit: 2,
+            },
+        ),
+    );
+    assert_eq!(r.commit_index(), 2);
+    disk.write(&r.take_ready().write).unwrap();
+    let r: R = Raft::new(Config::new(2, 2), disk.load().unwrap(), 3);
+    assert_eq!((r.term(), r.voted_for()), (4, Some(3)));
+    assert_eq!(log_terms(&r), vec![4, 4]);
+    assert_eq!(r.commit_index(), 0, "relearned from the next leader");
+    assert_eq!(r.role(), Role::Follower);
+}
+
+#[test]
+fn stale_or_reordered_replies_never_move_a_followers_match_index_back() {
+    // Leaders: "If successful: update nextIndex and matchIndex for follower" —
+    // matchIndex only grows: a late reply for an earlier AppendEntries says
+    // less than one already counted.
+    let mut r = leader(1, 3, 2, &[1, 1, 1], &[2]);
+    r.step(3, accepted(2, 1, 2, 3, 4));
+    assert_eq!(r.commit_index(), 4);
+    r.step(4, accepted(2, 1, 2, 0, 1)); // late
+    let pr = r.progress().get(&2).expect("progress of node 2");
+    assert_eq!(pr.match_index, 4);
+    assert!(pr.next_index >= 5);
+    assert_eq!(r.commit_index(), 4, "the commit index never goes back");
+}
+
+#[test]
+fn a_learner_never_counts_toward_a_quorum() {
+    // Thesis §4.2.1: a new server joins as a non-voting member; it receives
+    // the log but is not counted in majorities.
+    let mut r = settled_leader();
+    r.change_membership(4, ConfChange::Add(4)).unwrap();
+    let index = r.log().last_index();
+    r.take_ready();
+    // Only the learner has the configuration entry: nothing commits.
+    r.step(5, accepted(4, 1, 2, 0, index));
+    assert!(r.commit_index() < index);
+    r.step(6, accepted(2, 1, 2, 1, index));
+    assert_eq!(r.commit_index(), index, "a voter's copy makes the majority");
+}

@@ -12,6 +12,7 @@ use crate::components::help::Help;
 use crate::components::inspector::Inspector;
 use crate::components::log_view::LogView;
 use crate::components::run_bar::RunBar;
+use crate::components::safety_panel::SafetyPanel;
 use crate::components::storage_status::StorageStatus;
 use crate::runner::Runner;
 use crate::settings::Settings;
@@ -162,6 +163,11 @@ pub fn app() -> Html {
 
     let dispatch = state.dispatcher();
     let view = state.view.clone();
+    // The first broken property that names an index: its log cells and chat
+    // messages are marked, and the panes of the nodes involved.
+    let broken = state.violations.iter().find(|v| v.index.is_some());
+    let highlight = broken.and_then(|v| v.index);
+    let involved: Vec<raftchat_core::NodeId> = broken.map(|v| v.nodes.clone()).unwrap_or_default();
     let class = classes!("page", state.projector.then_some("projector"));
     html! {
         <div {class}>
@@ -195,6 +201,7 @@ pub fn app() -> Html {
             <div class="stage">
                 <ClusterSvg view={view.clone()} selection={state.selection} dispatch={dispatch.clone()} />
                 <aside class="side">
+                    <SafetyPanel violations={state.violations.clone()} checking={state.checking} dispatch={dispatch.clone()} />
                     <Inspector view={view.clone()} selection={state.selection} dispatch={dispatch.clone()} />
                     <EventFeed feed={state.feed.clone()} nodes={state.settings.nodes} />
                 </aside>
@@ -203,13 +210,14 @@ pub fn app() -> Html {
                 { for view.nodes.iter().map(|n| html! {
                     <ChatPane key={n.id} node={n.clone()}
                         status={state.pane_status.get(&n.id).cloned()}
+                        {highlight} violated={involved.contains(&n.id)}
                         starting={state.starting()}
                         dispatch={dispatch.clone()} />
                 }) }
             </section>
             <RunBar timeline={state.marks.clone()} share_link={state.share_link.clone()}
                 import_error={state.import_error.clone()} dispatch={dispatch.clone()} />
-            <LogView view={view.clone()} />
+            <LogView view={view.clone()} {highlight} />
             if state.help {
                 <Help dispatch={dispatch.clone()} />
             }

@@ -15,6 +15,12 @@ pub struct Props {
     /// Storage is still opening: the input waits.
     pub starting: bool,
     pub dispatch: Dispatch,
+    /// An index a broken safety property is about (its message is marked),
+    /// and whether this node is one it names (the pane is marked).
+    #[prop_or_default]
+    pub highlight: Option<raftchat_core::Index>,
+    #[prop_or_default]
+    pub violated: bool,
 }
 
 #[function_component(ChatPane)]
@@ -52,7 +58,7 @@ pub fn chat_pane(p: &Props) -> Html {
     let chars = draft.trim().chars().count();
     let role = if n.up { n.role.as_str() } else { "down" };
     html! {
-        <section class={classes!("pane", (!n.up).then_some("down"))} data-testid={format!("chat-pane-{id}")} aria-label={format!("chat as seen by node {id}")}>
+        <section class={classes!("pane", (!n.up).then_some("down"), p.violated.then_some("violated"))} data-testid={format!("chat-pane-{id}")} data-violated={p.violated.to_string()} aria-label={format!("chat as seen by node {id}")}>
             <h3>{ format!("node {id}") }<span class={classes!("badge", role)}>{ role }</span><span class="term">{ format!("term {}", n.term) }</span></h3>
             if !n.up {
                 <p class="down-note">{"This node is down. After a restart it refills as it learns the commit index again."}</p>
@@ -60,7 +66,7 @@ pub fn chat_pane(p: &Props) -> Html {
             <div class="scroll">
                 <ol class="messages">
                     { for n.chat.iter().map(|m| html! {
-                        <li data-testid="chat-message" data-index={m.index.to_string()} title={format!("index {}, term {}, client {} #{}", m.index, m.term, m.client, m.seq)}>
+                        <li data-testid="chat-message" data-index={m.index.to_string()} class={classes!((p.highlight == Some(m.index)).then_some("violated"))} title={format!("index {}, term {}, client {} #{}", m.index, m.term, m.client, m.seq)}>
                             <b>{ m.author() }</b>{": "}{ m.text() }
                         </li>
                     }) }

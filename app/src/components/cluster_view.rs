@@ -36,8 +36,9 @@ pub fn position(v: &ClusterView, id: NodeId) -> Option<(f64, f64)> {
 pub fn ring_point(slot: usize, n: usize) -> (f64, f64) {
     let angle = -PI / 2.0 + 2.0 * PI * slot as f64 / n.max(1) as f64;
     (
-        SIZE / 2.0 + RING * angle.cos(),
-        SIZE / 2.0 + RING * angle.sin(),
+        // (The browser's sine and cosine: Rust's would add kilobytes of wasm.)
+        SIZE / 2.0 + RING * js_sys::Math::cos(angle),
+        SIZE / 2.0 + RING * js_sys::Math::sin(angle),
     )
 }
 
@@ -81,7 +82,7 @@ pub fn cluster_svg(p: &Props) -> Html {
         }
     }
     html! {
-        <svg class="cluster" viewBox={format!("0 0 {SIZE} {SIZE}")} role="img"
+        <svg class="cluster" viewBox={format!("0 0 {0} {0}", SIZE as u32)} role="img"
              aria-label="the cluster" data-testid="cluster" data-in-flight={v.messages.len().to_string()}>
             <g class="links">{ for links }</g>
             <g class="nodes">{ for v.nodes.iter().map(|node| node_view(v, node, p.selection == Selection::Node(node.id), &p.dispatch)) }</g>
@@ -148,8 +149,8 @@ fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> 
         let c = 2.0 * PI * r;
         html! {
             <circle class="timer" cx={fmt(x)} cy={fmt(y)} r={fmt(r)}
-                stroke-dasharray={format!("{:.1} {:.1}", c * frac, c)}
-                transform={format!("rotate(-90 {x:.1} {y:.1})")} />
+                stroke-dasharray={format!("{} {}", fmt(c * frac), fmt(c))}
+                transform={format!("rotate(-90 {} {})", fmt(x), fmt(y))} />
         }
     });
     let shape = match (node.up, node.role) {
@@ -158,7 +159,7 @@ fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> 
             <rect class="body" x={fmt(x - NODE_R)} y={fmt(y - NODE_R)} width={fmt(2.0 * NODE_R)} height={fmt(2.0 * NODE_R)} rx="6" />
         },
         (true, Role::Candidate | Role::PreCandidate) => html! {
-            <polygon class="body" points={format!("{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}", x, y - NODE_R - 4.0, x + NODE_R + 4.0, y, x, y + NODE_R + 4.0, x - NODE_R - 4.0, y)} />
+            <polygon class="body" points={format!("{},{} {},{} {},{} {},{}", fmt(x), fmt(y - NODE_R - 4.0), fmt(x + NODE_R + 4.0), fmt(y), fmt(x), fmt(y + NODE_R + 4.0), fmt(x - NODE_R - 4.0), fmt(y))} />
         },
         _ => html! { <circle class="body" cx={fmt(x)} cy={fmt(y)} r={fmt(NODE_R)} /> },
     };
@@ -223,5 +224,5 @@ fn message(v: &ClusterView, m: &MessageInfo, d: &Dispatch) -> Html {
 }
 
 fn fmt(v: f64) -> String {
-    format!("{v:.1}")
+    crate::text::tenths(v)
 }

@@ -1,7 +1,7 @@
 //! The control bar: play/pause, step, speed, seed and size, network sliders,
 //! heal all, author name, projector mode and help.
 
-use crate::settings::{Settings, DEFAULT_SPEED, MIN_NODES, SPEEDS};
+use crate::settings::{Settings, DEFAULT_SPEED, MIN_NODES, SPEEDS, SPEED_VALUES};
 use crate::state::Action;
 use crate::state::Dispatch;
 use raftchat_core::sim::MAX_NODES;
@@ -72,7 +72,11 @@ pub fn controls(p: &Props) -> Html {
         .reform(|_: MouseEvent| Action::ToggleProjector);
     let on_help = d.to_callback().reform(|_: MouseEvent| Action::ToggleHelp);
     let on_speed = d.to_callback().reform(|e: Event| {
-        let v: f64 = input_value_select(&e).parse().unwrap_or(DEFAULT_SPEED);
+        let chosen = input_value_select(&e);
+        let v = SPEED_VALUES
+            .iter()
+            .position(|&s| s == chosen)
+            .map_or(DEFAULT_SPEED, |i| SPEEDS[i].0);
         Action::SetSpeed(v)
     });
     let on_reset = {
@@ -128,7 +132,7 @@ pub fn controls(p: &Props) -> Html {
         }
     });
     let on_drop = d.to_callback().reform(|e: Event| {
-        Action::SetDropRate(input_value(&e).parse::<f64>().unwrap_or(0.0) / 100.0)
+        Action::SetDropRate(input_value(&e).parse::<u32>().unwrap_or(0) as f64 / 100.0)
     });
     let (pre_vote, check_quorum) = (s.pre_vote, s.check_quorum);
     let on_pre_vote = d.to_callback().reform(move |_: Event| Action::SetOptions {
@@ -157,13 +161,13 @@ pub fn controls(p: &Props) -> Html {
                 <button data-testid="step" onclick={on_step} title="→ or PageDown">{"Step"}</button>
                 <label>{"Speed "}
                     <select data-testid="speed" onchange={on_speed}>
-                        { for SPEEDS.iter().map(|(v, label)| html! {
-                            <option value={v.to_string()} selected={(*v - s.speed).abs() < 1e-9}>{ *label }</option>
+                        { for SPEEDS.iter().zip(SPEED_VALUES).map(|((v, label), value)| html! {
+                            <option {value} selected={(*v - s.speed).abs() < 1e-9}>{ *label }</option>
                         }) }
                     </select>
                 </label>
                 <span class="clock" data-testid="clock" data-state={state_label}>
-                    { format!("{:.3} s virtual · {state_label}", p.now_ms as f64 / 1000.0) }
+                    { format!("{} virtual · {state_label}", crate::text::seconds(p.now_ms, 3)) }
                 </span>
                 <span class="events" data-testid="event-count">{ format!("{} events", p.event_count) }</span>
             </div>
@@ -186,7 +190,7 @@ pub fn controls(p: &Props) -> Html {
                     <input type="range" min="1" max="500" value={lat_min.to_string()} onchange={on_lat_min} aria-label="minimum latency" data-testid="latency-min" />
                     <input type="range" min="1" max="500" value={lat_max.to_string()} onchange={on_lat_max} aria-label="maximum latency" data-testid="latency-max" />
                 </label>
-                <label>{ format!("Drop {:.0}% ", s.drop_rate * 100.0) }
+                <label>{ format!("Drop {}% ", (s.drop_rate * 100.0).round() as u32) }
                     <input type="range" min="0" max="50" value={((s.drop_rate * 100.0).round() as u32).to_string()} onchange={on_drop} data-testid="drop-rate" />
                 </label>
                 <button onclick={on_heal} data-testid="heal-all" title="h">{"Heal all links"}</button>

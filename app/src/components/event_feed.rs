@@ -58,7 +58,7 @@ pub fn event_feed(p: &Props) -> Html {
             <ol class="feed-list" data-testid="feed">
                 { for items.map(|i| html! {
                     <li key={i.seq} class={format!("feed-{}", i.kind.label())}>
-                        <span class="t">{ format!("{:.3}s", i.at_ms as f64 / 1000.0) }</span>{" "}{ &i.text }
+                        <span class="t">{ crate::text::seconds(i.at_ms, 3) }</span>{" "}{ &i.text }
                     </li>
                 }) }
             </ol>

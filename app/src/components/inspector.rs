@@ -30,8 +30,8 @@ pub fn inspector(p: &Props) -> Html {
                     |v: Option<NodeId>| v.map_or("nobody".to_string(), |v| format!("node {v}"));
                 let deadline = if n.up && n.role != raftchat_core::Role::Leader {
                     format!(
-                        "{:.3} s (in {} ms)",
-                        n.election_deadline_ms as f64 / 1000.0,
+                        "{} (in {} ms)",
+                        crate::text::seconds(n.election_deadline_ms, 3),
                         n.election_deadline_ms.saturating_sub(p.view.now_ms)
                     )
                 } else {
@@ -74,7 +74,7 @@ pub fn inspector(p: &Props) -> Html {
                         <tr><th>{"disk writes"}</th><td colspan="2">{ format!("{} in progress", n.pending_writes) }</td></tr>
                         <tr><th>{"membership"}</th><td colspan="2" data-testid="inspect-member">{
                             match n.retiring_at_ms {
-                                Some(at) => format!("removed; shuts down at {:.3} s", at as f64 / 1000.0),
+                                Some(at) => format!("removed; shuts down at {}", crate::text::seconds(at, 3)),
                                 None => format!("{} — its log says: {}", n.membership.class(), n.config),
                             }
                         }</td></tr>

@@ -14,6 +14,9 @@ const COLUMNS: u64 = 32;
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub view: Rc<ClusterView>,
+    /// An index a broken safety property is about: its cells are marked.
+    #[prop_or_default]
+    pub highlight: Option<Index>,
 }
 
 /// A colour per term, far apart for neighbouring terms.
@@ -58,7 +61,7 @@ pub fn log_view(p: &Props) -> Html {
                                         let style = format!("--term: {}", term_colour(c.term));
                                         let kind = match c.kind { CellKind::Noop => "noop", CellKind::Chat => "chat", CellKind::Config => "config" };
                                         html! {
-                                            <td class={classes!("cell", kind, if committed { "committed" } else { "uncommitted" })} {style}
+                                            <td class={classes!("cell", kind, if committed { "committed" } else { "uncommitted" }, (p.highlight == Some(i)).then_some("violated"))} {style}
                                                 title={format!("index {i}, term {}, {kind}{}", c.term, if committed { ", committed" } else { ", not known committed" })}>
                                                 { c.term }{ if marks.is_empty() { html!{} } else { html! { <sub class="marks">{ marks }</sub> } } }
                                             </td>

@@ -12,4 +12,5 @@ pub mod inspector;
 pub mod log_view;
 pub mod panic_notice;
 pub mod run_bar;
+pub mod safety_panel;
 pub mod storage_status;

@@ -17,7 +17,7 @@ pub struct Props {
 }
 
 fn seconds(ms: u64) -> String {
-    format!("{:.1} s", ms as f64 / 1000.0)
+    crate::text::seconds(ms, 1)
 }
 
 #[derive(Properties)]
@@ -76,7 +76,7 @@ pub fn run_bar(p: &Props) -> Html {
     };
     // The recorded part of the slider (to the branch's end), shaded.
     let recorded = t.end_ms as f64 * 100.0 / t.span_ms.max(1) as f64;
-    let style = format!("--recorded: {recorded:.2}%");
+    let style = format!("--recorded: {}%", crate::text::tenths(recorded));
     html! {
         <section class="run-bar" aria-label="timeline">
             <div class="scrubber">

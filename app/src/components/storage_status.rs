@@ -22,7 +22,7 @@ pub fn storage_status(p: &Props) -> Html {
             html! { <>
                 {"Each node saves to IndexedDB: a reload brings the cluster back."}
                 if let Some(bytes) = usage_bytes {
-                    <span class="usage" data-testid="storage-usage">{ format!(" Site storage ≈ {:.0} KB.", bytes / 1024.0) }</span>
+                    <span class="usage" data-testid="storage-usage">{ format!(" Site storage ≈ {} KB.", (bytes / 1024.0).round() as u64) }</span>
                 }
             </> },
         ),
