@@ -41,7 +41,7 @@ test('frame time with 9 nodes and 50+ messages in flight', async () => {
   show(checked, 'safety panel on (the checker after every event)');
   await screenshot(page, 'nine-nodes-busy');
   await page.uncheck('[data-testid="safety-on"]');
-  await page.waitForSelector('[data-testid="safety"][data-state="off"]');
+  await page.waitForSelector('[data-testid="safety"][data-checking="false"]');
   const unchecked = await measure();
   show(unchecked, 'safety panel off');
   for (const r of [checked, unchecked]) {

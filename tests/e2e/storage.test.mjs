@@ -109,11 +109,15 @@ test('crashing the leader in a stream of messages loses and duplicates nothing a
   await waitForLeader(page, { higherThan: leader.term });
   await nodeAction(page, leader.id, 'restart');
   await page.waitForSelector(`g[data-testid="node-${leader.id}"][data-down="false"]`);
-  // Every replica ends with the same chat; each acknowledged entry is in it once.
+  // Every replica ends with the same chat, once the messages still being
+  // retried through the new leader are acknowledged (at least the six sent
+  // before the crash); each acknowledged entry is in it once.
   await page.waitForFunction(() => {
+    const acked = [...document.querySelectorAll('[data-testid="feed"] li')]
+      .filter((li) => /committed at index \d+/.test(li.textContent)).length;
     const chats = [...document.querySelectorAll('[data-testid^="chat-pane-"]')].map((p) =>
       [...p.querySelectorAll('[data-testid="chat-message"]')].map((m) => m.textContent).join('\n'));
-    return chats.every((c) => c === chats[0]) && chats[0].length > 0;
+    return acked >= 6 && chats.every((c) => c === chats[0]) && chats[0].length > 0;
   }, null, { timeout: 30_000, polling: 200 });
   const acks = await acknowledged(page);
   assert.ok(acks.length >= 6, `${acks.length} acknowledged`);

@@ -31,10 +31,12 @@ pub fn slug(property: &str) -> String {
 
 #[function_component(SafetyPanel)]
 pub fn safety_panel(p: &Props) -> Html {
-    let state = match (p.checking, p.violations.is_empty()) {
-        (false, _) => "off",
-        (true, true) => "ok",
-        (true, false) => "violated",
+    // The hooks say what the checker found (`ok` / `violated`); whether it
+    // is checking now is `data-checking` (off: the rows are greyed, not green).
+    let state = if p.violations.is_empty() {
+        "ok"
+    } else {
+        "violated"
     };
     let checking = p.checking;
     let toggle = p
@@ -42,18 +44,14 @@ pub fn safety_panel(p: &Props) -> Html {
         .to_callback()
         .reform(move |_: Event| Action::SetChecking(!checking));
     html! {
-        <section class="safety" data-testid="safety" data-state={state} aria-label="safety">
+        <section class={classes!("safety", (!p.checking).then_some("off"))} data-testid="safety" data-state={state} data-checking={p.checking.to_string()} aria-label="safety">
             <h2>{"Safety"}
                 <label class="hint"><input type="checkbox" data-testid="safety-on" checked={checking} onchange={toggle} />{" check every event"}</label>
             </h2>
             <ul>
             { for PROPERTIES.iter().filter(|&&rule| rule != "Checker" || p.violations.iter().any(|v| v.rule == rule)).map(|&rule| {
                 let v = p.violations.iter().find(|v| v.rule == rule);
-                let row = match (checking, v) {
-                    (false, _) => "off",
-                    (true, None) => "ok",
-                    (true, Some(_)) => "violated",
-                };
+                let row = if v.is_some() { "violated" } else { "ok" };
                 html! {
                     <li class={classes!("property", row)} data-testid={format!("safety-{}", slug(rule))} data-state={row}>
                         <span class="dot" aria-hidden="true"></span>{ rule }
