@@ -12,6 +12,7 @@ pub mod boot;
 pub mod components;
 pub mod effect;
 pub mod feed;
+pub mod json;
 pub mod persistence;
 pub mod runner;
 pub mod settings;

@@ -102,7 +102,11 @@ impl Runner {
                     d.emit(action);
                 });
             }
-            Effect::Download(recipe) => crate::share::export(&recipe),
+            Effect::Download(recipe) => {
+                if let Err(why) = crate::share::export(&recipe) {
+                    self.dispatch.emit(Action::Tell(why));
+                }
+            }
         }
     }
 }

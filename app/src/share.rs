@@ -121,16 +121,11 @@ extern "C" {
     );
 }
 
-fn message(e: JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| "an unknown error".into())
-}
+use crate::json::{message, recipe_from_json, recipe_to_json};
 
 /// The link that opens `recipe`.
 pub async fn link(recipe: &Recipe) -> Result<String, String> {
-    let packed = deflate_base64url(&recipe.to_link_json())
+    let packed = deflate_base64url(&recipe_to_json(&recipe.to_link_form())?)
         .await
         .map_err(message)?;
     let packed = packed.as_string().unwrap_or_default();
@@ -161,7 +156,7 @@ pub async fn from_fragment(fragment: &str) -> Result<Recipe, String> {
     let json = inflate_base64url(packed, MAX_RECIPE_BYTES as u32)
         .await
         .map_err(message)?;
-    Recipe::from_json(&json.as_string().unwrap_or_default())
+    recipe_from_json(&json.as_string().unwrap_or_default())
 }
 
 /// The run in a file (exported, or written by hand).
@@ -169,17 +164,18 @@ pub async fn from_file(file: &web_sys::File) -> Result<Recipe, String> {
     let text = read_file(file, MAX_RECIPE_BYTES as u32)
         .await
         .map_err(message)?;
-    Recipe::from_json(&text.as_string().unwrap_or_default())
+    recipe_from_json(&text.as_string().unwrap_or_default())
 }
 
 /// Downloads `recipe` as a JSON file.
-pub fn export(recipe: &Recipe) {
+pub fn export(recipe: &Recipe) -> Result<(), String> {
     let name = format!(
         "raftchat-seed{}-{}s.json",
         recipe.config.seed,
         recipe.at_ms / 1000
     );
-    download_text(&name, &recipe.to_json());
+    download_text(&name, &recipe_to_json(recipe)?);
+    Ok(())
 }
 
 /// Puts `text` on the clipboard; the browser may refuse.

@@ -93,6 +93,8 @@ pub enum Action {
     LinkReady(Result<String, String>, bool),
     /// Download the run as a JSON file.
     ExportRun,
+    /// Something the user should know (an effect that could not be done).
+    Tell(String),
     /// A new cluster: `nodes` nodes from `seed`.
     Reset {
         seed: u64,
@@ -500,7 +502,10 @@ impl AppState {
             settings: self.settings.clone(),
             author: self.author.clone(),
             node_ids: self.timeline.borrow().sim().node_ids().collect(),
-            recipe: self.recipe().ok().map(|r| r.to_json()),
+            recipe: self
+                .recipe()
+                .ok()
+                .and_then(|r| crate::json::recipe_to_json(&r).ok()),
         }));
     }
 
@@ -926,6 +931,10 @@ impl AppState {
                 s.share_link = Some(link);
                 return Rc::new(s);
             }
+            Action::Tell(what) => {
+                s.notice = Some(what);
+                return Rc::new(s);
+            }
             Action::LinkReady(Err(why), _) => {
                 s.notice = Some(format!("no link: {why}"));
                 return Rc::new(s);
@@ -1163,7 +1172,8 @@ impl AppState {
                 nodes,
                 recipe,
             } => {
-                if let Some(recipe) = recipe.as_deref().and_then(|r| Recipe::from_json(r).ok()) {
+                let saved = recipe.as_deref().map(crate::json::recipe_from_json);
+                if let Some(Ok(recipe)) = saved {
                     if let Ok(timeline) = Timeline::from_recipe(&recipe) {
                         let snapshots = nodes.iter().filter(|n| n.1.snapshot.is_some()).count();
                         let mut fresh =

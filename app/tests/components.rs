@@ -504,3 +504,76 @@ fn each_step_counts_however_slow_the_disk_so_a_saved_run_steps_like_one_in_memor
     assert_eq!(saved.event_count, memory.event_count);
     assert_eq!(saved.view.leader, memory.view.leader);
 }
+
+#[wasm_bindgen_test]
+fn the_browsers_json_reads_and_writes_the_same_recipes_as_the_core() {
+    use raftchat_app::json::{recipe_from_json, recipe_to_json};
+    use raftchat_core::bugs::{Bug, BugSet};
+    use raftchat_core::recipe::{Action as Run, Recipe, Step};
+    // A seed beyond what a JavaScript number holds exactly, a float, a bug
+    // switch, unit and struct actions.
+    let mut config = Settings::default().sim_config();
+    config.seed = u64::MAX - 6;
+    config.net.drop_rate = 0.125;
+    config.bugs = BugSet::only(Bug::StaleReads);
+    let mut recipe = Recipe::new(config);
+    recipe.steps = vec![
+        Step {
+            at_ms: 5,
+            action: Run::Crash(2),
+        },
+        Step {
+            at_ms: 9,
+            action: Run::HealAll,
+        },
+        Step {
+            at_ms: 12,
+            action: Run::Send {
+                node: 1,
+                client: 1,
+                seq: 1,
+                author: "ada".into(),
+                text: "héllo \"quoted\"".into(),
+            },
+        },
+        Step {
+            at_ms: 20,
+            action: Run::Bugs(BugSet::NONE),
+        },
+    ];
+    recipe.end_ms = 30;
+    recipe.at_ms = 25;
+    let text = recipe_to_json(&recipe).expect("written");
+    assert!(
+        text.contains(&format!("\"seed\":{}", u64::MAX - 6)),
+        "{text}"
+    );
+    assert_eq!(
+        Recipe::from_json(&text),
+        Ok(recipe.clone()),
+        "the core reads the page's text"
+    );
+    assert_eq!(
+        recipe_from_json(&recipe.to_json()),
+        Ok(recipe.clone()),
+        "the page reads the core's"
+    );
+    assert_eq!(recipe_from_json(&text), Ok(recipe.clone()));
+    // The link form too.
+    let link = recipe_to_json(&recipe.to_link_form()).unwrap();
+    assert_eq!(recipe_from_json(&link), Ok(recipe));
+    // Bad text gets the same messages as the core gives.
+    for (bad, says) in [
+        ("{not json", "damaged or cut short"),
+        ("[1, 2]", "not a raftchat run"),
+        (r#"{"steps": []}"#, "no \"version\""),
+        (r#"{"version": 7}"#, "version 7"),
+        (
+            r#"{"version": 1, "config": {"nodes": "five"}, "steps": []}"#,
+            "damaged",
+        ),
+    ] {
+        let err = recipe_from_json(bad).expect_err(bad);
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+}

@@ -30,7 +30,8 @@
 use crate::sim::Simulator;
 use crate::state_machine::{AppliedKind, Replica, StateMachine};
 use crate::types::*;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
@@ -88,6 +89,15 @@ pub const PROPERTIES: [&str; 14] = [
     "Removed servers do not disrupt",
     "Checker",
 ];
+
+/// An entry's payload in a few words: "a no-op", "request 3/7", "a configuration".
+fn describe<C>(payload: &Payload<C>) -> String {
+    match payload {
+        Payload::Noop => "a no-op".into(),
+        Payload::Command(r) => format!("request {}/{}", r.client, r.seq),
+        Payload::Config(_) => "a configuration".into(),
+    }
+}
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,12 +164,12 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Default for Checker<C> {
     fn default() -> Self {
         Checker {
             leaders: BTreeMap::new(),
-            ledger: HashMap::new(),
+            ledger: HashMap::default(),
             committed: BTreeMap::new(),
             commit_order: Vec::new(),
-            applied: HashMap::new(),
-            digests: HashMap::new(),
-            first_applied: HashMap::new(),
+            applied: HashMap::default(),
+            digests: HashMap::default(),
+            first_applied: HashMap::default(),
             acks_checked: 0,
             nevers_checked: 0,
             reads_checked: 0,
@@ -265,8 +275,8 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                         found!(fail(
                             "Log Matching",
                             format!(
-                                "node {id} holds entry {}@{} = {:?} after term {prev}, elsewhere it is {:?} after term {prev_term}",
-                                e.index, e.term, e.payload, payload
+                                "node {id} holds entry {}@{} ({}) after term {prev}, elsewhere it is {} after term {prev_term}",
+                                e.index, e.term, describe(&e.payload), describe(payload)
                             ),
                         )
                         .at(&[id], Some(e.index)));

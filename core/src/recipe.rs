@@ -209,18 +209,12 @@ impl Recipe {
         }
     }
 
-    /// Reads a recipe from JSON and checks it ([`Recipe::validate`]).
+    /// Reads a recipe from JSON and checks it ([`Recipe::validate`]). (The
+    /// page parses the JSON with the browser's own parser, then goes through
+    /// the same steps: [`Recipe::check_text`], [`Recipe::check_version`],
+    /// [`Recipe::accept`].)
     pub fn from_json(json: &str) -> Result<Recipe, String> {
-        if json.len() > MAX_RECIPE_BYTES {
-            return Err(format!(
-                "the run is {} bytes; the limit is {} MB",
-                json.len(),
-                MAX_RECIPE_BYTES >> 20
-            ));
-        }
-        if !json.trim_start().starts_with('{') {
-            return Err("this is not a raftchat run (a run is a JSON object)".into());
-        }
+        Self::check_text(json)?;
         // The version first, so that a newer format gets the right message.
         #[derive(Deserialize)]
         struct Versioned {
@@ -233,21 +227,46 @@ impl Recipe {
                 format!("this is not a raftchat run: {e}")
             }
         })?;
-        let version = versioned
-            .version
-            .ok_or("this is not a raftchat run (it has no \"version\")")?;
+        Self::check_version(versioned.version)?;
+        let recipe: Recipe =
+            serde_json::from_str(json).map_err(|e| format!("this run's recipe is damaged: {e}"))?;
+        recipe.accept()
+    }
+
+    /// What can be told of a recipe's text before parsing it: its size, and
+    /// that it is a JSON object.
+    pub fn check_text(json: &str) -> Result<(), String> {
+        if json.len() > MAX_RECIPE_BYTES {
+            return Err(format!(
+                "the run is {} bytes; the limit is {} MB",
+                json.len(),
+                MAX_RECIPE_BYTES >> 20
+            ));
+        }
+        if !json.trim_start().starts_with('{') {
+            return Err("this is not a raftchat run (a run is a JSON object)".into());
+        }
+        Ok(())
+    }
+
+    /// A recipe's `version` field is one this build reads.
+    pub fn check_version(version: Option<u64>) -> Result<(), String> {
+        let version = version.ok_or("this is not a raftchat run (it has no \"version\")")?;
         if version != RECIPE_VERSION as u64 && version != LINK_RECIPE_VERSION as u64 {
             return Err(format!(
                 "this run is in recipe format version {version}; this raftchat reads versions {RECIPE_VERSION} and {LINK_RECIPE_VERSION}"
             ));
         }
-        let mut recipe: Recipe =
-            serde_json::from_str(json).map_err(|e| format!("this run's recipe is damaged: {e}"))?;
-        if recipe.version == LINK_RECIPE_VERSION {
-            recipe.expand_link_form()?;
+        Ok(())
+    }
+
+    /// A recipe as parsed: its link form (version 2) expanded, then checked.
+    pub fn accept(mut self) -> Result<Recipe, String> {
+        if self.version == LINK_RECIPE_VERSION {
+            self.expand_link_form()?;
         }
-        recipe.validate()?;
-        Ok(recipe)
+        self.validate()?;
+        Ok(self)
     }
 
     pub fn to_json(&self) -> String {
@@ -261,6 +280,11 @@ impl Recipe {
     /// previous one plus 1. Deflated, a half-hour lesson with a chat message a
     /// second takes less than half the bytes of version 1.
     pub fn to_link_json(&self) -> String {
+        self.to_link_form().to_json()
+    }
+
+    /// The recipe as [`Recipe::to_link_json`] writes it.
+    pub fn to_link_form(&self) -> Recipe {
         let mut r = self.clone();
         r.version = LINK_RECIPE_VERSION;
         let mut last_ms = 0;
@@ -276,7 +300,7 @@ impl Recipe {
                 }
             }
         }
-        r.to_json()
+        r
     }
 
     /// Undoes [`Recipe::to_link_json`]: absolute times, every `seq` written.

@@ -201,11 +201,11 @@ pub fn app() -> Html {
             <div class="stage">
                 <ClusterSvg view={view.clone()} selection={state.selection} dispatch={dispatch.clone()} />
                 <aside class="side">
-                    <SafetyPanel violations={state.violations.clone()} checking={state.checking} dispatch={dispatch.clone()} />
                     <Inspector view={view.clone()} selection={state.selection} dispatch={dispatch.clone()} />
                     <EventFeed feed={state.feed.clone()} nodes={state.settings.nodes} />
                 </aside>
             </div>
+            <SafetyPanel violations={state.violations.clone()} checking={state.checking} dispatch={dispatch.clone()} />
             <section class="chats" aria-label="chat replicas">
                 { for view.nodes.iter().map(|n| html! {
                     <ChatPane key={n.id} node={n.clone()}
