@@ -576,4 +576,8 @@ fn the_browsers_json_reads_and_writes_the_same_recipes_as_the_core() {
         let err = recipe_from_json(bad).expect_err(bad);
         assert!(err.contains(says), "{bad}: {err}");
     }
+    // A huge file is refused before it is parsed, and says the limit.
+    let huge = format!("{{\"version\": 1, \"pad\": \"{}\"}}", "x".repeat(17 << 20));
+    let err = recipe_from_json(&huge).unwrap_err();
+    assert!(err.contains("the limit is 16 MB"), "{err}");
 }

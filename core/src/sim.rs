@@ -461,6 +461,9 @@ struct PendingBatch<C> {
     write_id: u64,
     /// With an external disk: the driver has reported this write durable.
     confirmed: bool,
+    /// With an external disk: handed to the driver (when virtual time reached
+    /// the write's completion, so that the real disk never runs ahead of it).
+    handed_out: bool,
     messages: Vec<Message<C>>,
     committed: Vec<Entry<C>>,
     snapshot: Option<Box<Snapshot>>,
@@ -887,7 +890,10 @@ impl<M: StateMachine + 'static> Simulator<M> {
     /// the next one is the completion of a write the driver has not yet made
     /// durable ([`Simulator::waiting_for_disk`]): virtual time then waits for it.
     pub fn step(&mut self) -> bool {
-        if self.waiting_for_disk().is_some() {
+        if let Some((node, handed_out)) = self.next_unconfirmed_write() {
+            if !handed_out {
+                self.hand_out(node);
+            }
             return false;
         }
         let Some(Reverse((at, _, what))) = self.queue.pop() else {
@@ -938,31 +944,36 @@ impl<M: StateMachine + 'static> Simulator<M> {
 
     /// The node whose durable write the run is waiting for, if any.
     pub fn waiting_for_disk(&self) -> Option<NodeId> {
+        self.next_unconfirmed_write()
+            .filter(|&(_, handed_out)| handed_out)
+            .map(|(node, _)| node)
+    }
+
+    /// The next event, if it is the completion of a write the driver has not
+    /// confirmed: its node, and whether the write was handed out yet.
+    fn next_unconfirmed_write(&self) -> Option<(NodeId, bool)> {
         let Reverse((_, _, Scheduled::WriteDone { node, incarnation })) = self.queue.peek()? else {
             return None;
         };
         let slot = &self.slots[*node as usize - 1];
-        let waiting =
-            slot.incarnation == *incarnation && slot.batches.front().is_some_and(|b| !b.confirmed);
-        waiting.then_some(*node)
+        let head = slot.batches.front().filter(|b| !b.confirmed)?;
+        (slot.incarnation == *incarnation).then_some((*node, head.handed_out))
     }
 
-    /// Lets the driver make durable writes (IndexedDB): each write is handed out
-    /// by [`Simulator::take_disk_writes`] and completes, at its virtual time,
-    /// only once confirmed. Turning it off confirms every write still pending;
-    /// turning it on hands out the writes still pending (made while it was
-    /// off, or by a checkpoint's re-simulation) for the driver to make durable.
+    /// Lets the driver make durable writes (IndexedDB). A write is handed out
+    /// by [`Simulator::take_disk_writes`] when virtual time reaches the moment
+    /// it completes, and virtual time waits there until it is confirmed: the
+    /// driver's disk never holds a write before the simulation says it is
+    /// durable, and a crash loses exactly the writes not yet reached. Turning
+    /// it off confirms every write still pending; turning it on leaves the
+    /// writes still pending (made while it was off, or by a checkpoint's
+    /// re-simulation) to the driver.
     pub fn set_external_disk(&mut self, on: bool) {
         if on && !self.external_disk {
-            for (i, slot) in self.slots.iter_mut().enumerate() {
+            for slot in &mut self.slots {
                 for b in slot.batches.iter_mut().filter(|b| !b.write.is_empty()) {
                     b.confirmed = false;
-                    self.disk_outbox.push(DiskWrite {
-                        node: i as NodeId + 1,
-                        incarnation: slot.incarnation,
-                        write_id: b.write_id,
-                        write: b.write.clone(),
-                    });
+                    b.handed_out = false;
                 }
             }
         }
@@ -974,6 +985,22 @@ impl<M: StateMachine + 'static> Simulator<M> {
                     b.confirmed = true;
                 }
             }
+        }
+    }
+
+    /// Virtual time has reached the completion of node `node`'s next write:
+    /// hand it to the driver (once).
+    fn hand_out(&mut self, node: NodeId) {
+        let slot = &mut self.slots[node as usize - 1];
+        let incarnation = slot.incarnation;
+        if let Some(b) = slot.batches.front_mut().filter(|b| !b.handed_out) {
+            b.handed_out = true;
+            self.disk_outbox.push(DiskWrite {
+                node,
+                incarnation,
+                write_id: b.write_id,
+                write: b.write.clone(),
+            });
         }
     }
 
@@ -1556,18 +1583,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
             self.reschedule_timer(id);
             return;
         }
-        if has_write && self.external_disk {
-            self.disk_outbox.push(DiskWrite {
-                node: id,
-                incarnation: slot.incarnation,
-                write_id,
-                write: write.clone(),
-            });
-        }
         slot.batches.push_back(PendingBatch {
             write,
             write_id,
             confirmed: !(has_write && self.external_disk),
+            handed_out: false,
             messages,
             committed,
             snapshot,

@@ -581,6 +581,9 @@ fn run_with_external_disk(seed: u64, until_ms: u64) -> Vec<Event> {
     let mut sent = false;
     while sim.now_ms() < until_ms {
         for w in sim.take_disk_writes() {
+            // Handed out only once virtual time has reached the write's
+            // completion: the real disk never holds what is not yet durable.
+            assert_eq!(sim.waiting_for_disk(), Some(w.node));
             sim.confirm_write(w.node, w.incarnation, w.write_id);
         }
         if !sent && sim.now_ms() >= 1_000 {
