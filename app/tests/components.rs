@@ -317,24 +317,7 @@ fn a_saved_cluster_queues_its_disk_work_as_effects_in_order() {
         if s.view.leader.is_some() {
             break;
         }
-        let writes: Vec<_> = s
-            .take_effects()
-            .into_iter()
-            .flat_map(|e| match e {
-                Effect::Write(w) => w,
-                _ => Vec::new(),
-            })
-            .collect();
-        for w in writes {
-            s = reduce(
-                s,
-                Action::Durable {
-                    node: w.node,
-                    incarnation: w.incarnation,
-                    write_id: w.write_id,
-                },
-            );
-        }
+        s = confirm_writes(s);
         s = reduce(s, Action::Step);
     }
     let (leader, _) = s

@@ -160,6 +160,27 @@ fn cut_both(t: &mut Timeline, a: NodeId, b: NodeId) -> Result<(), String> {
     t.act(Action::Cut { from: b, to: a })
 }
 
+/// A run of `cfg` (five servers, checker off while a scenario is authored:
+/// the checks come after) up to its first leader, whose no-op every server
+/// has committed. Returns the run and the leader.
+fn settled(cfg: SimConfig) -> Result<(Timeline, NodeId), String> {
+    let mut t = Timeline::new(cfg)?;
+    t.set_checking(false)?;
+    run_until(&mut t, 5_000, "a first leader", |t| {
+        sim(t).leader().is_some()
+    })?;
+    let leader = sim(&t).leader().unwrap();
+    run_until(&mut t, 2_000, "the first no-op committed everywhere", |t| {
+        (1..=5).all(|x| {
+            sim(t)
+                .node(x)
+                .and_then(|v| v.node)
+                .is_some_and(|n| n.raft().commit_index() >= 1)
+        })
+    })?;
+    Ok((t, leader))
+}
+
 /// Figure 8 of the Raft paper, staged on five servers. Returns the run and
 /// the index at stake.
 fn figure_8(bugs: BugSet) -> Result<(Timeline, u64), String> {
@@ -172,23 +193,9 @@ fn figure_8(bugs: BugSet) -> Result<(Timeline, u64), String> {
         bugs,
         ..SimConfig::default()
     };
-    let mut t = Timeline::new(cfg)?;
-    t.set_checking(false)?; // authoring: the checks come after
-    run_until(&mut t, 5_000, "a first leader", |t| {
-        sim(t).leader().is_some()
-    })?;
-    let s1 = sim(&t).leader().unwrap();
+    let (mut t, s1) = settled(cfg)?;
     let others: Vec<NodeId> = (1..=5).filter(|&i| i != s1).collect();
     let (s2, rest) = (others[0], &others[1..]);
-    // Everyone has the first leader's no-op committed.
-    run_until(&mut t, 2_000, "the no-op everywhere", |t| {
-        (1..=5).all(|i| {
-            sim(t)
-                .node(i)
-                .and_then(|v| v.node)
-                .is_some_and(|n| n.raft().commit_index() >= 1)
-        })
-    })?;
     // (a) S1 replicates a new entry to S2 only.
     for &x in rest {
         cut_both(&mut t, s1, x)?;
@@ -329,21 +336,8 @@ fn deposed_leader_read(bugs: BugSet) -> Result<Timeline, String> {
         bugs,
         ..SimConfig::default()
     };
-    let mut t = Timeline::new(cfg)?;
-    t.set_checking(false)?; // authoring: the checks come after
-    run_until(&mut t, 5_000, "a first leader", |t| {
-        sim(t).leader().is_some()
-    })?;
-    let old = sim(&t).leader().unwrap();
     // Its first entry committed: it may serve reads (§6.4 step 1).
-    run_until(&mut t, 2_000, "the leader's no-op committed", |t| {
-        (1..=5).all(|x| {
-            sim(t)
-                .node(x)
-                .and_then(|v| v.node)
-                .is_some_and(|n| n.raft().commit_index() >= 1)
-        })
-    })?;
+    let (mut t, old) = settled(cfg)?;
     t.act(Action::Isolate(old))?;
     run_until(&mut t, 3_000, "a new leader", |t| {
         (1..=5).any(|x| x != old && role(t, x).is_some_and(|(r, _)| r == Role::Leader))
