@@ -126,6 +126,9 @@ struct NodeState {
     /// Terms of the log entries last seen, from index 1 (or the log's start).
     log_terms: Vec<Term>,
     log_base: Index,
+    /// The log's truncation count when last seen: unchanged (and the same
+    /// base), the log has only grown at the end since.
+    log_truncations: u64,
     commit_checked: Index,
     /// Position in the replica's applied history checked so far.
     applied_checked: u64,
@@ -261,6 +264,10 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             let terms = log.entries().iter().map(|e| e.term);
             let changed_from = if st.log_base != base {
                 0
+            } else if st.log_truncations == log.truncations() {
+                // Only appended since (entries change only by truncation,
+                // appending and compaction): compare what is new.
+                st.log_terms.len().min(log.entries().len())
             } else {
                 st.log_terms
                     .iter()
@@ -308,6 +315,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             st.log_terms
                 .extend(log.entries()[changed_from..].iter().map(|e| e.term));
             st.log_base = base;
+            st.log_truncations = log.truncations();
 
             // A snapshot this node just took holds exactly its state machine,
             // which is still at the snapshot's index.

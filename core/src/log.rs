@@ -14,6 +14,10 @@ pub struct RaftLog<C> {
     entries: Vec<Entry<C>>,
     /// Indexes of the configuration entries in `entries`, oldest first.
     config_indexes: Vec<Index>,
+    /// How many times entries were removed from the end (a conflicting
+    /// suffix): while it stands still, the log has only grown at the end
+    /// (the checker compares only what is new).
+    truncations: u64,
 }
 
 impl<C: Clone> RaftLog<C> {
@@ -29,6 +33,7 @@ impl<C: Clone> RaftLog<C> {
             base_config,
             entries: Vec::new(),
             config_indexes: Vec::new(),
+            truncations: 0,
         };
         for e in entries {
             log.push(e);
@@ -109,7 +114,13 @@ impl<C: Clone> RaftLog<C> {
     }
 
     /// Removes the entries from `index` on (a conflicting suffix, §5.3).
+    /// See the `truncations` field: bumped by every [`RaftLog::truncate_from`].
+    pub fn truncations(&self) -> u64 {
+        self.truncations
+    }
+
     pub fn truncate_from(&mut self, index: Index) {
+        self.truncations += 1;
         debug_assert!(index > self.base_index, "cannot truncate a snapshot");
         self.entries
             .truncate(index.saturating_sub(self.base_index + 1) as usize);
