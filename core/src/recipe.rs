@@ -53,6 +53,12 @@ pub enum Action {
     HealAll,
     /// Drop one message on the wire (by its id).
     DropMessage(u64),
+    /// Hold mode on or off: new messages wait on their links for the user.
+    Hold(bool),
+    /// Deliver one held message now (by its id).
+    Deliver(u64),
+    /// Put a second copy of a message on its link (by its id).
+    Duplicate(u64),
     /// Message latency, loss, duplication…
     SetNet(NetConfig),
     /// PreVote and CheckQuorum.
@@ -101,6 +107,9 @@ impl Action {
             Action::Cut { from, to } | Action::Heal { from, to } => vec![from, to],
             Action::HealAll
             | Action::DropMessage { .. }
+            | Action::Hold(_)
+            | Action::Deliver(_)
+            | Action::Duplicate(_)
             | Action::SetNet { .. }
             | Action::Options { .. }
             | Action::Bugs(_)
@@ -122,6 +131,12 @@ impl Action {
                 Ok(())
             }
             &Action::DropMessage(id) => sim.drop_message(id),
+            &Action::Hold(on) => {
+                sim.set_hold(on);
+                Ok(())
+            }
+            &Action::Deliver(id) => sim.deliver_now(id),
+            &Action::Duplicate(id) => sim.duplicate_message(id),
             Action::SetNet(net) => sim.set_net(net.clone()),
             &Action::Options {
                 pre_vote,

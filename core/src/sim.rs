@@ -203,8 +203,13 @@ pub enum EventKind {
         kind: MessageKind,
         term: Term,
         entries: usize,
-        /// Virtual time of arrival, or `None` when it will not arrive.
+        /// Virtual time of arrival, or `None` when it will not arrive (or
+        /// is held: see `held`).
         deliver_at_ms: Option<u64>,
+        /// Held on its link until delivered, dropped or duplicated by hand
+        /// ([`Simulator::set_hold`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        held: bool,
     },
     MessageDelivered {
         id: u64,
@@ -368,7 +373,10 @@ pub struct DiskWrite<C> {
 pub struct InFlight<C> {
     pub id: u64,
     pub sent_ms: u64,
+    /// When it arrives; for a held message, when it was held (it waits).
     pub deliver_ms: u64,
+    /// Waiting on its link for the user ([`Simulator::set_hold`]).
+    pub held: bool,
     pub message: Message<C>,
 }
 
@@ -518,6 +526,8 @@ pub struct Simulator<M: StateMachine> {
     in_flight: InFlightTable<M::Command>,
     next_message_id: u64,
     cut: BTreeSet<(NodeId, NodeId)>,
+    /// Hold mode: new messages wait on their links for the user.
+    hold: bool,
     record_events: bool,
     events: Vec<Event>,
     history: Records<ClientRecord>,
@@ -599,6 +609,16 @@ impl<C> InFlightTable<C> {
     fn iter(&self) -> impl Iterator<Item = &InFlight<C>> {
         self.slots.iter().flatten()
     }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut InFlight<C>> {
+        let at = id.checked_sub(self.base)? as usize;
+        self.slots.get_mut(at)?.as_mut()
+    }
+
+    fn get(&self, id: u64) -> Option<&InFlight<C>> {
+        let at = id.checked_sub(self.base)? as usize;
+        self.slots.get(at)?.as_ref()
+    }
 }
 
 /// A read-only view of one node.
@@ -643,6 +663,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             in_flight: InFlightTable::default(),
             next_message_id: 1,
             cut: BTreeSet::new(),
+            hold: false,
             record_events: true,
             events: Vec::new(),
             history: Records::new(RECORD_WINDOW),
@@ -1231,6 +1252,92 @@ impl<M: StateMachine + 'static> Simulator<M> {
         Ok(())
     }
 
+    /// Hold mode on: every message sent from now on waits on its link until
+    /// the user delivers ([`Simulator::deliver_now`]), drops or duplicates
+    /// it; timers still run. Off: the messages still held set out, each
+    /// with the network's latency from now (loss and duplication as usual
+    /// for messages sent later).
+    pub fn set_hold(&mut self, on: bool) {
+        self.hold = on;
+        if on {
+            return;
+        }
+        let held: Vec<u64> = self
+            .in_flight
+            .iter()
+            .filter(|m| m.held)
+            .map(|m| m.id)
+            .collect();
+        for id in held {
+            let deliver_ms = self.now_ms
+                + self
+                    .rng
+                    .uniform(self.cfg.net.latency_min_ms, self.cfg.net.latency_max_ms);
+            if let Some(m) = self.in_flight.get_mut(id) {
+                m.held = false;
+                m.sent_ms = self.now_ms;
+                m.deliver_ms = deliver_ms;
+            }
+            self.schedule(deliver_ms, Scheduled::Deliver(id));
+        }
+    }
+
+    /// Whether new messages are held ([`Simulator::set_hold`]).
+    pub fn holding(&self) -> bool {
+        self.hold
+    }
+
+    /// The held message sent first, if any ("deliver next").
+    pub fn next_held(&self) -> Option<u64> {
+        self.in_flight.iter().find(|m| m.held).map(|m| m.id)
+    }
+
+    /// Delivers held message `id` now.
+    pub fn deliver_now(&mut self, id: u64) -> Result<(), String> {
+        match self.in_flight.get(id) {
+            Some(m) if m.held => {}
+            Some(_) => return Err(format!("message {id} is not held: it arrives by itself")),
+            None => return Err(format!("message {id} is not in flight")),
+        }
+        self.deliver(id);
+        Ok(())
+    }
+
+    /// Puts a second copy of message `id` on its link (a duplicate, as a
+    /// network may make): held if the original is, else arriving with it.
+    pub fn duplicate_message(&mut self, id: u64) -> Result<(), String> {
+        let m = self
+            .in_flight
+            .get(id)
+            .ok_or_else(|| format!("message {id} is not in flight"))?;
+        let copy = InFlight {
+            id: self.next_message_id,
+            ..m.clone()
+        };
+        self.next_message_id += 1;
+        self.stats.messages_sent += 1;
+        let entries = match &copy.message.body {
+            MessageBody::AppendEntries { entries, .. } => entries.len(),
+            _ => 0,
+        };
+        self.emit(EventKind::MessageSent {
+            id: copy.id,
+            from: copy.message.from,
+            to: copy.message.to,
+            kind: copy.message.kind(),
+            term: copy.message.term,
+            entries,
+            deliver_at_ms: (!copy.held).then_some(copy.deliver_ms),
+            held: copy.held,
+        });
+        let (copy_id, held, deliver_ms) = (copy.id, copy.held, copy.deliver_ms);
+        self.in_flight.insert(copy);
+        if !held {
+            self.schedule(deliver_ms, Scheduled::Deliver(copy_id));
+        }
+        Ok(())
+    }
+
     /// §3.10: the current leader hands leadership to `target`.
     pub fn transfer_leadership(&mut self, target: NodeId) -> Result<(), String> {
         self.check_id(target)?;
@@ -1722,6 +1829,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
 
     fn send(&mut self, message: Message<M::Command>) {
         self.stats.messages_sent += 1;
+        if self.hold {
+            return self.send_held(message);
+        }
         let copies = if self.rng.chance(self.cfg.net.duplicate_rate) {
             2
         } else {
@@ -1751,6 +1861,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 term,
                 entries,
                 deliver_at_ms: arrives.then_some(deliver_ms),
+                held: false,
             });
             if !arrives {
                 let reason = if cut {
@@ -1772,10 +1883,45 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 id,
                 sent_ms: self.now_ms,
                 deliver_ms,
+                held: false,
                 message,
             });
             self.schedule(deliver_ms, Scheduled::Deliver(id));
         }
+    }
+
+    /// Hold mode: the user is the network. The message waits on its link (no
+    /// random loss, duplication or latency) unless the link is cut.
+    fn send_held(&mut self, message: Message<M::Command>) {
+        let id = self.next_message_id;
+        self.next_message_id += 1;
+        let (from, to, kind, term) = (message.from, message.to, message.kind(), message.term);
+        let entries = match &message.body {
+            MessageBody::AppendEntries { entries, .. } => entries.len(),
+            _ => 0,
+        };
+        let cut = self.cut.contains(&(from, to));
+        self.emit(EventKind::MessageSent {
+            id,
+            from,
+            to,
+            kind,
+            term,
+            entries,
+            deliver_at_ms: None,
+            held: !cut,
+        });
+        if cut {
+            self.dropped_kind(id, from, to, kind, DropReason::LinkCut);
+            return;
+        }
+        self.in_flight.insert(InFlight {
+            id,
+            sent_ms: self.now_ms,
+            deliver_ms: self.now_ms,
+            held: true,
+            message,
+        });
     }
 
     /// Figure 2: persistent state is "updated on stable storage before responding
