@@ -10,7 +10,8 @@
 //! - [`state_machine`], [`chat`]: applying committed entries exactly once.
 //! - [`node`]: Raft + replica + client requests, as a driver runs them.
 //! - [`recipe`]: a run as its settings and timed commands; [`timeline`]:
-//!   checkpoints, seeking and branches over a recipe.
+//!   checkpoints, seeking and branches over a recipe; [`lesson`]: guided
+//!   lessons (a recipe, and where to stop and what to say).
 //! - [`sim`]: the deterministic simulator; [`checker`]: the invariants;
 //!   [`campaign`]: randomized fault runs; [`records`]: the bounded record
 //!   lists they read from; [`packed`]: the binary form of snapshot records.
@@ -19,6 +20,7 @@ pub mod bugs;
 pub mod campaign;
 pub mod chat;
 pub mod checker;
+pub mod lesson;
 pub mod log;
 pub mod node;
 pub mod packed;

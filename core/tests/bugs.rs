@@ -363,6 +363,16 @@ fn deposed_leader_read(bugs: BugSet) -> Result<Timeline, String> {
 fn a_leader_that_ignores_a_higher_term_in_replies_serves_a_stale_read() {
     let t = deposed_leader_read(BugSet::only(Bug::IgnoreHigherTermReply)).expect("stages");
     let recipe = t.recipe();
+    let path = shipped("deposed-leader-read.json");
+    if std::env::var_os("RAFTCHAT_WRITE_SCENARIOS").is_some() {
+        std::fs::write(&path, recipe.to_json() + "\n").expect("scenario written");
+    }
+    let file = std::fs::read_to_string(&path).expect("tests/scenarios/deposed-leader-read.json");
+    assert_eq!(
+        Recipe::from_json(&file).expect("a valid recipe"),
+        recipe,
+        "the shipped scenario is stale: rerun with RAFTCHAT_WRITE_SCENARIOS=1"
+    );
     let report = campaign::replay(&recipe).expect("replays");
     let v = report.violation.expect("a stale read");
     println!("with ignore-higher-term-reply: {v}");

@@ -54,6 +54,8 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
   --json                    print the client history and every replica's chat
   --replay FILE             replay a recorded run (a recipe exported by the page),
                             checking every invariant (ignores the run options)
+  --lesson FILE             play a lesson file: each step's stop, the cluster
+                            there, and any expectation that fails (exit 1)
   --bench                   measure simulator speed and memory (ignores other options)
   --bench-seconds S         how long the saturating load runs      [10]
   -h, --help                this help
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Ok(Mode::Bench { load_seconds }) => bench::run(load_seconds),
         Ok(Mode::Run { cfg, json }) => run(&cfg, json),
         Ok(Mode::Replay { file, json }) => replay(&file, json),
+        Ok(Mode::Lesson { file }) => lesson(&file),
         Err(e) => {
             eprintln!("raftchat-sim: {e}\n(try --help)");
             ExitCode::from(2)
@@ -95,6 +98,9 @@ enum Mode {
         file: std::path::PathBuf,
         json: bool,
     },
+    Lesson {
+        file: std::path::PathBuf,
+    },
 }
 
 fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, String> {
@@ -107,6 +113,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     let mut load_seconds = 10.0;
     let mut seed = 1;
     let mut replay_file = None;
+    let mut lesson_file = None;
     // Explicit options, applied over the campaign profile when both are given.
     let mut overrides: Vec<Box<dyn Fn(&mut RunConfig)>> = Vec::new();
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
@@ -134,6 +141,11 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
             "--bench" => bench = true,
             "--replay" => {
                 replay_file = Some(std::path::PathBuf::from(
+                    p.value().map_err(|_| format!("{name} needs a file"))?,
+                ))
+            }
+            "--lesson" => {
+                lesson_file = Some(std::path::PathBuf::from(
                     p.value().map_err(|_| format!("{name} needs a file"))?,
                 ))
             }
@@ -223,6 +235,9 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     }
     if bench {
         return Ok(Mode::Bench { load_seconds });
+    }
+    if let Some(file) = lesson_file {
+        return Ok(Mode::Lesson { file });
     }
     if let Some(file) = replay_file {
         return Ok(Mode::Replay { file, json });
@@ -321,6 +336,58 @@ fn replay(file: &std::path::Path, json: bool) -> ExitCode {
         liveness_ms: None,
     };
     report(&cfg, campaign::replay(&recipe), json)
+}
+
+/// Plays a lesson: every stop, the cluster there, unmet expectations.
+fn lesson(file: &std::path::Path) -> ExitCode {
+    use raftchat_core::lesson::{self, Lesson, MAX_LESSON_BYTES};
+    let fail = |e: String| {
+        eprintln!("raftchat-sim: {}: {e}", file.display());
+        ExitCode::from(2)
+    };
+    let text = match std::fs::metadata(file) {
+        Ok(m) if m.len() > MAX_LESSON_BYTES as u64 => {
+            return fail(format!("{} bytes; a lesson is at most 1 MB", m.len()))
+        }
+        Ok(_) => match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => return fail(e.to_string()),
+        },
+        Err(e) => return fail(e.to_string()),
+    };
+    let l = match Lesson::from_json(&text) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    out!("{} ({})", l.title, l.id);
+    let mut unmet = 0;
+    for (p, part) in l.parts.iter().enumerate() {
+        let stops = match lesson::plan(part) {
+            Ok(s) => s,
+            Err(e) => return fail(format!("part {}: {e}", p + 1)),
+        };
+        for ((i, step), stop) in part.steps.iter().enumerate().zip(&stops) {
+            out!(
+                "part {} step {} at {} ms: {}",
+                p + 1,
+                i + 1,
+                stop.at_ms,
+                stop.moment
+            );
+            let caption: String = step.caption.chars().take(100).collect();
+            out!("    {caption}");
+            for u in &stop.unmet {
+                out!("    UNMET: {u}");
+                unmet += 1;
+            }
+        }
+    }
+    if unmet > 0 {
+        out!("{unmet} expectation(s) unmet");
+        return ExitCode::from(1);
+    }
+    out!("every expectation holds");
+    ExitCode::SUCCESS
 }
 
 fn run(cfg: &RunConfig, json: bool) -> ExitCode {
