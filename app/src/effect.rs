@@ -46,4 +46,6 @@ pub enum Effect {
     MakeLink(Recipe),
     /// Download the run as a JSON file.
     Download(Recipe),
+    /// Fetch a built-in lesson; comes back as `Action::OpenLesson`.
+    FetchLesson(String),
 }

@@ -13,6 +13,7 @@ pub mod components;
 pub mod effect;
 pub mod feed;
 pub mod json;
+pub mod lesson;
 pub mod persistence;
 pub mod runner;
 pub mod settings;

@@ -40,6 +40,10 @@ impl Runner {
                 ));
             });
         }
+        let lesson = crate::share::take_lesson_fragment();
+        if !lesson.is_empty() {
+            self.dispatch.emit(Action::LoadLesson(lesson));
+        }
         let d = self.dispatch.clone();
         crate::share::listen(move |run| d.emit(Action::OpenRun(run)));
         self.boot(crate::boot::current_cluster(), settings, author, None);
@@ -106,6 +110,12 @@ impl Runner {
                 if let Err(why) = crate::share::export(&recipe) {
                     self.dispatch.emit(Action::Tell(why));
                 }
+            }
+            Effect::FetchLesson(id) => {
+                let d = self.dispatch.clone();
+                spawn_local(async move {
+                    d.emit(Action::OpenLesson(crate::share::fetch_lesson(&id).await));
+                });
             }
         }
     }

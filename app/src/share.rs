@@ -89,6 +89,19 @@ export function take_run_fragment() {
   history.replaceState(null, '', location.pathname + location.search);
   return h;
 }
+export function take_lesson_fragment() {
+  const h = location.hash;
+  if (!h.startsWith('#lesson=')) return '';
+  history.replaceState(null, '', location.pathname + location.search);
+  return decodeURIComponent(h.slice(8));
+}
+export async function fetch_text(url, limit) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(url + ' could not be loaded (HTTP ' + r.status + ')');
+  const t = await r.text();
+  if (t.length > limit) throw new Error(url + ' is larger than ' + limit + ' bytes');
+  return t;
+}
 export function listen_for_runs(on_file, on_fragment) {
   document.addEventListener('dragover', (e) => e.preventDefault());
   document.addEventListener('drop', (e) => {
@@ -112,6 +125,11 @@ extern "C" {
     #[wasm_bindgen(catch)]
     async fn copy_text(text: &str) -> Result<JsValue, JsValue>;
     fn page_url() -> String;
+    /// The page's `#lesson=ID` fragment (a built-in lesson's id), if any,
+    /// removed from the address bar.
+    pub fn take_lesson_fragment() -> String;
+    #[wasm_bindgen(catch)]
+    async fn fetch_text(url: &str, limit: u32) -> Result<JsValue, JsValue>;
     /// The page's `#run=…` fragment, if any, removed from the address bar (a
     /// reload then keeps the run as it went on, not as it was shared).
     pub fn take_run_fragment() -> String;
@@ -121,7 +139,8 @@ extern "C" {
     );
 }
 
-use crate::json::{message, recipe_from_json, recipe_to_json};
+use crate::json::{lesson_from_json, message, recipe_from_json, recipe_to_json};
+use raftchat_core::lesson::{Lesson, MAX_LESSON_BYTES};
 
 /// The link that opens `recipe`.
 pub async fn link(recipe: &Recipe) -> Result<String, String> {
@@ -165,6 +184,29 @@ pub async fn from_file(file: &web_sys::File) -> Result<Recipe, String> {
         .await
         .map_err(message)?;
     recipe_from_json(&text.as_string().unwrap_or_default())
+}
+
+/// A built-in lesson, served beside the page (`lessons/{id}.json`).
+pub async fn fetch_lesson(id: &str) -> Result<Lesson, String> {
+    if !raftchat_core::lesson::BUILT_IN
+        .iter()
+        .any(|(i, _)| *i == id)
+    {
+        let shown: String = id.chars().take(40).collect();
+        return Err(format!("there is no built-in lesson \"{shown}\""));
+    }
+    let text = fetch_text(&format!("lessons/{id}.json"), MAX_LESSON_BYTES as u32)
+        .await
+        .map_err(message)?;
+    lesson_from_json(&text.as_string().unwrap_or_default())
+}
+
+/// A lesson in a file (exported from the page, or written by hand).
+pub async fn lesson_from_file(file: &web_sys::File) -> Result<Lesson, String> {
+    let text = read_file(file, MAX_LESSON_BYTES as u32)
+        .await
+        .map_err(message)?;
+    lesson_from_json(&text.as_string().unwrap_or_default())
 }
 
 /// Downloads `recipe` as a JSON file.

@@ -6,12 +6,14 @@
 
 use crate::effect::Effect;
 use crate::feed::{describe, FeedItem};
+use crate::lesson::LessonPlay;
 use crate::settings::{bootstrap_config, Settings, MIN_NODES};
 use crate::storage::{ClusterMeta, SCHEMA_VERSION};
 use crate::view::ClusterView;
 use raftchat_core::bugs::{Bug, BugSet};
 use raftchat_core::chat::ChatCommand;
 use raftchat_core::checker::Violation;
+use raftchat_core::lesson::Lesson;
 use raftchat_core::recipe::{Action as Run, Recipe};
 use raftchat_core::sim::{Simulator, MAX_NODES};
 use raftchat_core::storage::PersistedState;
@@ -87,6 +89,19 @@ pub enum Action {
     SwitchBranch(u32),
     /// Open a shared or exported run (a recipe); bad input leaves the cluster as it is.
     OpenRun(Result<Recipe, String>),
+    /// Load a built-in lesson by id (fetched beside the page).
+    LoadLesson(String),
+    /// Open a lesson (a built-in one, a file); bad input leaves the page as it is.
+    OpenLesson(Result<Lesson, String>),
+    /// Play on to the lesson's next stop (or the next part, or the end).
+    LessonNext,
+    /// Jump straight to the lesson's next stop.
+    LessonSkip,
+    /// PageDown (a presenter remote): the lesson's next step, or one step.
+    Advance,
+    /// Choose an answer to the step's question.
+    LessonChoose(usize),
+    CloseLesson,
     /// Make a link to the run (shown on the page, and copied if allowed).
     CopyLink,
     /// The link is made (or why not), and whether it is on the clipboard.
@@ -144,6 +159,14 @@ pub enum Action {
     },
     HealAll,
     DropMessage(u64),
+    /// Hold mode on or off: new messages wait on their links for the user.
+    SetHold(bool),
+    /// Deliver a held message now.
+    DeliverMessage(u64),
+    /// Deliver the held message sent first.
+    DeliverNext,
+    /// Put a second copy of a message on its link.
+    DuplicateMessage(u64),
     /// Send a chat message through a node.
     Send {
         node: NodeId,
@@ -231,11 +254,15 @@ pub struct AppState {
     pub share_link: Option<String>,
     /// A run opened (by link) while storage was still opening: opened once it is.
     pending_run: Option<Recipe>,
+    /// A lesson opened (by link) while storage was still opening.
+    pending_lesson: Option<Rc<Lesson>>,
     /// The timeline's marks and branches, as the components draw them.
     pub marks: Rc<crate::view::TimelineView>,
     /// The first violation of each property so far (the safety panel).
     pub violations: Rc<Vec<Violation>>,
     pub checking: bool,
+    /// The guided lesson being played, if any.
+    pub lesson: Option<LessonPlay>,
     /// Effects queued for the runner, in order. Shared by every state of one
     /// page, so that none is lost when the reducer returns an older state.
     outbox: Rc<RefCell<Vec<Effect>>>,
@@ -319,9 +346,11 @@ impl AppState {
             import_error: None,
             share_link: None,
             pending_run: None,
+            pending_lesson: None,
             marks: Rc::default(),
             violations: Rc::default(),
             checking: true,
+            lesson: None,
             outbox,
         };
         state.refresh();
@@ -400,11 +429,64 @@ impl AppState {
     /// Opens a run that arrived (by link) while storage was opening.
     fn open_pending(&mut self) -> Rc<AppState> {
         let pending = self.pending_run.take();
+        let lesson = self.pending_lesson.take();
         let mut me = self.next();
         me.pending_run = None;
-        match pending {
-            Some(recipe) => AppState::reduce(Rc::new(me), Action::OpenRun(Ok(recipe))),
-            None => Rc::new(me),
+        me.pending_lesson = None;
+        match (pending, lesson) {
+            (_, Some(lesson)) => me.start_lesson(lesson, 0).into(),
+            (Some(recipe), None) => AppState::reduce(Rc::new(me), Action::OpenRun(Ok(recipe))),
+            (None, None) => Rc::new(me),
+        }
+    }
+
+    /// A new page state running `recipe` (paused at its `at_ms`), keeping
+    /// what the user chose on the page; or why it cannot be opened.
+    fn open_recipe(&self, recipe: &Recipe) -> Result<AppState, String> {
+        let s = self;
+        let settings = Settings {
+            seed: recipe.config.seed,
+            nodes: recipe.config.nodes,
+            pre_vote: recipe.config.pre_vote,
+            check_quorum: recipe.config.check_quorum,
+            latency_min_ms: recipe.config.net.latency_min_ms,
+            latency_max_ms: recipe.config.net.latency_max_ms,
+            drop_rate: recipe.config.net.drop_rate,
+            ..s.settings.clone()
+        };
+        let timeline =
+            Timeline::from_recipe(recipe).map_err(|e| format!("the run cannot be opened: {e}"))?;
+        let old = s.node_ids();
+        let mut fresh =
+            AppState::with_timeline(settings, timeline, s.storage.clone(), s.outbox.clone());
+        fresh.author = s.author.clone();
+        fresh.carry_over(s);
+        fresh.running = false;
+        fresh.next_seq = next_seqs(recipe);
+        fresh
+            .timeline
+            .borrow_mut()
+            .sim_mut()
+            .set_external_disk(false);
+        fresh.after_jump(&old);
+        fresh.refresh();
+        fresh.flush_writes();
+        Ok(fresh)
+    }
+
+    /// Opens part `part` of `lesson` at its first stop.
+    fn start_lesson(mut self, lesson: Rc<Lesson>, part: usize) -> AppState {
+        let opened = LessonPlay::start(lesson, part)
+            .and_then(|(play, recipe)| Ok((play, self.open_recipe(&recipe)?)));
+        match opened {
+            Ok((play, mut fresh)) => {
+                fresh.lesson = Some(play);
+                fresh
+            }
+            Err(e) => {
+                self.import_error = Some(format!("the lesson: {e}"));
+                self
+            }
         }
     }
 
@@ -415,6 +497,7 @@ impl AppState {
         self.projector = from.projector;
         self.help = from.help;
         self.pending_run = from.pending_run.clone();
+        self.pending_lesson = from.pending_lesson.clone();
     }
 
     /// Until storage is open the cluster does not start: what happened in it
@@ -561,9 +644,11 @@ impl AppState {
             import_error: self.import_error.clone(),
             share_link: self.share_link.clone(),
             pending_run: self.pending_run.clone(),
+            pending_lesson: self.pending_lesson.clone(),
             marks: self.marks.clone(),
             violations: self.violations.clone(),
             checking: self.checking,
+            lesson: self.lesson.clone(),
             outbox: self.outbox.clone(),
         }
     }
@@ -798,12 +883,24 @@ impl AppState {
                 }
                 // Owed time stays bounded even if a write keeps virtual time waiting.
                 let now = s.view.now_ms;
-                let until = s.target_ms.get().clamp(now, now + 100) + whole as u64;
+                let mut until = s.target_ms.get().clamp(now, now + 100) + whole as u64;
+                // A lesson stops at its next step's moment.
+                let stop = s.lesson.as_ref().and_then(LessonPlay::next_stop_ms);
+                if let Some(stop) = stop {
+                    until = until.min(stop);
+                }
                 s.target_ms.set(until);
                 let advanced = s.timeline.borrow_mut().advance(until);
                 if let Err(e) = advanced {
                     s.notice = Some(e);
                     s.running = false;
+                }
+                let now = s.timeline.borrow().now_ms();
+                if stop.is_some_and(|stop| now >= stop) {
+                    s.running = false;
+                    if let Some(l) = s.lesson.as_mut() {
+                        l.arrive();
+                    }
                 }
             }
             Action::TogglePlay => {
@@ -867,48 +964,97 @@ impl AppState {
                 return Rc::new(s);
             }
             Action::OpenRun(Ok(recipe)) => {
-                let settings = Settings {
-                    seed: recipe.config.seed,
-                    nodes: recipe.config.nodes,
-                    pre_vote: recipe.config.pre_vote,
-                    check_quorum: recipe.config.check_quorum,
-                    latency_min_ms: recipe.config.net.latency_min_ms,
-                    latency_max_ms: recipe.config.net.latency_max_ms,
-                    drop_rate: recipe.config.net.drop_rate,
-                    ..s.settings.clone()
-                };
-                let timeline = match Timeline::from_recipe(&recipe) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        s.import_error = Some(format!("the run cannot be opened: {e}"));
-                        return Rc::new(s);
-                    }
-                };
-                let old = s.node_ids();
-                let mut fresh = AppState::with_timeline(
-                    settings,
-                    timeline,
-                    s.storage.clone(),
-                    s.outbox.clone(),
-                );
-                fresh.author = s.author.clone();
-                fresh.carry_over(&s);
-                fresh.running = false;
-                fresh.next_seq = next_seqs(&recipe);
-                fresh.notice = Some(format!(
+                let notice = format!(
                     "Opened a run of {} steps, paused at {}.",
                     recipe.steps.len(),
                     crate::text::seconds(recipe.at_ms, 1)
-                ));
-                fresh
-                    .timeline
-                    .borrow_mut()
-                    .sim_mut()
-                    .set_external_disk(false);
-                fresh.after_jump(&old);
-                fresh.refresh();
-                fresh.flush_writes();
-                return Rc::new(fresh);
+                );
+                match s.open_recipe(&recipe) {
+                    Ok(mut fresh) => {
+                        fresh.notice = Some(notice);
+                        return Rc::new(fresh);
+                    }
+                    Err(e) => {
+                        s.import_error = Some(e);
+                        return Rc::new(s);
+                    }
+                }
+            }
+            Action::LoadLesson(id) => {
+                s.effect(Effect::FetchLesson(id));
+                return Rc::new(s);
+            }
+            Action::OpenLesson(Err(why)) => {
+                s.import_error = Some(format!("the lesson: {why}"));
+                return Rc::new(s);
+            }
+            Action::OpenLesson(Ok(lesson)) if self.starting() => {
+                s.pending_lesson = Some(Rc::new(lesson));
+                return Rc::new(s);
+            }
+            Action::OpenLesson(Ok(lesson)) => {
+                return Rc::new(s.start_lesson(Rc::new(lesson), 0));
+            }
+            Action::LessonChoose(n) => {
+                if let Some(l) = s.lesson.as_mut() {
+                    l.choice = Some(n);
+                }
+                return Rc::new(s);
+            }
+            Action::CloseLesson => {
+                s.lesson = None;
+                return Rc::new(s);
+            }
+            Action::Advance => {
+                let next = if self.lesson.is_some() {
+                    Action::LessonNext
+                } else {
+                    Action::Step
+                };
+                return AppState::reduce(self, next);
+            }
+            Action::LessonNext | Action::LessonSkip => {
+                let skip = matches!(action, Action::LessonSkip);
+                let Some(mut l) = s.lesson.clone() else {
+                    return self;
+                };
+                if l.done {
+                    s.lesson = None;
+                    return Rc::new(s);
+                }
+                if l.heading_to.is_none() {
+                    match l.following() {
+                        Some(to) => l.head_to(to),
+                        None if !l.last_part() => {
+                            let (lesson, part) = (l.lesson.clone(), l.part + 1);
+                            return Rc::new(s.start_lesson(lesson, part));
+                        }
+                        None => {
+                            l.head_to(l.step);
+                            l.heading_to = None;
+                            l.done = true;
+                            s.lesson = Some(l);
+                            s.running = false;
+                            return Rc::new(s);
+                        }
+                    }
+                }
+                let stop = l.next_stop_ms().unwrap_or(0);
+                s.lesson = Some(l);
+                if skip {
+                    s.jump(|t| t.seek(stop));
+                    if s.timeline.borrow().now_ms() >= stop {
+                        if let Some(l) = s.lesson.as_mut() {
+                            l.arrive();
+                        }
+                    }
+                } else {
+                    // Play on to the stop (the frame loop stops there).
+                    s.target_ms.set(s.view.now_ms);
+                    s.running = true;
+                    s.auto_paused = false;
+                    return Rc::new(s);
+                }
             }
             Action::CopyLink => {
                 match s.recipe() {
@@ -1093,6 +1239,24 @@ impl AppState {
             }
             Action::DropMessage(id) => {
                 s.act(Run::DropMessage(id));
+            }
+            Action::SetHold(on) => {
+                s.act(Run::Hold(on));
+            }
+            Action::DeliverMessage(id) => {
+                s.act(Run::Deliver(id));
+            }
+            Action::DeliverNext => {
+                let next = s.timeline.borrow().sim().next_held();
+                match next {
+                    Some(id) => {
+                        s.act(Run::Deliver(id));
+                    }
+                    None => s.notice = Some("no message is held".into()),
+                }
+            }
+            Action::DuplicateMessage(id) => {
+                s.act(Run::Duplicate(id));
             }
             Action::Send { node, .. } if self.starting() => {
                 let status = PaneStatus {

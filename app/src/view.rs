@@ -122,6 +122,8 @@ pub struct MessageInfo {
     pub entries: usize,
     pub sent_ms: u64,
     pub deliver_ms: u64,
+    /// Waiting on its link for the user (hold mode).
+    pub held: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -136,6 +138,8 @@ pub struct ClusterView {
     pub election_timeout_max_ms: u64,
     /// The rules broken on purpose now (the "Break Raft" menu).
     pub bugs: BugSet,
+    /// Hold mode: new messages wait on their links for the user.
+    pub holding: bool,
 }
 
 impl ClusterView {
@@ -148,6 +152,7 @@ impl ClusterView {
             leader: None,
             election_timeout_max_ms: 300,
             bugs: BugSet::NONE,
+            holding: false,
         }
     }
 
@@ -322,12 +327,14 @@ impl ClusterView {
                     },
                     sent_ms: m.sent_ms,
                     deliver_ms: m.deliver_ms,
+                    held: m.held,
                 })
                 .collect(),
             cut: sim.cut_links().clone(),
             leader,
             election_timeout_max_ms: sim.config().election_timeout_max_ms,
             bugs: sim.config().bugs,
+            holding: sim.holding(),
         }
     }
 }

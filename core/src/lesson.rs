@@ -79,6 +79,11 @@ pub struct LessonStep {
     pub when: Option<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within_ms: Option<u64>,
+    /// Where the step stops, as [`plan`] finds it (`raftchat-sim --lesson
+    /// FILE --write` fills it in). The page plays lessons from these: a step
+    /// that stops at a condition needs one there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_ms: Option<u64>,
     pub caption: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub point: Vec<Target>,
@@ -224,7 +229,7 @@ impl Condition {
         let up = |id: NodeId| sim.node(id).and_then(|v| v.node);
         let leaders = || {
             sim.node_ids()
-                .filter_map(|id| up(id))
+                .filter_map(&up)
                 .filter(|n| n.raft().role() == Role::Leader)
                 .map(|n| (n.raft().term(), n.raft().id()))
                 .collect::<Vec<_>>()
@@ -240,7 +245,7 @@ impl Condition {
             Condition::Term { node, term } => up(*node).is_some_and(|n| n.raft().term() == *term),
             Condition::MinTerm(term) => sim
                 .node_ids()
-                .filter_map(|id| up(id))
+                .filter_map(&up)
                 .any(|n| n.raft().term() >= *term),
             Condition::Leader { node, term } => {
                 let Some(id) = top_leader() else { return false };
@@ -252,7 +257,7 @@ impl Condition {
                 Some(id) => up(*id).is_some_and(|n| n.raft().commit_index() >= *index),
                 None => sim
                     .node_ids()
-                    .filter_map(|id| up(id))
+                    .filter_map(&up)
                     .all(|n| n.raft().commit_index() >= *index),
             },
             Condition::LogLength { node, index } => {
@@ -455,7 +460,18 @@ impl Lesson {
                 ));
             }
             let mut last_ms = 0;
+            let mut last_stop_ms = 0;
             for (s, step) in part.steps.iter().enumerate() {
+                if let Some(stop) = step.stop_ms {
+                    if stop < last_stop_ms || stop < step.at_ms.unwrap_or(0) || stop > MAX_LESSON_MS
+                    {
+                        return Err(format!(
+                            "{}'s stop_ms ({stop}) is before its at_ms or the step before's stop",
+                            at(s)
+                        ));
+                    }
+                    last_stop_ms = stop;
+                }
                 if step.at_ms.is_none() && step.when.is_none() {
                     return Err(format!("{} has neither \"at_ms\" nor \"when\"", at(s)));
                 }
@@ -486,6 +502,26 @@ impl Lesson {
             }
         }
         Ok(())
+    }
+}
+
+impl Lesson {
+    /// Fills in every step's `stop_ms` from [`plan`]; the expectations that
+    /// do not hold, in words (empty: all hold).
+    pub fn fill_stops(&mut self) -> Result<Vec<String>, String> {
+        let mut unmet = Vec::new();
+        for (p, part) in self.parts.iter_mut().enumerate() {
+            let stops = plan(part).map_err(|e| format!("part {}: {e}", p + 1))?;
+            for (step, stop) in part.steps.iter_mut().zip(stops) {
+                step.stop_ms = Some(stop.at_ms);
+                unmet.extend(
+                    stop.unmet
+                        .into_iter()
+                        .map(|u| format!("part {}, {u}", p + 1)),
+                );
+            }
+        }
+        Ok(unmet)
     }
 }
 

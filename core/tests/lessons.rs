@@ -25,6 +25,15 @@ fn every_built_in_lesson_plays_to_its_end_and_every_expectation_holds() {
             let stops = lesson::plan(part).unwrap_or_else(|e| panic!("{id} part {}: {e}", p + 1));
             assert_eq!(stops.len(), part.steps.len());
             for (i, (step, stop)) in part.steps.iter().zip(&stops).enumerate() {
+                // The page plays from the file's stop times: they must be
+                // where the core stops.
+                assert_eq!(
+                    step.stop_ms,
+                    Some(stop.at_ms),
+                    "{id} part {} step {}: stop_ms is stale: raftchat-sim --lesson core/lessons/{id}.json --write",
+                    p + 1,
+                    i + 1
+                );
                 assert!(
                     stop.unmet.is_empty(),
                     "{id} part {} step {} at {} ms ({}): {:?}",
@@ -145,6 +154,8 @@ fn a_bad_lesson_file_gets_a_clear_message() {
     assert!(error_of(&v).contains("step 5 has neither"));
     let mut v = base();
     v["parts"][0]["steps"][0]["at_ms"] = 5000.into();
+    assert!(error_of(&v).contains("stop_ms (0) is before its at_ms"));
+    v["parts"][0]["steps"][0]["stop_ms"] = serde_json::Value::Null;
     assert!(error_of(&v).contains("steps go forward in time"));
     let mut v = base();
     v["parts"][0]["run"]["config"]["nodes"] = 0.into();
@@ -205,6 +216,20 @@ fn the_command_line_plays_a_lesson_and_fails_on_an_unmet_expectation() {
         text.contains("UNMET: step 1: expected node 3 is down"),
         "{text}"
     );
+
+    // --write fills in the stop times.
+    let mut l = Lesson::from_json(&read("leader-crash")).unwrap();
+    let want: Vec<Option<u64>> = l.parts[0].steps.iter().map(|s| s.stop_ms).collect();
+    for s in &mut l.parts[0].steps {
+        s.stop_ms = None;
+    }
+    std::fs::write(&tmp, l.to_json()).unwrap();
+    let out = sim(&["--lesson", tmp.to_str().unwrap(), "--write"]);
+    assert!(out.status.success());
+    let written = Lesson::from_json(&std::fs::read_to_string(&tmp).unwrap()).unwrap();
+    let got: Vec<Option<u64>> = written.parts[0].steps.iter().map(|s| s.stop_ms).collect();
+    assert_eq!(got, want);
+    assert_eq!(sim(&["--write"]).status.code(), Some(2));
 
     std::fs::write(&tmp, "{\"version\": 1}").unwrap();
     let out = sim(&["--lesson", tmp.to_str().unwrap()]);

@@ -2,18 +2,21 @@
 //! chats and the log below. It owns the frame loop, the tab-visibility pause and
 //! the keyboard shortcuts.
 
-use crate::components::bug_menu::BugMenu;
+use crate::components::bug_menu::{self, bug_menu};
 use crate::components::chat_pane::ChatPane;
-use crate::components::cluster_view::ClusterSvg;
+use crate::components::cluster_view::{self, cluster_svg};
 use crate::components::controls::Controls;
 use crate::components::event_feed::EventFeed;
 use crate::components::frame_stats;
-use crate::components::help::Help;
-use crate::components::inspector::Inspector;
-use crate::components::log_view::LogView;
+use crate::components::held_list::held_list;
+use crate::components::help::{self, help};
+use crate::components::inspector::{self, inspector};
+use crate::components::lesson_panel::{lesson_caption, lesson_menu};
+use crate::components::log_view::{self, log_view};
 use crate::components::run_bar::RunBar;
-use crate::components::safety_panel::SafetyPanel;
-use crate::components::storage_status::StorageStatus;
+use crate::components::safety_panel::{self, safety_panel};
+use crate::components::storage_status::{self, storage_status};
+use crate::lesson::Pointed;
 use crate::runner::Runner;
 use crate::settings::Settings;
 use crate::state::{Action, AppState, Dispatch};
@@ -96,7 +99,13 @@ fn use_shortcuts(dispatch: Dispatch) {
                 }
                 let action = match key.as_str() {
                     " " | "k" | "PageUp" => Action::TogglePlay,
-                    "." | "s" | "PageDown" | "ArrowRight" => Action::Step,
+                    "." | "s" | "ArrowRight" => Action::Step,
+                    "PageDown" => Action::Advance,
+                    "f" => {
+                        crate::components::controls::toggle_fullscreen();
+                        e.prevent_default();
+                        return;
+                    }
                     "," | "b" | "ArrowLeft" => Action::StepBack,
                     "c" => Action::CrashLeader,
                     "r" => Action::RestartAll,
@@ -104,6 +113,7 @@ fn use_shortcuts(dispatch: Dispatch) {
                     "p" => Action::ToggleProjector,
                     "?" => Action::ToggleHelp,
                     "Escape" => Action::CloseHelp,
+                    "d" => Action::DeliverNext,
                     "m" => {
                         focus_first_chat_input();
                         e.prevent_default();
@@ -168,7 +178,19 @@ pub fn app() -> Html {
     let broken = state.violations.iter().find(|v| v.index.is_some());
     let highlight = broken.and_then(|v| v.index);
     let involved: Vec<raftchat_core::NodeId> = broken.map(|v| v.nodes.clone()).unwrap_or_default();
-    let class = classes!("page", state.projector.then_some("projector"));
+    let class = classes!(
+        "page",
+        state.projector.then_some("projector"),
+        state.lesson.is_some().then_some("with-lesson")
+    );
+    // What the lesson's step points at.
+    let pointed = Rc::new(
+        state
+            .lesson
+            .as_ref()
+            .map(|l| Pointed::of(l.targets()))
+            .unwrap_or_default(),
+    );
     html! {
         <div {class}>
             <header>
@@ -188,9 +210,14 @@ pub fn app() -> Html {
                     author={state.author.clone()}
                     projector={state.projector}
                     saved={matches!(state.storage, crate::state::StorageState::Saved { .. })}
+                    holding={view.holding}
+                    held={view.messages.iter().filter(|m| m.held).count()}
                     dispatch={dispatch.clone()} />
-                <BugMenu bugs={view.bugs} dispatch={dispatch.clone()} />
-                <StorageStatus storage={state.storage.clone()} waiting_for={state.waiting_for_disk()} dispatch={dispatch.clone()} />
+                <div class="menus">
+                    { lesson_menu(&dispatch) }
+                    { bug_menu(&bug_menu::Props { bugs: view.bugs, dispatch: dispatch.clone() }) }
+                    { storage_status(&storage_status::Props { storage: state.storage.clone(), waiting_for: state.waiting_for_disk(), dispatch: dispatch.clone() }) }
+                </div>
                 if let Some(notice) = &state.notice {
                     <p class="notice" role="status" data-testid="notice">
                         { notice }{" "}
@@ -199,27 +226,34 @@ pub fn app() -> Html {
                 }
             </header>
             <div class="stage">
-                <ClusterSvg view={view.clone()} selection={state.selection} dispatch={dispatch.clone()} />
+                { cluster_svg(&cluster_view::Props { view: view.clone(), selection: state.selection, dispatch: dispatch.clone(), pointed: pointed.clone(), projector: state.projector }) }
                 <aside class="side">
-                    <Inspector view={view.clone()} selection={state.selection} dispatch={dispatch.clone()} />
+                    if let Some(lesson) = &state.lesson {
+                        { lesson_caption(lesson, &dispatch) }
+                    }
+                    { held_list(&view, &dispatch, pointed.held) }
+                    { inspector(&inspector::Props { view: view.clone(), selection: state.selection, dispatch: dispatch.clone() }) }
                     <EventFeed feed={state.feed.clone()} nodes={state.settings.nodes} />
                 </aside>
             </div>
-            <SafetyPanel violations={state.violations.clone()} checking={state.checking} dispatch={dispatch.clone()} />
+            { log_view(&log_view::Props { view: view.clone(), highlight, pointed: pointed.clone() }) }
+            <div class={classes!("safety-wrap", pointed.safety.then_some("pointed"))}>
+                { safety_panel(&safety_panel::Props { violations: state.violations.clone(), checking: state.checking, dispatch: dispatch.clone() }) }
+            </div>
             <section class="chats" aria-label="chat replicas">
                 { for view.nodes.iter().map(|n| html! {
                     <ChatPane key={n.id} node={n.clone()}
                         status={state.pane_status.get(&n.id).cloned()}
                         {highlight} violated={involved.contains(&n.id)}
+                        pointed={pointed.chats.contains(&n.id)}
                         starting={state.starting()}
                         dispatch={dispatch.clone()} />
                 }) }
             </section>
             <RunBar timeline={state.marks.clone()} share_link={state.share_link.clone()}
                 import_error={state.import_error.clone()} dispatch={dispatch.clone()} />
-            <LogView view={view.clone()} {highlight} />
             if state.help {
-                <Help dispatch={dispatch.clone()} />
+                { help(&help::Props { dispatch: dispatch.clone() }) }
             }
         </div>
     }

@@ -6,13 +6,11 @@ use crate::state::{Action, Dispatch};
 use raftchat_core::bugs::{Bug, BugSet};
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
 pub struct Props {
     pub bugs: BugSet,
     pub dispatch: Dispatch,
 }
 
-#[function_component(BugMenu)]
 pub fn bug_menu(p: &Props) -> Html {
     let on = p.bugs.iter().next();
     html! {

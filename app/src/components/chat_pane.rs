@@ -21,6 +21,9 @@ pub struct Props {
     pub highlight: Option<raftchat_core::Index>,
     #[prop_or_default]
     pub violated: bool,
+    /// A lesson's step points at it.
+    #[prop_or_default]
+    pub pointed: bool,
 }
 
 #[function_component(ChatPane)]
@@ -58,7 +61,7 @@ pub fn chat_pane(p: &Props) -> Html {
     let chars = draft.trim().chars().count();
     let role = if n.up { n.role.as_str() } else { "down" };
     html! {
-        <section class={classes!("pane", (!n.up).then_some("down"), p.violated.then_some("violated"))} data-testid={format!("chat-pane-{id}")} data-violated={p.violated.to_string()} aria-label={format!("chat as seen by node {id}")}>
+        <section class={classes!("pane", (!n.up).then_some("down"), p.violated.then_some("violated"), p.pointed.then_some("pointed"))} data-testid={format!("chat-pane-{id}")} data-violated={p.violated.to_string()} aria-label={format!("chat as seen by node {id}")}>
             <h3>{ format!("node {id}") }<span class={classes!("badge", role)}>{ role }</span><span class="term">{ format!("term {}", n.term) }</span></h3>
             if !n.up {
                 <p class="down-note">{"This node is down. After a restart it refills as it learns the commit index again."}</p>

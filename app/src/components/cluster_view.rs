@@ -17,11 +17,15 @@ const SIZE: f64 = 440.0;
 const RING: f64 = 165.0;
 const NODE_R: f64 = 30.0;
 
-#[derive(Properties, PartialEq)]
 pub struct Props {
     pub view: Rc<ClusterView>,
     pub selection: Selection,
     pub dispatch: Dispatch,
+    /// What a lesson's step points at.
+    pub pointed: Rc<crate::lesson::Pointed>,
+    /// Projector mode: larger labels (at least 18 px at 1280×720), and room
+    /// around the ring for them.
+    pub projector: bool,
 }
 
 /// Where node `id` sits on the ring: the nodes of the view are spread evenly,
@@ -65,7 +69,6 @@ pub fn kind_class(kind: MessageKind) -> &'static str {
     }
 }
 
-#[function_component(ClusterSvg)]
 pub fn cluster_svg(p: &Props) -> Html {
     let v = &p.view;
     let ids: Vec<NodeId> = v.nodes.iter().map(|n| n.id).collect();
@@ -77,21 +80,29 @@ pub fn cluster_svg(p: &Props) -> Html {
                 a,
                 b,
                 p.selection == Selection::Link(a, b),
+                p.pointed.links.contains(&(a, b)),
                 &p.dispatch,
             ));
         }
     }
     html! {
-        <svg class="cluster" viewBox={format!("0 0 {0} {0}", SIZE as u32)} role="img"
+        <svg class="cluster" viewBox={if p.projector { format!("-20 -20 {0} {0}", SIZE as u32 + 40) } else { format!("0 0 {0} {0}", SIZE as u32) }} role="img"
              aria-label="the cluster" data-testid="cluster" data-in-flight={v.messages.len().to_string()}>
             <g class="links">{ for links }</g>
-            <g class="nodes">{ for v.nodes.iter().map(|node| node_view(v, node, p.selection == Selection::Node(node.id), &p.dispatch)) }</g>
+            <g class="nodes">{ for v.nodes.iter().map(|node| node_view(v, node, p.selection == Selection::Node(node.id), p.pointed.nodes.contains(&node.id), p.projector, &p.dispatch)) }</g>
             <g class="messages">{ for v.messages.iter().map(|m| message(v, m, &p.dispatch)) }</g>
         </svg>
     }
 }
 
-fn link(v: &ClusterView, a: NodeId, b: NodeId, selected: bool, d: &Dispatch) -> Html {
+fn link(
+    v: &ClusterView,
+    a: NodeId,
+    b: NodeId,
+    selected: bool,
+    pointed: bool,
+    d: &Dispatch,
+) -> Html {
     let (Some((x1, y1)), Some((x2, y2))) = (position(v, a), position(v, b)) else {
         return Html::default();
     };
@@ -110,7 +121,7 @@ fn link(v: &ClusterView, a: NodeId, b: NodeId, selected: bool, d: &Dispatch) -> 
         html! { <text class="cut-mark" x={fmt(x)} y={fmt(y + 5.0)} text-anchor="middle">{"✕"}</text> }
     };
     html! {
-        <g class={classes!("link", state, selected.then_some("selected"))} data-testid={format!("link-{a}-{b}")} data-state={state} {onclick}>
+        <g class={classes!("link", state, selected.then_some("selected"), pointed.then_some("pointed"))} data-testid={format!("link-{a}-{b}")} data-state={state} {onclick}>
             <line class="wire" x1={fmt(x1)} y1={fmt(y1)} x2={fmt(x2)} y2={fmt(y2)} />
             <line class="hit" x1={fmt(x1)} y1={fmt(y1)} x2={fmt(x2)} y2={fmt(y2)}>
                 <title>{ format!("link {a}–{b}: click to cut or heal") }</title>
@@ -121,7 +132,20 @@ fn link(v: &ClusterView, a: NodeId, b: NodeId, selected: bool, d: &Dispatch) -> 
     }
 }
 
-fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> Html {
+fn node_view(
+    v: &ClusterView,
+    node: &NodeInfo,
+    selected: bool,
+    pointed: bool,
+    projector: bool,
+    d: &Dispatch,
+) -> Html {
+    // Where the id, the term and the role label sit (below the centre).
+    let (id_dy, term_dy, label_dy) = if projector {
+        (-1.0, 23.0, NODE_R + 26.0)
+    } else {
+        (2.0, 18.0, NODE_R + 20.0)
+    };
     let (x, y) = position(v, node.id).unwrap_or((SIZE / 2.0, SIZE / 2.0));
     let id = node.id;
     let onclick = d
@@ -164,7 +188,7 @@ fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> 
         _ => html! { <circle class="body" cx={fmt(x)} cy={fmt(y)} r={fmt(NODE_R)} /> },
     };
     html! {
-        <g class={classes!("node", role, (!node.up).then_some("down"), selected.then_some("selected"), node.membership.class())}
+        <g class={classes!("node", role, (!node.up).then_some("down"), selected.then_some("selected"), pointed.then_some("pointed"), node.membership.class())}
            data-testid={format!("node-{id}")} data-role={role} data-term={node.term.to_string()}
            data-member={node.membership.class()}
            data-down={(!node.up).to_string()} {onclick}>
@@ -174,9 +198,9 @@ fn node_view(v: &ClusterView, node: &NodeInfo, selected: bool, d: &Dispatch) -> 
             if !node.up {
                 <text class="down-x" x={fmt(x)} y={fmt(y + 12.0)} text-anchor="middle">{"✕"}</text>
             }
-            <text class="id" x={fmt(x)} y={fmt(y + 2.0)} text-anchor="middle">{ id }</text>
-            <text class="term" x={fmt(x)} y={fmt(y + 18.0)} text-anchor="middle">{ format!("t{}", node.term) }</text>
-            <text class="role-label" x={fmt(x)} y={fmt(y + NODE_R + 20.0)} text-anchor="middle">{ label }</text>
+            <text class="id" x={fmt(x)} y={fmt(y + id_dy)} text-anchor="middle">{ id }</text>
+            <text class="term" x={fmt(x)} y={fmt(y + term_dy)} text-anchor="middle">{ format!("t{}", node.term) }</text>
+            <text class="role-label" x={fmt(x)} y={fmt(y + label_dy)} text-anchor="middle">{ label }</text>
             if node.pending_writes > 0 {
                 <g class="disk" data-testid={format!("disk-{id}")}>
                     <rect x={fmt(x + NODE_R - 6.0)} y={fmt(y - NODE_R - 6.0)} width="13" height="13" rx="2" />
@@ -193,18 +217,27 @@ fn message(v: &ClusterView, m: &MessageInfo, d: &Dispatch) -> Html {
     let (Some((x1, y1)), Some((x2, y2))) = (position(v, m.from), position(v, m.to)) else {
         return Html::default();
     };
-    let span = m.deliver_ms.saturating_sub(m.sent_ms).max(1) as f64;
-    let t = (v.now_ms.saturating_sub(m.sent_ms) as f64 / span).clamp(0.0, 1.0);
+    // A held message waits a third of the way along its link.
+    let t = if m.held {
+        0.33
+    } else {
+        let span = m.deliver_ms.saturating_sub(m.sent_ms).max(1) as f64;
+        (v.now_ms.saturating_sub(m.sent_ms) as f64 / span).clamp(0.0, 1.0)
+    };
     // Offset to the right of the direction of travel, so that the two directions
     // of one link do not overlap.
     let (dx, dy) = (x2 - x1, y2 - y1);
     let len = (dx * dx + dy * dy).sqrt().max(1.0);
     let (ox, oy) = (-dy / len * 6.0, dx / len * 6.0);
     let (x, y) = (x1 + dx * t + ox, y1 + dy * t + oy);
-    let id = m.id;
+    let (id, held) = (m.id, m.held);
     let onclick = d.to_callback().reform(move |e: MouseEvent| {
         e.stop_propagation();
-        Action::DropMessage(id)
+        if held {
+            Action::DeliverMessage(id)
+        } else {
+            Action::DropMessage(id)
+        }
     });
     let r = match m.kind {
         MessageKind::Heartbeat => 5.0,
@@ -212,9 +245,11 @@ fn message(v: &ClusterView, m: &MessageInfo, d: &Dispatch) -> Html {
         _ => 7.0,
     };
     html! {
-        <g class={classes!("msg", kind_class(m.kind))} data-testid="message" data-kind={message_name(m.kind)} {onclick}>
-            <title>{ format!("{} {}→{}{} — click to drop", message_name(m.kind), m.from, m.to,
-                if m.entries > 0 { format!(" ({} entries)", m.entries) } else { String::new() }) }</title>
+        <g class={classes!("msg", kind_class(m.kind), held.then_some("held"))} data-testid="message" data-kind={message_name(m.kind)}
+           data-held={held.then_some("true")} data-id={id.to_string()} {onclick}>
+            <title>{ format!("{} {}→{}{} — click to {}", message_name(m.kind), m.from, m.to,
+                if m.entries > 0 { format!(" ({} entries)", m.entries) } else { String::new() },
+                if held { "deliver it" } else { "drop it" }) }</title>
             <circle cx={fmt(x)} cy={fmt(y)} r={fmt(r)} />
             if m.entries > 0 {
                 <text x={fmt(x)} y={fmt(y + 3.5)} text-anchor="middle">{ m.entries }</text>

@@ -18,6 +18,9 @@ pub struct Props {
     pub projector: bool,
     /// The cluster is saved: a new run deletes it, after asking.
     pub saved: bool,
+    /// Hold mode: new messages wait on their links.
+    pub holding: bool,
+    pub held: usize,
     pub dispatch: Dispatch,
 }
 
@@ -51,6 +54,18 @@ fn confirm_new_run() -> bool {
             .ok()
         })
         .unwrap_or(false)
+}
+
+/// Full-screen presentation (the F key, the Full screen button).
+pub fn toggle_fullscreen() {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if doc.fullscreen_element().is_some() {
+        doc.exit_fullscreen();
+    } else if let Some(root) = doc.document_element() {
+        let _ = root.request_fullscreen();
+    }
 }
 
 #[function_component(Controls)]
@@ -147,6 +162,11 @@ pub fn controls(p: &Props) -> Html {
         let input: web_sys::HtmlInputElement = e.target_unchecked_into();
         Action::SetAuthor(input.value())
     });
+    let holding = p.holding;
+    let on_hold = d
+        .to_callback()
+        .reform(move |_: Event| Action::SetHold(!holding));
+    let on_deliver_next = d.to_callback().reform(|_: MouseEvent| Action::DeliverNext);
     let state_label = match (p.running, p.auto_paused) {
         (true, _) => "running",
         (false, true) => "paused (tab hidden)",
@@ -171,7 +191,7 @@ pub fn controls(p: &Props) -> Html {
                 </span>
                 <span class="events" data-testid="event-count">{ format!("{} events", p.event_count) }</span>
             </div>
-            <form class="group" onsubmit={on_reset}>
+            <form class="group secondary" onsubmit={on_reset}>
                 <label>{"Seed "}
                     <input data-testid="seed" class="seed" value={(*seed_text).clone()} oninput={on_seed} inputmode="numeric" aria-invalid={seed_error.is_some().to_string()} />
                 </label>
@@ -185,7 +205,7 @@ pub fn controls(p: &Props) -> Html {
                     <span class="error" role="alert" data-testid="seed-error">{ err }</span>
                 }
             </form>
-            <div class="group">
+            <div class="group secondary">
                 <label>{ format!("Latency {lat_min}–{lat_max} ms ") }
                     <input type="range" min="1" max="500" value={lat_min.to_string()} onchange={on_lat_min} aria-label="minimum latency" data-testid="latency-min" />
                     <input type="range" min="1" max="500" value={lat_max.to_string()} onchange={on_lat_max} aria-label="maximum latency" data-testid="latency-max" />
@@ -193,7 +213,19 @@ pub fn controls(p: &Props) -> Html {
                 <label>{ format!("Drop {}% ", (s.drop_rate * 100.0).round() as u32) }
                     <input type="range" min="0" max="50" value={((s.drop_rate * 100.0).round() as u32).to_string()} onchange={on_drop} data-testid="drop-rate" />
                 </label>
+            </div>
+            <div class="group">
                 <button onclick={on_heal} data-testid="heal-all" title="h">{"Heal all links"}</button>
+                <label title="You are the network: every new message waits on its link until you deliver it (click it, or Deliver next), drop it or duplicate it. Timers still run while playing.">
+                    <input type="checkbox" data-testid="hold-messages" checked={holding} onchange={on_hold} />{" Hold messages"}
+                </label>
+                if holding || p.held > 0 {
+                    <button data-testid="deliver-next" onclick={on_deliver_next} disabled={p.held == 0} title="d: deliver the held message sent first">
+                        { format!("Deliver next ({})", p.held) }
+                    </button>
+                }
+            </div>
+            <div class="group secondary">
                 <button onclick={d.to_callback().reform(|_: MouseEvent| Action::AddNode)} data-testid="add-node"
                     title="Thesis §4.2: a new, empty server joins; it catches up as a learner, then becomes a voter">{"Add node"}</button>
                 <label title="Thesis §9.6: ask for pre-votes first, so that a node cut off from the others does not raise its term and depose the leader when it returns">
@@ -205,8 +237,11 @@ pub fn controls(p: &Props) -> Html {
                 <label>{"Your name "}
                     <input data-testid="author" class="author" value={p.author.clone()} oninput={on_author} maxlength="40" />
                 </label>
-                <button onclick={on_projector} aria-pressed={p.projector.to_string()} title="p">{"Projector"}</button>
-                <button onclick={on_help} title="?">{"? Keys"}</button>
+            </div>
+            <div class="group">
+                <button onclick={on_projector} aria-pressed={p.projector.to_string()} title="p" data-testid="projector">{"Projector"}</button>
+                <button onclick={Callback::from(|_: MouseEvent| toggle_fullscreen())} title="f" data-testid="fullscreen">{"Full screen"}</button>
+                <button onclick={on_help} title="?" class="secondary">{"? Keys"}</button>
             </div>
         </div>
     }

@@ -4,7 +4,6 @@ use crate::state::Action;
 use crate::state::Dispatch;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
 pub struct Props {
     pub dispatch: Dispatch,
 }
@@ -23,7 +22,6 @@ pub const SHORTCUTS: [(&str, &str); 11] = [
     ("Esc", "close this help"),
 ];
 
-#[function_component(Help)]
 pub fn help(p: &Props) -> Html {
     let close = p
         .dispatch

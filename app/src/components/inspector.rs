@@ -7,14 +7,12 @@ use raftchat_core::NodeId;
 use std::rc::Rc;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
 pub struct Props {
     pub view: Rc<ClusterView>,
     pub selection: Selection,
     pub dispatch: Dispatch,
 }
 
-#[function_component(Inspector)]
 pub fn inspector(p: &Props) -> Html {
     let d = &p.dispatch;
     let act =

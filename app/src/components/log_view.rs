@@ -11,12 +11,12 @@ use yew::prelude::*;
 /// Indexes shown: the most recent ones.
 const COLUMNS: u64 = 32;
 
-#[derive(Properties, PartialEq)]
 pub struct Props {
     pub view: Rc<ClusterView>,
     /// An index a broken safety property is about: its cells are marked.
-    #[prop_or_default]
     pub highlight: Option<Index>,
+    /// What a lesson's step points at.
+    pub pointed: Rc<crate::lesson::Pointed>,
 }
 
 /// A colour per term, far apart for neighbouring terms.
@@ -24,7 +24,6 @@ pub fn term_colour(term: u64) -> String {
     format!("hsl({}, 65%, 62%)", (term * 67) % 360)
 }
 
-#[function_component(LogView)]
 pub fn log_view(p: &Props) -> Html {
     let v = &p.view;
     let last = v.nodes.iter().map(|n| n.last_index()).max().unwrap_or(0);
@@ -34,7 +33,7 @@ pub fn log_view(p: &Props) -> Html {
         .iter()
         .find(|n| n.up && n.role == Role::Leader && Some((n.id, n.term)) == v.leader);
     html! {
-        <section class="log-view" aria-label="logs">
+        <section class={classes!("log-view", p.pointed.log.then_some("pointed"))} aria-label="logs">
             <h2>{"Logs"}<span class="hint">{ format!(" indexes {first}–{last}; solid = committed, hatched = not yet; grey S = in the node's snapshot; n/m = leader's next/match index") }</span></h2>
             <table class="log-grid" data-testid="log-grid">
                 <thead><tr><th></th>{ for (first..=last.max(first)).map(|i| html! { <th>{ i }</th> }) }</tr></thead>
@@ -61,7 +60,7 @@ pub fn log_view(p: &Props) -> Html {
                                         let style = format!("--term: {}", term_colour(c.term));
                                         let kind = match c.kind { CellKind::Noop => "noop", CellKind::Chat => "chat", CellKind::Config => "config" };
                                         html! {
-                                            <td class={classes!("cell", kind, if committed { "committed" } else { "uncommitted" }, (p.highlight == Some(i)).then_some("violated"))} {style}
+                                            <td class={classes!("cell", kind, if committed { "committed" } else { "uncommitted" }, (p.highlight == Some(i)).then_some("violated"), p.pointed.cells.contains(&(n.id, i)).then_some("pointed"))} {style}
                                                 title={format!("index {i}, term {}, {kind}{}", c.term, if committed { ", committed" } else { ", not known committed" })}>
                                                 { c.term }{ if marks.is_empty() { html!{} } else { html! { <sub class="marks">{ marks }</sub> } } }
                                             </td>

@@ -8,7 +8,6 @@ use raftchat_core::checker::{Violation, PROPERTIES};
 use std::rc::Rc;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
 pub struct Props {
     pub violations: Rc<Vec<Violation>>,
     pub checking: bool,
@@ -29,7 +28,6 @@ pub fn slug(property: &str) -> String {
         .collect()
 }
 
-#[function_component(SafetyPanel)]
 pub fn safety_panel(p: &Props) -> Html {
     // The hooks say what the checker found (`ok` / `violated`); whether it
     // is checking now is `data-checking` (off: the rows are greyed, not green).

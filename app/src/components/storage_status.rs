@@ -5,7 +5,6 @@ use crate::state::{Action, StorageState};
 use raftchat_core::NodeId;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
 pub struct Props {
     pub storage: StorageState,
     /// The node whose disk write virtual time is waiting for, if any.
@@ -13,7 +12,6 @@ pub struct Props {
     pub dispatch: Dispatch,
 }
 
-#[function_component(StorageStatus)]
 pub fn storage_status(p: &Props) -> Html {
     let (state, body) = match &p.storage {
         StorageState::Opening => ("opening", html! { {"Opening storage…"} }),

@@ -56,6 +56,8 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
                             checking every invariant (ignores the run options)
   --lesson FILE             play a lesson file: each step's stop, the cluster
                             there, and any expectation that fails (exit 1)
+  --write                   with --lesson: write each step's stop_ms into the
+                            file (the page plays lessons from them)
   --bench                   measure simulator speed and memory (ignores other options)
   --bench-seconds S         how long the saturating load runs      [10]
   -h, --help                this help
@@ -76,7 +78,7 @@ fn main() -> ExitCode {
         Ok(Mode::Bench { load_seconds }) => bench::run(load_seconds),
         Ok(Mode::Run { cfg, json }) => run(&cfg, json),
         Ok(Mode::Replay { file, json }) => replay(&file, json),
-        Ok(Mode::Lesson { file }) => lesson(&file),
+        Ok(Mode::Lesson { file, write }) => lesson(&file, write),
         Err(e) => {
             eprintln!("raftchat-sim: {e}\n(try --help)");
             ExitCode::from(2)
@@ -100,6 +102,7 @@ enum Mode {
     },
     Lesson {
         file: std::path::PathBuf,
+        write: bool,
     },
 }
 
@@ -114,6 +117,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     let mut seed = 1;
     let mut replay_file = None;
     let mut lesson_file = None;
+    let mut write = false;
     // Explicit options, applied over the campaign profile when both are given.
     let mut overrides: Vec<Box<dyn Fn(&mut RunConfig)>> = Vec::new();
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
@@ -136,6 +140,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
                 overrides.push(Box::new(move |c| c.sim.bugs = c.sim.bugs.with(bug)));
             }
             "--json" => json = true,
+            "--write" => write = true,
             "--pre-vote" => overrides.push(Box::new(|c| c.sim.pre_vote = true)),
             "--check-quorum" => overrides.push(Box::new(|c| c.sim.check_quorum = true)),
             "--bench" => bench = true,
@@ -237,7 +242,10 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
         return Ok(Mode::Bench { load_seconds });
     }
     if let Some(file) = lesson_file {
-        return Ok(Mode::Lesson { file });
+        return Ok(Mode::Lesson { file, write });
+    }
+    if write {
+        return Err("--write goes with --lesson FILE".into());
     }
     if let Some(file) = replay_file {
         return Ok(Mode::Replay { file, json });
@@ -339,7 +347,7 @@ fn replay(file: &std::path::Path, json: bool) -> ExitCode {
 }
 
 /// Plays a lesson: every stop, the cluster there, unmet expectations.
-fn lesson(file: &std::path::Path) -> ExitCode {
+fn lesson(file: &std::path::Path, write: bool) -> ExitCode {
     use raftchat_core::lesson::{self, Lesson, MAX_LESSON_BYTES};
     let fail = |e: String| {
         eprintln!("raftchat-sim: {}: {e}", file.display());
@@ -355,7 +363,7 @@ fn lesson(file: &std::path::Path) -> ExitCode {
         },
         Err(e) => return fail(e.to_string()),
     };
-    let l = match Lesson::from_json(&text) {
+    let mut l = match Lesson::from_json(&text) {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
@@ -381,6 +389,15 @@ fn lesson(file: &std::path::Path) -> ExitCode {
                 unmet += 1;
             }
         }
+    }
+    if write {
+        if let Err(e) = l.fill_stops() {
+            return fail(e);
+        }
+        if let Err(e) = std::fs::write(file, l.to_json() + "\n") {
+            return fail(e.to_string());
+        }
+        out!("stop times written to {}", file.display());
     }
     if unmet > 0 {
         out!("{unmet} expectation(s) unmet");

@@ -1,0 +1,230 @@
+// Guided lessons, hold mode and the projector layout, through the page.
+// The lessons are the files in core/lessons (the core's tests play each one
+// and check every step's expectations; here the page plays them).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
+import { serveDist, launch, screenshot, open, nodes, nodeAction } from './harness.mjs';
+
+let server, browser;
+before(async () => { server = await serveDist(); browser = await launch(); });
+after(async () => { await browser?.close(); await server?.close(); });
+
+const lessonDir = new URL('../../core/lessons/', import.meta.url);
+const lessonFile = async (id) => JSON.parse(await readFile(new URL(`${id}.json`, lessonDir), 'utf8'));
+const caption = (page) => page.$eval('[data-testid="lesson-caption"]', (c) => ({
+  part: Number(c.dataset.part), step: Number(c.dataset.step), playing: c.dataset.playing === 'true',
+  text: c.querySelector('[data-testid="lesson-text"]')?.textContent ?? '',
+  reveal: c.querySelector('[data-testid="lesson-reveal"]')?.textContent ?? '',
+}));
+const clockMs = async (page) => Math.round(parseFloat(await page.textContent('[data-testid="clock"]')) * 1000);
+
+async function openLesson(page, id) {
+  await page.click('[data-testid="lessons"] summary');
+  await page.click(`[data-testid="lesson-${id}"]`);
+  await page.waitForSelector('[data-testid="lesson-caption"]', { timeout: 20_000 });
+}
+
+/** Presses Next until the lesson shows part `part`, step `step`, stopped
+ *  (a broken property pauses play early: Next plays on). Bounded. */
+async function reach(page, part, step) {
+  for (let i = 0; i < 400; i++) {
+    const c = await caption(page);
+    if (c.part === part && c.step === step && !c.playing) return c;
+    if (c.playing && (await page.getAttribute('[data-testid="clock"]', 'data-state')) === 'paused') {
+      await page.click('[data-testid="lesson-next"]');
+    }
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`the lesson never reached part ${part}, step ${step}: ${JSON.stringify(await caption(page))}`);
+}
+
+test('every built-in lesson plays to its end through the page, stopping where the core stops, answering each question', async () => {
+  const ids = (await readdir(lessonDir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  assert.equal(ids.length, 10);
+  const page = await open(browser, server, { speed: '1' });
+  const menu = await page.$$eval('[data-testid^="lesson-"]', (b) => b.map((e) => e.dataset.testid).filter((t) => t !== 'lesson-file'));
+  assert.deepEqual([...menu].sort(), ids.map((id) => `lesson-${id}`).sort());
+  for (const id of ids) {
+    const lesson = await lessonFile(id);
+    await openLesson(page, id);
+    assert.equal(await page.textContent('[data-testid="lesson-caption"] strong'), lesson.title);
+    for (const [p, part] of lesson.parts.entries()) {
+      for (const [s, step] of part.steps.entries()) {
+        const c = await reach(page, p + 1, s + 1);
+        assert.equal(c.text, step.caption, `${id} ${p + 1}.${s + 1}`);
+        assert.equal(await clockMs(page), step.stop_ms, `${id} ${p + 1}.${s + 1}: the page stops where the core does`);
+        for (const t of step.point ?? []) {
+          const sel = t.node ? `g[data-testid="node-${t.node}"]` : t.chat ? `[data-testid="chat-pane-${t.chat}"]`
+            : t === 'log' ? 'section.log-view' : t === 'safety' ? '.safety-wrap' : null;
+          if (sel) assert.ok(await page.$eval(sel, (e) => e.classList.contains('pointed')), `${id}: ${sel} is pointed at`);
+        }
+        if (step.question) {
+          await screenshot(page, `lesson-${id}-${p + 1}-${s + 1}-question`);
+          await page.click(`[data-testid="lesson-choice-${step.question.answer}"]`);
+          assert.equal(await page.getAttribute(`[data-testid="lesson-choice-${step.question.answer}"]`, 'aria-pressed'), 'true');
+        }
+        await page.click('[data-testid="lesson-next"]');
+        if (step.question && s + 1 < part.steps.length) {
+          const next = await reach(page, p + 1, s + 2);
+          assert.match(next.reveal, /^Right! The answer: /, `${id}: the answer is revealed at the next stop`);
+        }
+      }
+    }
+    await page.waitForSelector('[data-testid="lesson-done"]');
+    await page.click('[data-testid="lesson-next"]');
+    await page.waitForSelector('[data-testid="lesson-caption"]', { state: 'detached' });
+  }
+  assert.deepEqual(page.errors, []);
+});
+
+test('a lesson by link, Skip and PageDown, a wrong answer, and bad lesson files with clear messages', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await page.goto(server.url + '#lesson=split-votes');
+  await page.waitForSelector('[data-testid="lesson-caption"]', { timeout: 20_000 });
+  const lesson = await lessonFile('split-votes');
+  assert.equal((await caption(page)).step, 1);
+  await page.keyboard.press('PageDown');
+  let c = await reach(page, 1, 2);
+  await page.click('[data-testid="lesson-choice-0"]'); // wrong
+  await page.click('[data-testid="lesson-skip"]');
+  c = await reach(page, 1, 3);
+  assert.match(c.reveal, /^Not quite\. The answer: No: nobody gets 3 votes/);
+  assert.equal(await clockMs(page), lesson.parts[0].steps[2].stop_ms);
+  // Still no leader two seconds in: every node a candidate.
+  assert.ok((await nodes(page)).every((n) => n.role === 'candidate'));
+  await page.keyboard.press('PageDown'); // the next part
+  c = await reach(page, 2, 1);
+  assert.equal(await clockMs(page), 0);
+  await page.click('[data-testid="lesson-close"]');
+  assert.equal(await page.$('[data-testid="lesson-caption"]'), null);
+
+  const bad = async (name, text, message) => {
+    await page.click('[data-testid="lessons"] summary');
+    await page.setInputFiles('[data-testid="lesson-file"]', { name, mimeType: 'application/json', buffer: Buffer.from(text) });
+    await page.waitForSelector('[data-testid="import-error"]');
+    assert.match(await page.textContent('[data-testid="import-error"]'), message);
+    await page.click('[data-testid="lessons"] summary');
+  };
+  await bad('cut.json', '{"version": 1, "parts": [', /the lesson is damaged or cut short/);
+  const noStops = await lessonFile('first-election');
+  for (const s of noStops.parts[0].steps) delete s.stop_ms;
+  await bad('no-stops.json', JSON.stringify(noStops), /step 2: a step that stops at a condition .*raftchat-sim --lesson FILE --write/);
+  const v2 = { ...(await lessonFile('first-election')), version: 2 };
+  await bad('v2.json', JSON.stringify(v2), /format version 2/);
+  const noRun = await lessonFile('first-election');
+  noRun.parts[0].run.config.nodes = 0;
+  await bad('nodes0.json', JSON.stringify(noRun), /part 1's run/);
+  assert.equal(await page.$('[data-testid="lesson-caption"]'), null, 'a bad file opens nothing');
+  assert.deepEqual(page.errors, []);
+});
+
+/** A lesson of nine nodes, from a file, for the layout checks. */
+async function nineNodeLesson() {
+  const l = await lessonFile('first-election');
+  l.id = 'nine'; l.title = 'Nine servers';
+  l.parts[0].run.config.nodes = 9;
+  l.parts[0].steps = [
+    { at_ms: 0, stop_ms: 0, caption: 'Nine servers, all followers.', point: [{ node: 9 }, { chat: 9 }] },
+    { at_ms: 1500, stop_ms: 1500, caption: 'A leader, and every chat pane in view.', point: ['log'],
+      question: { ask: 'Who leads?', choices: ['one node', 'no one'], answer: 0 } },
+    { at_ms: 1600, stop_ms: 1600, caption: 'The end.' },
+  ];
+  l.parts[0].run.steps = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => ({ at_ms: 1000 + n, do: { send: { node: n, client: n, seq: 1, author: 'class', text: `hello from pane ${n}` } } }));
+  return l;
+}
+
+test('projector mode fits the cluster, the log grid, nine chat panes and the lesson caption at 1280×720 and 1920×1080, labels at 18 px or more', async () => {
+  for (const [width, height] of [[1280, 720], [1920, 1080]]) {
+    const page = await open(browser, server, { speed: '1' });
+    await page.setViewportSize({ width, height });
+    await page.click('[data-testid="lessons"] summary');
+    await page.setInputFiles('[data-testid="lesson-file"]', { name: 'nine.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(await nineNodeLesson())) });
+    await page.waitForSelector('[data-testid="lesson-caption"]');
+    await page.click('[data-testid="projector"]');
+    await page.click('[data-testid="lesson-next"]');
+    await reach(page, 1, 2);
+    const r = await page.evaluate(() => {
+      const box = (e) => { const b = e.getBoundingClientRect(); return { id: e.dataset.testid, l: b.left, t: b.top, r: b.right, b: b.bottom }; };
+      const ids = ['cluster', 'log-grid', 'lesson-caption', ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => `chat-pane-${n}`)];
+      const svg = document.querySelector('svg[data-testid="cluster"]');
+      const scale = svg.getScreenCTM().a;
+      const labels = [...svg.querySelectorAll('g.node text')].map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
+      return { boxes: ids.map((id) => box(document.querySelector(`[data-testid="${id}"]`))), minLabel: Math.min(...labels),
+        scrollW: document.documentElement.scrollWidth, scrollH: document.documentElement.scrollHeight, w: innerWidth, h: innerHeight };
+    });
+    for (const b of r.boxes) {
+      assert.ok(b.l >= 0 && b.t >= 0 && b.r <= r.w + 0.5 && b.b <= r.h + 0.5, `${width}×${height}: ${JSON.stringify(b)} lies in the viewport`);
+    }
+    assert.ok(r.minLabel >= 18, `${width}×${height}: the cluster's smallest label is ${r.minLabel.toFixed(1)} px`);
+    assert.ok(r.scrollW <= r.w && r.scrollH <= r.h, `${width}×${height}: nothing overflows (${r.scrollW}×${r.scrollH})`);
+    assert.equal(await page.$$eval('[data-testid="chat-message"]', (m) => m.length) >= 9, true, 'the panes show the chat');
+    await screenshot(page, `projector-${width}x${height}-9-nodes-lesson`);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  }
+});
+
+test('the default layout shows the log grid without scrolling at 1280×720 (5 nodes); full screen by button', async () => {
+  const page = await open(browser, server);
+  const grid = await page.$eval('[data-testid="log-grid"]', (e) => e.getBoundingClientRect().bottom);
+  assert.ok(grid <= 720, `the log grid ends at ${grid} px`);
+  await page.click('[data-testid="fullscreen"]');
+  await page.waitForFunction(() => document.fullscreenElement !== null, null, { timeout: 5_000 });
+  await page.keyboard.press('f');
+  await page.waitForFunction(() => document.fullscreenElement === null, null, { timeout: 5_000 });
+  await screenshot(page, 'default-1280x720');
+  assert.deepEqual(page.errors, []);
+});
+
+test('hold mode: messages wait on their links; delivered one at a time they elect the node we chose', async () => {
+  const page = await open(browser, server);
+  await page.fill('[data-testid="seed"]', '11');
+  await page.selectOption('[data-testid="node-count"]', '3');
+  await page.click('[data-testid="reset"]');
+  await page.waitForFunction(() => !document.querySelector('g[data-testid="node-4"]'));
+  await page.waitForSelector('[data-testid="storage"]:not([data-state="opening"])');
+  if ((await page.getAttribute('[data-testid="clock"]', 'data-state')) === 'running') {
+    await page.click('[data-testid="play-pause"]'); // pause
+  }
+  assert.equal(await page.getAttribute('[data-testid="clock"]', 'data-state'), 'paused');
+  await page.check('[data-testid="hold-messages"]');
+  await nodeAction(page, 3, 'timeout');
+  // The candidate's vote reaches its disk; then its requests wait on the links.
+  for (let i = 0; i < 20 && (await page.$$('[data-testid="message"][data-held="true"]')).length < 2; i++) {
+    await page.click('[data-testid="step"]');
+  }
+  const held = () => page.$$eval('[data-testid="message"][data-held="true"]', (m) => m.map((e) => ({ id: e.dataset.id, kind: e.dataset.kind })));
+  let h = await held();
+  assert.equal(h.length, 2, JSON.stringify(h));
+  assert.ok(h.every((m) => m.kind === 'RequestVote'), JSON.stringify(h));
+  assert.equal(await page.$$eval('[data-testid="held-list"] li', (l) => l.length), 2);
+  const t0 = await clockMs(page);
+  // Deliver the request to one node by clicking it on its link; once that
+  // node's vote is on its disk, the vote comes back, held.
+  await page.click(`[data-testid="message"][data-id="${h[0].id}"]`);
+  const voteHeld = () => page.$$eval('[data-testid="message"][data-held="true"]', (m) => m.some((e) => e.dataset.kind === 'vote granted'));
+  for (let i = 0; i < 20 && !(await voteHeld()); i++) await page.click('[data-testid="step"]');
+  assert.ok(await voteHeld(), JSON.stringify(await held()));
+  assert.equal(await page.getAttribute('g[data-testid="node-3"]', 'data-role'), 'candidate', 'nothing arrives by itself');
+  h = await held();
+  const vote = h.find((m) => m.kind === 'vote granted');
+  // Duplicate it, then deliver it from the list.
+  await page.click(`[data-testid="held-duplicate-${vote.id}"]`);
+  assert.equal((await held()).length, 3);
+  await page.click(`[data-testid="held-deliver-${vote.id}"]`);
+  await page.waitForFunction(() => document.querySelector('g[data-testid="node-3"]').dataset.role === 'leader');
+  // Deliver next (in send order), then hold off: everything sets out.
+  await page.click('[data-testid="deliver-next"]');
+  await page.uncheck('[data-testid="hold-messages"]');
+  assert.equal((await held()).length, 0);
+  const t1 = await clockMs(page);
+  assert.ok(t1 - t0 < 100, `it all happened within a few steps (${t0} → ${t1} ms)`);
+  await page.click('[data-testid="play-pause"]');
+  await page.waitForFunction(() => [...document.querySelectorAll('g[data-testid^="node-"]')].every((n) => n.dataset.term === '1'));
+  assert.equal(await page.getAttribute('[data-testid="safety"]', 'data-state'), 'ok');
+  await screenshot(page, 'hold-mode');
+  assert.deepEqual(page.errors, []);
+});
