@@ -48,4 +48,10 @@ pub enum Effect {
     Download(Recipe),
     /// Fetch a built-in lesson; comes back as `Action::OpenLesson`.
     FetchLesson(String),
+    /// Download a lesson written in the page: the run and its stops.
+    ExportLesson {
+        recipe: Recipe,
+        title: String,
+        stops: Vec<crate::lesson::DraftStop>,
+    },
 }

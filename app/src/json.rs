@@ -228,3 +228,49 @@ fn target(t: &JsValue) -> Option<Target> {
         link.get(1).as_f64()? as NodeId,
     ]))
 }
+
+/// A lesson written in the page, as JSON text: one part — the run from its
+/// start to its last stop — and a step at each stop.
+pub fn lesson_json(
+    recipe: &Recipe,
+    id: &str,
+    title: &str,
+    stops: &[crate::lesson::DraftStop],
+) -> Result<String, String> {
+    let end_ms = stops.last().map_or(0, |s| s.at_ms);
+    let run = Recipe {
+        at_ms: 0,
+        end_ms,
+        ..recipe.clone()
+    };
+    let run = parse_json(&recipe_to_json(&run)?).map_err(message)?;
+    let set = |o: &js_sys::Object, k: &str, v: JsValue| {
+        let _ = js_sys::Reflect::set(o, &k.into(), &v);
+    };
+    let steps = js_sys::Array::new();
+    for s in stops {
+        let step = js_sys::Object::new();
+        set(&step, "at_ms", (s.at_ms as f64).into());
+        set(&step, "stop_ms", (s.at_ms as f64).into());
+        set(&step, "caption", s.caption.as_str().into());
+        if let Some(q) = &s.question {
+            let question = js_sys::Object::new();
+            set(&question, "ask", q.ask.as_str().into());
+            let choices: js_sys::Array = q.choices.iter().map(|c| JsValue::from_str(c)).collect();
+            set(&question, "choices", choices.into());
+            set(&question, "answer", (q.answer as f64).into());
+            set(&step, "question", question.into());
+        }
+        steps.push(&step);
+    }
+    let part = js_sys::Object::new();
+    set(&part, "run", run);
+    set(&part, "steps", steps.into());
+    let lesson = js_sys::Object::new();
+    set(&lesson, "version", 1.into());
+    set(&lesson, "id", id.into());
+    set(&lesson, "title", title.into());
+    set(&lesson, "summary", "".into());
+    set(&lesson, "parts", js_sys::Array::of1(&part).into());
+    stringify_json(&lesson.into()).map_err(message)
+}

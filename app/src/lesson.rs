@@ -162,3 +162,75 @@ impl Pointed {
         p
     }
 }
+
+/// A lesson being written in the page: the run on screen, and the stops
+/// added so far (each at the moment it was added), in time order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Draft {
+    pub stops: Vec<DraftStop>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DraftStop {
+    pub at_ms: u64,
+    pub caption: String,
+    pub question: Option<raftchat_core::lesson::Question>,
+}
+
+impl Draft {
+    /// Adds a stop, after any other at the same moment.
+    pub fn add(&mut self, stop: DraftStop) {
+        let at = self.stops.partition_point(|s| s.at_ms <= stop.at_ms);
+        self.stops.insert(at, stop);
+    }
+
+    /// A stop from what the author typed: a caption, and optionally a
+    /// question with its choices (one a line) and the right one's number.
+    pub fn stop(
+        at_ms: u64,
+        caption: &str,
+        ask: &str,
+        choices: &str,
+        answer: &str,
+    ) -> Result<DraftStop, String> {
+        let caption = caption.trim();
+        if caption.is_empty() {
+            return Err("write a caption for this moment first".into());
+        }
+        let question = if ask.trim().is_empty() {
+            None
+        } else {
+            let choices: Vec<String> = choices
+                .lines()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect();
+            if !(2..=6).contains(&choices.len()) {
+                return Err("a question needs 2 to 6 choices, one a line".into());
+            }
+            let answer = answer
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| (1..=choices.len()).contains(&n))
+                .ok_or_else(|| {
+                    format!(
+                        "give the number of the right choice, 1 to {}",
+                        choices.len()
+                    )
+                })?;
+            Some(raftchat_core::lesson::Question {
+                ask: ask.trim().to_string(),
+                choices,
+                answer: answer - 1,
+                explain: String::new(),
+            })
+        };
+        Ok(DraftStop {
+            at_ms,
+            caption: caption.to_string(),
+            question,
+        })
+    }
+}

@@ -111,6 +111,15 @@ impl Runner {
                     self.dispatch.emit(Action::Tell(why));
                 }
             }
+            Effect::ExportLesson {
+                recipe,
+                title,
+                stops,
+            } => {
+                if let Err(why) = crate::share::export_lesson(&recipe, &title, &stops) {
+                    self.dispatch.emit(Action::Tell(why));
+                }
+            }
             Effect::FetchLesson(id) => {
                 let d = self.dispatch.clone();
                 spawn_local(async move {

@@ -139,7 +139,8 @@ extern "C" {
     );
 }
 
-use crate::json::{lesson_from_json, message, recipe_from_json, recipe_to_json};
+use crate::json::{lesson_from_json, lesson_json, message, recipe_from_json, recipe_to_json};
+use crate::lesson::DraftStop;
 use raftchat_core::lesson::{Lesson, MAX_LESSON_BYTES};
 
 /// The link that opens `recipe`.
@@ -207,6 +208,35 @@ pub async fn lesson_from_file(file: &web_sys::File) -> Result<Lesson, String> {
         .await
         .map_err(message)?;
     lesson_from_json(&text.as_string().unwrap_or_default())
+}
+
+/// Downloads a lesson written in the page (`{id}.json`, the id made from
+/// the title).
+pub fn export_lesson(recipe: &Recipe, title: &str, stops: &[DraftStop]) -> Result<(), String> {
+    let id = lesson_id(title);
+    let text = lesson_json(recipe, &id, title, stops)?;
+    download_text(&format!("{id}.json"), &text);
+    Ok(())
+}
+
+/// A lesson id from its title: lowercase letters, digits and dashes.
+pub fn lesson_id(title: &str) -> String {
+    let mut id = String::new();
+    // ASCII only: Unicode case tables would cost the wasm kilobytes.
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            id.push(c.to_ascii_lowercase());
+        } else if !id.is_empty() && !id.ends_with('-') {
+            id.push('-');
+        }
+    }
+    let id = id.trim_end_matches('-');
+    let id: String = id.chars().take(64).collect();
+    if id.is_empty() {
+        "lesson".into()
+    } else {
+        id
+    }
 }
 
 /// Downloads `recipe` as a JSON file.

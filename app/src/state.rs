@@ -6,7 +6,7 @@
 
 use crate::effect::Effect;
 use crate::feed::{describe, FeedItem};
-use crate::lesson::LessonPlay;
+use crate::lesson::{Draft, LessonPlay};
 use crate::settings::{bootstrap_config, Settings, MIN_NODES};
 use crate::storage::{ClusterMeta, SCHEMA_VERSION};
 use crate::view::ClusterView;
@@ -99,6 +99,21 @@ pub enum Action {
     LessonSkip,
     /// PageDown (a presenter remote): the lesson's next step, or one step.
     Advance,
+    /// Start writing a lesson from the run on screen (or stop).
+    ToggleAuthoring,
+    /// Add a stop to the lesson being written, at this moment: a caption,
+    /// and optionally a question (choices one a line, the right one's number).
+    AuthorAdd {
+        caption: String,
+        ask: String,
+        choices: String,
+        answer: String,
+    },
+    AuthorRemoveLast,
+    /// Download the lesson being written.
+    AuthorExport {
+        title: String,
+    },
     /// Choose an answer to the step's question.
     LessonChoose(usize),
     CloseLesson,
@@ -263,6 +278,8 @@ pub struct AppState {
     pub checking: bool,
     /// The guided lesson being played, if any.
     pub lesson: Option<LessonPlay>,
+    /// A lesson being written from the run on screen, if any.
+    pub draft: Option<Rc<Draft>>,
     /// Effects queued for the runner, in order. Shared by every state of one
     /// page, so that none is lost when the reducer returns an older state.
     outbox: Rc<RefCell<Vec<Effect>>>,
@@ -351,6 +368,7 @@ impl AppState {
             violations: Rc::default(),
             checking: true,
             lesson: None,
+            draft: None,
             outbox,
         };
         state.refresh();
@@ -649,6 +667,7 @@ impl AppState {
             violations: self.violations.clone(),
             checking: self.checking,
             lesson: self.lesson.clone(),
+            draft: self.draft.clone(),
             outbox: self.outbox.clone(),
         }
     }
@@ -1003,6 +1022,58 @@ impl AppState {
             }
             Action::CloseLesson => {
                 s.lesson = None;
+                return Rc::new(s);
+            }
+            Action::ToggleAuthoring => {
+                s.draft = match s.draft {
+                    Some(_) => None,
+                    None => Some(Rc::default()),
+                };
+                return Rc::new(s);
+            }
+            Action::AuthorAdd {
+                caption,
+                ask,
+                choices,
+                answer,
+            } => {
+                let now = s.view.now_ms;
+                match Draft::stop(now, &caption, &ask, &choices, &answer) {
+                    Ok(stop) => {
+                        Rc::make_mut(s.draft.get_or_insert_with(Rc::default)).add(stop);
+                        s.notice = Some(format!("Stop added at {}.", crate::text::seconds(now, 3)));
+                    }
+                    Err(why) => s.notice = Some(why),
+                }
+                return Rc::new(s);
+            }
+            Action::AuthorRemoveLast => {
+                if let Some(d) = s.draft.as_mut() {
+                    Rc::make_mut(d).stops.pop();
+                }
+                return Rc::new(s);
+            }
+            Action::AuthorExport { title } => {
+                let stops = s
+                    .draft
+                    .as_ref()
+                    .map(|d| d.stops.clone())
+                    .unwrap_or_default();
+                let title = title.trim().to_string();
+                if stops.is_empty() {
+                    s.notice = Some("add at least one stop (a caption at a moment) first".into());
+                } else if title.is_empty() {
+                    s.notice = Some("give the lesson a title".into());
+                } else {
+                    match s.recipe() {
+                        Ok(recipe) => s.effect(Effect::ExportLesson {
+                            recipe,
+                            title,
+                            stops,
+                        }),
+                        Err(why) => s.notice = Some(why),
+                    }
+                }
                 return Rc::new(s);
             }
             Action::Advance => {

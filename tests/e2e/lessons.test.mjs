@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { serveDist, launch, screenshot, open, nodes, nodeAction } from './harness.mjs';
 
 let server, browser;
@@ -226,5 +227,64 @@ test('hold mode: messages wait on their links; delivered one at a time they elec
   await page.waitForFunction(() => [...document.querySelectorAll('g[data-testid^="node-"]')].every((n) => n.dataset.term === '1'));
   assert.equal(await page.getAttribute('[data-testid="safety"]', 'data-state'), 'ok');
   await screenshot(page, 'hold-mode');
+  assert.deepEqual(page.errors, []);
+});
+
+test('a teacher writes a lesson in the page: stops with a caption and a question, exported, played back; the core reads it too', async () => {
+  const page = await open(browser, server, { speed: '1' });
+  await page.waitForFunction(() => parseFloat(document.querySelector('[data-testid="clock"]').textContent) > 0.5);
+  await page.click('[data-testid="play-pause"]');
+  await page.click('[data-testid="lessons"] summary');
+  await page.click('[data-testid="lesson-author"]');
+  await page.fill('[data-testid="author-title"]', 'My first lesson: a leader!');
+  // A stop without a caption is refused, clearly.
+  await page.click('[data-testid="author-add"]');
+  assert.match(await page.textContent('[data-testid="notice"]'), /write a caption/);
+  const first = await clockMs(page);
+  await page.fill('[data-testid="author-caption"]', 'Look: one leader.');
+  await page.click('[data-testid="author-add"]');
+  await page.click('[data-testid="play-pause"]');
+  await page.waitForFunction((t) => parseFloat(document.querySelector('[data-testid="clock"]').textContent) * 1000 > t + 300, first);
+  await page.click('[data-testid="play-pause"]');
+  const second = await clockMs(page);
+  await page.fill('[data-testid="author-caption"]', 'Later: still the same leader.');
+  await page.fill('[data-testid="author-ask"]', 'Did the term change?');
+  await page.fill('[data-testid="author-choices"]', 'yes\nno');
+  await page.fill('[data-testid="author-answer"]', '3');
+  await page.click('[data-testid="author-add"]');
+  assert.match(await page.textContent('[data-testid="notice"]'), /number of the right choice, 1 to 2/);
+  await page.fill('[data-testid="author-answer"]', '2');
+  await page.click('[data-testid="author-add"]');
+  await page.fill('[data-testid="author-caption"]', 'The end.');
+  await page.fill('[data-testid="author-ask"]', '');
+  await page.click('[data-testid="step"]');
+  const third = await clockMs(page);
+  await page.click('[data-testid="author-add"]');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="author-export"]')]);
+  assert.equal(download.suggestedFilename(), 'my-first-lesson-a-leader.json');
+  const text = await readFile(await download.path(), 'utf8');
+  const lesson = JSON.parse(text);
+  assert.equal(lesson.version, 1);
+  assert.equal(lesson.title, 'My first lesson: a leader!');
+  assert.deepEqual(lesson.parts[0].steps.map((s) => s.stop_ms), [first, second, third]);
+  assert.deepEqual(lesson.parts[0].steps[1].question, { ask: 'Did the term change?', choices: ['yes', 'no'], answer: 1 });
+  // The core reads it (the CLI built by the core's tests).
+  const cli = fileURLToPath(new URL('../../target/release/raftchat-sim', import.meta.url));
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(cli, ['--lesson', await download.path()], { encoding: 'utf8' });
+  assert.match(out, /every expectation holds/);
+  assert.match(out, new RegExp(`part 1 step 3 at ${third} ms`));
+  // Played back in the page.
+  await page.click('[data-testid="lessons"] summary');
+  await page.setInputFiles('[data-testid="lesson-file"]', { name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(text) });
+  await page.waitForSelector('[data-testid="lesson-caption"] >> text=Look: one leader.');
+  assert.equal(await clockMs(page), first);
+  await page.click('[data-testid="lesson-next"]');
+  await reach(page, 1, 2);
+  assert.equal(await clockMs(page), second);
+  await page.click('[data-testid="lesson-choice-1"]');
+  await page.click('[data-testid="lesson-next"]');
+  const c = await reach(page, 1, 3);
+  assert.match(c.reveal, /^Right! The answer: no\./);
   assert.deepEqual(page.errors, []);
 });

@@ -11,9 +11,9 @@ use crate::components::frame_stats;
 use crate::components::held_list::held_list;
 use crate::components::help::{self, help};
 use crate::components::inspector::{self, inspector};
-use crate::components::lesson_panel::{lesson_caption, lesson_menu};
+use crate::components::lesson_panel::{author_panel, lesson_caption, lesson_menu};
 use crate::components::log_view::{self, log_view};
-use crate::components::run_bar::RunBar;
+use crate::components::run_bar::{self, run_bar};
 use crate::components::safety_panel::{self, safety_panel};
 use crate::components::storage_status::{self, storage_status};
 use crate::lesson::Pointed;
@@ -231,6 +231,9 @@ pub fn app() -> Html {
                     if let Some(lesson) = &state.lesson {
                         { lesson_caption(lesson, &dispatch) }
                     }
+                    if let Some(draft) = &state.draft {
+                        { author_panel(draft, view.now_ms, &dispatch) }
+                    }
                     { held_list(&view, &dispatch, pointed.held) }
                     { inspector(&inspector::Props { view: view.clone(), selection: state.selection, dispatch: dispatch.clone() }) }
                     <EventFeed feed={state.feed.clone()} nodes={state.settings.nodes} />
@@ -250,8 +253,8 @@ pub fn app() -> Html {
                         dispatch={dispatch.clone()} />
                 }) }
             </section>
-            <RunBar timeline={state.marks.clone()} share_link={state.share_link.clone()}
-                import_error={state.import_error.clone()} dispatch={dispatch.clone()} />
+            { run_bar(&run_bar::Props { timeline: state.marks.clone(), share_link: state.share_link.clone(),
+                import_error: state.import_error.clone(), dispatch: dispatch.clone() }) }
             if state.help {
                 { help(&help::Props { dispatch: dispatch.clone() }) }
             }

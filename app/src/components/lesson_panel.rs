@@ -3,7 +3,7 @@
 //! an answer, then play on to see it), and Next (PageDown on a presenter
 //! remote).
 
-use crate::lesson::LessonPlay;
+use crate::lesson::{Draft, LessonPlay};
 use crate::state::{Action, Dispatch};
 use raftchat_core::lesson::BUILT_IN;
 use yew::prelude::*;
@@ -43,6 +43,12 @@ pub fn lesson_menu(dispatch: &Dispatch) -> Html {
                     html! { <li><button data-testid={format!("lesson-{id}")} {onclick}>{ title }</button></li> }
                 }) }
             </ol>
+            <button data-testid="lesson-author" onclick={dispatch.to_callback().reform(|e: MouseEvent| {
+                if let Some(t) = e.target() {
+                    close_menu(&t);
+                }
+                Action::ToggleAuthoring
+            })}>{"Write a lesson from this run…"}</button>{" "}
             <label class="import">{"Open a lesson file "}
                 <input type="file" accept=".json,application/json" data-testid="lesson-file" onchange={on_file} />
             </label>
@@ -136,6 +142,72 @@ pub fn lesson_caption(l: &LessonPlay, d: &Dispatch) -> Html {
                     <button data-testid="lesson-skip" onclick={on_skip} title="jump straight to the next stop">{"Skip ⇥"}</button>
                 }
             </div>
+        </section>
+    }
+}
+
+/// The text typed in the field `id` (an input or a text area), or "".
+fn typed(id: &str) -> String {
+    use wasm_bindgen::JsCast;
+    let el = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id));
+    match el {
+        Some(el) => match el.dyn_into::<web_sys::HtmlTextAreaElement>() {
+            Ok(t) => t.value(),
+            Err(el) => el
+                .dyn_into::<web_sys::HtmlInputElement>()
+                .map(|i| i.value())
+                .unwrap_or_default(),
+        },
+        None => String::new(),
+    }
+}
+
+/// Writing a lesson from the run on screen: move to a moment (play, step,
+/// the timeline), write what to say there — and perhaps a question — and add
+/// it; export the lesson when done. It opens like any lesson file.
+pub fn author_panel(draft: &Draft, now_ms: u64, d: &Dispatch) -> Html {
+    let on_add = d.to_callback().reform(|_: MouseEvent| Action::AuthorAdd {
+        caption: typed("author-caption"),
+        ask: typed("author-ask"),
+        choices: typed("author-choices"),
+        answer: typed("author-answer"),
+    });
+    let on_remove = d
+        .to_callback()
+        .reform(|_: MouseEvent| Action::AuthorRemoveLast);
+    let on_export = d
+        .to_callback()
+        .reform(|_: MouseEvent| Action::AuthorExport {
+            title: typed("author-title"),
+        });
+    let on_close = d
+        .to_callback()
+        .reform(|_: MouseEvent| Action::ToggleAuthoring);
+    html! {
+        <section class="lesson-caption author" data-testid="author">
+            <header>
+                <strong>{"Write a lesson"}</strong>
+                <span class="where">{ format!("{} stop(s)", draft.stops.len()) }</span>
+                <button class="dismiss" aria-label="stop writing" onclick={on_close}>{"×"}</button>
+            </header>
+            <p class="hint">{"Go to a moment of the run, say what to look at, optionally ask a question, and add the stop. The lesson replays this run and stops at each."}</p>
+            <label>{"Title "}<input id="author-title" data-testid="author-title" placeholder="e.g. My first partition" /></label>
+            <textarea id="author-caption" data-testid="author-caption" rows="2" placeholder="What happens here, what to look at" />
+            <input id="author-ask" data-testid="author-ask" placeholder="A question (optional): Which node wins?" />
+            <textarea id="author-choices" data-testid="author-choices" rows="2" placeholder="Its choices, one a line" />
+            <label>{"Right choice (number) "}<input id="author-answer" data-testid="author-answer" size="2" /></label>
+            <div class="buttons">
+                <button class="primary" data-testid="author-add" onclick={on_add}>{ format!("Add a stop at {}", crate::text::seconds(now_ms, 3)) }</button>
+                <button data-testid="author-remove" onclick={on_remove} disabled={draft.stops.is_empty()}>{"Remove the last"}</button>
+                <button data-testid="author-export" onclick={on_export}>{"Export lesson"}</button>
+            </div>
+            <ol class="stops">
+                { for draft.stops.iter().map(|s| html! {
+                    <li>{ format!("{}: {}{}", crate::text::seconds(s.at_ms, 3), s.caption, if s.question.is_some() { " (question)" } else { "" }) }</li>
+                }) }
+            </ol>
         </section>
     }
 }

@@ -8,7 +8,6 @@ use crate::view::TimelineView;
 use std::rc::Rc;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
 pub struct Props {
     pub timeline: Rc<TimelineView>,
     pub share_link: Option<String>,
@@ -45,7 +44,6 @@ fn marks(p: &MarksProps) -> Html {
     }
 }
 
-#[function_component(RunBar)]
 pub fn run_bar(p: &Props) -> Html {
     let t = &p.timeline;
     let d = &p.dispatch;
