@@ -564,3 +564,120 @@ fn the_browsers_json_reads_and_writes_the_same_recipes_as_the_core() {
     let err = recipe_from_json(&huge).unwrap_err();
     assert!(err.contains("the limit is 16 MB"), "{err}");
 }
+
+/// The built-in lessons, as the page fetches them.
+const LESSONS: [(&str, &str); 3] = [
+    (
+        "first-election",
+        include_str!("../../core/lessons/first-election.json"),
+    ),
+    ("figure-8", include_str!("../../core/lessons/figure-8.json")),
+    (
+        "linearizable-reads",
+        include_str!("../../core/lessons/linearizable-reads.json"),
+    ),
+];
+
+#[wasm_bindgen_test]
+fn the_pages_lesson_reader_agrees_with_the_core_on_what_the_page_plays() {
+    use raftchat_app::json::lesson_from_json;
+    use raftchat_core::lesson::Lesson;
+    for (id, text) in LESSONS {
+        let page = lesson_from_json(text).unwrap_or_else(|e| panic!("{id}: {e}"));
+        let core = Lesson::from_json(text).unwrap();
+        assert_eq!(
+            (&page.id, &page.title, &page.summary),
+            (&core.id, &core.title, &core.summary)
+        );
+        assert_eq!(page.parts.len(), core.parts.len());
+        for (p, c) in page.parts.iter().zip(&core.parts) {
+            assert_eq!(p.run, c.run, "{id}: the run");
+            assert_eq!(p.steps.len(), c.steps.len());
+            for (ps, cs) in p.steps.iter().zip(&c.steps) {
+                assert_eq!(ps.stop_ms, cs.stop_ms);
+                assert_eq!(ps.caption, cs.caption);
+                assert_eq!(ps.point, cs.point);
+                assert_eq!(ps.question, cs.question);
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_lesson_stops_exactly_at_each_step_playing_on_or_skipping() {
+    use raftchat_app::json::lesson_from_json;
+    let lesson = lesson_from_json(LESSONS[0].1).unwrap();
+    let stops: Vec<u64> = lesson.parts[0]
+        .steps
+        .iter()
+        .map(|s| s.stop_ms.unwrap())
+        .collect();
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let s = reduce(s, Action::SetSpeed(1.0));
+    let mut s = reduce(s, Action::OpenLesson(Ok(lesson)));
+    let at = |s: &AppState| (s.lesson.as_ref().unwrap().step, s.view.now_ms, s.running);
+    assert_eq!(at(&s), (0, stops[0], false));
+    // Play on: frames of 16 ms real time until the run stops by itself.
+    s = reduce(s, Action::LessonNext);
+    assert!(s.running);
+    for _ in 0..10_000 {
+        if !s.running {
+            break;
+        }
+        s = reduce(s, Action::Frame { real_ms: 16.0 });
+    }
+    assert_eq!(at(&s), (1, stops[1], false), "stopped at step 2's moment");
+    // Choose, then skip: the answer is revealed at the next stop.
+    s = reduce(s, Action::LessonChoose(0));
+    s = reduce(s, Action::LessonSkip);
+    assert_eq!(at(&s), (2, stops[2], false));
+    assert_eq!(
+        s.lesson.as_ref().unwrap().reveal.as_ref().unwrap().right,
+        Some(true)
+    );
+    // PageDown goes on; at the end the lesson is done, then closes.
+    s = reduce(s, Action::Advance);
+    s = reduce(s, Action::LessonSkip);
+    s = reduce(s, Action::LessonSkip);
+    assert_eq!(at(&s), (4, stops[4], false));
+    s = reduce(s, Action::LessonNext);
+    assert!(s.lesson.as_ref().unwrap().done);
+    s = reduce(s, Action::LessonNext);
+    assert!(s.lesson.is_none());
+}
+
+#[wasm_bindgen_test]
+fn a_lesson_written_in_the_page_reads_back_and_bad_stops_say_why() {
+    use raftchat_app::json::{lesson_from_json, lesson_json};
+    use raftchat_app::lesson::{Draft, DraftStop};
+    assert!(Draft::stop(5, "  ", "", "", "")
+        .unwrap_err()
+        .contains("caption"));
+    assert!(Draft::stop(5, "c", "q?", "only one", "1")
+        .unwrap_err()
+        .contains("2 to 6 choices"));
+    assert!(Draft::stop(5, "c", "q?", "a\nb", "0")
+        .unwrap_err()
+        .contains("1 to 2"));
+    let mut d = Draft::default();
+    d.add(Draft::stop(900, "later", "q?", "a\n b \n", "2").unwrap());
+    d.add(Draft::stop(100, "first", "", "", "").unwrap());
+    assert_eq!(
+        d.stops
+            .iter()
+            .map(|s: &DraftStop| s.at_ms)
+            .collect::<Vec<_>>(),
+        vec![100, 900]
+    );
+    let s = AppState::in_memory(Settings::default(), "test");
+    let recipe = s.recipe().unwrap();
+    let text = lesson_json(&recipe, "mine", "Mine", &d.stops).unwrap();
+    let back = lesson_from_json(&text).unwrap();
+    assert_eq!(back.id, "mine");
+    assert_eq!(back.parts[0].run.config, recipe.config);
+    assert_eq!(back.parts[0].run.end_ms, 900);
+    let steps = &back.parts[0].steps;
+    assert_eq!(steps[1].question.as_ref().unwrap().choices, vec!["a", "b"]);
+    assert_eq!(steps[1].question.as_ref().unwrap().answer, 1);
+    assert_eq!((steps[0].stop_ms, steps[1].stop_ms), (Some(100), Some(900)));
+}

@@ -108,10 +108,7 @@ pub fn lesson_caption(l: &LessonPlay, d: &Dispatch) -> Html {
                 <span class="where">{ where_ }</span>
                 <button class="dismiss" data-testid="lesson-close" aria-label="close the lesson" onclick={on_close}>{"×"}</button>
             </header>
-            if l.done {
-                <p class="done" data-testid="lesson-done">{"Lesson complete. Replay any moment with the timeline below, or pick another lesson."}</p>
-            } else {
-                if let Some(r) = &l.reveal {
+            if let Some(r) = &l.reveal {
                     <p class={classes!("reveal", r.right.map(|ok| if ok { "right" } else { "wrong" }))} data-testid="lesson-reveal">
                         { match r.right {
                             Some(true) => "Right! ",
@@ -120,7 +117,10 @@ pub fn lesson_caption(l: &LessonPlay, d: &Dispatch) -> Html {
                         } }
                         <b>{ format!("The answer: {}.", r.answer) }</b>{" "}{ &r.explain }
                     </p>
-                }
+            }
+            if l.done {
+                <p class="done" data-testid="lesson-done">{"Lesson complete. Replay any moment with the timeline below, or pick another lesson."}</p>
+            } else {
                 <p class="caption" data-testid="lesson-text">{ &step.caption }</p>
                 if let Some(q) = &step.question {
                     <div class="question" role="group" aria-label={q.ask.clone()}>
