@@ -201,6 +201,8 @@ pub enum Condition {
     Up(NodeId),
     /// A voter in the configuration of the highest-term leader up.
     Voter(NodeId),
+    /// The node holds a snapshot (taken itself, or installed by the leader).
+    Snapshot(NodeId),
     /// The invariant checker found this property broken.
     Violated(String),
     /// Every property holds.
@@ -271,6 +273,7 @@ impl Condition {
             Condition::Voter(id) => top_leader()
                 .and_then(up)
                 .is_some_and(|n| n.raft().membership().voters.contains(id)),
+            Condition::Snapshot(id) => up(*id).is_some_and(|n| n.raft().snapshot().is_some()),
             Condition::Violated(rule) => violations.iter().any(|v| v.rule == rule),
             Condition::Safe => violations.is_empty(),
             Condition::Held(n) => sim.in_flight().filter(|m| m.held).count() >= *n,
@@ -342,6 +345,7 @@ impl Condition {
             Condition::Down(n) => format!("node {n} is down"),
             Condition::Up(n) => format!("node {n} is up"),
             Condition::Voter(n) => format!("node {n} is a voter"),
+            Condition::Snapshot(n) => format!("node {n} holds a snapshot"),
             Condition::Violated(rule) => format!("{rule} is broken"),
             Condition::Safe => "every property holds".into(),
             Condition::Held(n) => format!("{n} messages are held"),
