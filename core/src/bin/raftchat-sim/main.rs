@@ -13,6 +13,7 @@ macro_rules! out {
 }
 
 mod bench;
+mod experiment;
 
 use raftchat_core::bugs::Bug;
 use raftchat_core::campaign::{self, Faults, RunConfig, RunReport};
@@ -58,6 +59,14 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
                             there, and any expectation that fails (exit 1)
   --write                   with --lesson: write each step's stop_ms into the
                             file (the page plays lessons from them)
+  --experiment KIND         run an experiment: elections (the paper's Figure 16:
+                            time without a leader after a crash, per election
+                            timeout range) or replicas (commit latency and
+                            throughput by cluster size); uses --seed
+  --trials N                elections: trials per range                [1000]
+  --network NAME            paper or default (elections: paper; replicas: default)
+  --rate N                  replicas: chat messages offered per second [1000]
+  --csv                     experiments: one CSV line per trial or size
   --bench                   measure simulator speed and memory (ignores other options)
   --bench-seconds S         how long the saturating load runs      [10]
   -h, --help                this help
@@ -79,6 +88,14 @@ fn main() -> ExitCode {
         Ok(Mode::Run { cfg, json }) => run(&cfg, json),
         Ok(Mode::Replay { file, json }) => replay(&file, json),
         Ok(Mode::Lesson { file, write }) => lesson(&file, write),
+        Ok(Mode::Experiment {
+            kind,
+            trials,
+            network,
+            csv,
+            seed,
+            rate,
+        }) => experiment::run(&kind, trials, network, csv, seed, rate),
         Err(e) => {
             eprintln!("raftchat-sim: {e}\n(try --help)");
             ExitCode::from(2)
@@ -104,6 +121,14 @@ enum Mode {
         file: std::path::PathBuf,
         write: bool,
     },
+    Experiment {
+        kind: String,
+        trials: u32,
+        network: Option<raftchat_core::experiment::Network>,
+        csv: bool,
+        seed: u64,
+        rate: f64,
+    },
 }
 
 fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, String> {
@@ -118,6 +143,11 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     let mut replay_file = None;
     let mut lesson_file = None;
     let mut write = false;
+    let mut experiment = None;
+    let mut trials = None;
+    let mut network = None;
+    let mut csv = false;
+    let mut rate = None;
     // Explicit options, applied over the campaign profile when both are given.
     let mut overrides: Vec<Box<dyn Fn(&mut RunConfig)>> = Vec::new();
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
@@ -141,6 +171,35 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
             }
             "--json" => json = true,
             "--write" => write = true,
+            "--csv" => csv = true,
+            "--experiment" => {
+                let kind = value()?;
+                if kind != "elections" && kind != "replicas" {
+                    return Err(format!(
+                        "unknown experiment \"{kind}\" (use elections or replicas)"
+                    ));
+                }
+                experiment = Some(kind);
+            }
+            "--trials" => {
+                let n: u32 = number(&name, &value()?)?;
+                if !(1..=100_000).contains(&n) {
+                    return Err(format!("{name} must be 1 to 100000, not {n}"));
+                }
+                trials = Some(n);
+            }
+            "--rate" => {
+                let r: f64 = number(&name, &value()?)?;
+                if !(1.0..=100_000.0).contains(&r) {
+                    return Err(format!(
+                        "{name} must be 1 to 100000 messages a second, not {r}"
+                    ));
+                }
+                rate = Some(r);
+            }
+            "--network" => {
+                network = Some(raftchat_core::experiment::Network::from_name(&value()?)?)
+            }
             "--pre-vote" => overrides.push(Box::new(|c| c.sim.pre_vote = true)),
             "--check-quorum" => overrides.push(Box::new(|c| c.sim.check_quorum = true)),
             "--bench" => bench = true,
@@ -246,6 +305,25 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     }
     if write {
         return Err("--write goes with --lesson FILE".into());
+    }
+    if let Some(kind) = experiment {
+        if trials.is_some() && kind != "elections" {
+            return Err("--trials goes with --experiment elections".into());
+        }
+        if rate.is_some() && kind != "replicas" {
+            return Err("--rate goes with --experiment replicas".into());
+        }
+        return Ok(Mode::Experiment {
+            kind,
+            trials: trials.unwrap_or(1000),
+            network,
+            csv,
+            seed,
+            rate: rate.unwrap_or(raftchat_core::experiment::REPLICA_MESSAGES_PER_S),
+        });
+    }
+    if trials.is_some() || network.is_some() || csv || rate.is_some() {
+        return Err("--trials, --network, --rate and --csv go with --experiment".into());
     }
     if let Some(file) = replay_file {
         return Ok(Mode::Replay { file, json });

@@ -1,0 +1,126 @@
+//! `raftchat-sim --experiment elections|replicas`: the paper's election
+//! measurements (Figure 16) and the cost of more replicas, as a table or CSV.
+
+use raftchat_core::experiment::{
+    self, Network, PAPER_RANGES, REPLICA_READS_PER_S, REPLICA_RUN_MS, REPLICA_SIZES,
+};
+use std::process::ExitCode;
+
+pub fn run(
+    kind: &str,
+    trials: u32,
+    network: Option<Network>,
+    csv: bool,
+    seed: u64,
+    rate: f64,
+) -> ExitCode {
+    let result = match kind {
+        "elections" => elections(trials, network.unwrap_or(Network::Paper), csv, seed),
+        _ => replicas(network.unwrap_or(Network::Default), csv, seed, rate),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("raftchat-sim: the experiment failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn range_name((lo, hi): (u64, u64)) -> String {
+    format!("{lo}-{hi}")
+}
+
+fn elections(trials: u32, network: Network, csv: bool, seed: u64) -> Result<(), String> {
+    if csv {
+        out!("range,trial,downtime_ms");
+    } else {
+        out!(
+            "elections after a leader crash (the Raft paper's Figure 16): 5 servers, heartbeat = half the minimum timeout, crash at a uniform moment within a heartbeat interval; {trials} trials per range, seed {seed}; {}",
+            network.describe()
+        );
+        out!(
+            "{:<9} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
+            "range ms",
+            "trials",
+            "mean",
+            "median",
+            "p90",
+            "p99",
+            "max",
+            "over 10s"
+        );
+    }
+    for range in PAPER_RANGES {
+        let mut all = Vec::with_capacity(trials as usize);
+        for trial in 0..trials {
+            let t = experiment::election_trial(range, trial, network, seed)?;
+            if csv {
+                let d = t
+                    .downtime_ms
+                    .map_or("censored".to_string(), |d| d.to_string());
+                out!("{},{trial},{d}", range_name(range));
+            }
+            all.push(t);
+        }
+        if !csv {
+            let s = experiment::summarize(range, &all);
+            let lower = if s.censored > 0 { "≥" } else { "" };
+            out!(
+                "{:<9} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
+                range_name(range),
+                s.trials,
+                format!("{lower}{:.0}", s.mean_ms),
+                s.median_ms,
+                s.p90_ms,
+                s.p99_ms,
+                format!("{lower}{}", s.max_ms),
+                s.over_10s
+            );
+        }
+    }
+    if !csv {
+        out!("(times in ms from the crash to a new leader; a trial with no leader 20 s after the crash counts as 20 s: ≥ marks a lower bound)");
+    }
+    Ok(())
+}
+
+fn replicas(network: Network, csv: bool, seed: u64, rate: f64) -> Result<(), String> {
+    if csv {
+        out!("nodes,latency_p50_ms,latency_p99_ms,messages_per_s");
+    } else {
+        out!(
+            "replicas: {rate} chat messages/s offered through random nodes and {REPLICA_READS_PER_S} linearizable reads/s for {} s of virtual time, seed {seed}; {}",
+            REPLICA_RUN_MS / 1000,
+            network.describe()
+        );
+        out!(
+            "{:>5} {:>15} {:>15} {:>22}",
+            "nodes",
+            "latency p50 ms",
+            "latency p99 ms",
+            "committed messages/s"
+        );
+    }
+    for nodes in REPLICA_SIZES {
+        let p = experiment::replica_point(nodes, network, seed, rate)?;
+        if csv {
+            out!(
+                "{},{},{},{:.1}",
+                p.nodes,
+                p.latency_p50_ms,
+                p.latency_p99_ms,
+                p.messages_per_s
+            );
+        } else {
+            out!(
+                "{:>5} {:>15} {:>15} {:>22.1}",
+                p.nodes,
+                p.latency_p50_ms,
+                p.latency_p99_ms,
+                p.messages_per_s
+            );
+        }
+    }
+    Ok(())
+}
