@@ -8,16 +8,19 @@ pub struct Props {
     pub dispatch: Dispatch,
 }
 
-pub const SHORTCUTS: [(&str, &str); 11] = [
+pub const SHORTCUTS: [(&str, &str); 14] = [
     ("space, k or PageUp", "pause / resume"),
-    ("→, PageDown, s or .", "step to the next event (pauses)"),
+    ("→, s or .", "step to the next event (pauses)"),
+    ("PageDown", "a lesson's next stop (else: step)"),
     ("←, b or ,", "step back to the previous event (pauses)"),
     ("c", "crash the leader"),
     ("r", "restart every crashed node"),
     ("h", "heal all links"),
     ("m", "write a message (focus the first chat input)"),
     ("Enter (in a chat input)", "send through that node"),
-    ("p", "projector mode (large text)"),
+    ("d", "deliver the next held message (hold mode)"),
+    ("p", "projector mode (fits 1280×720)"),
+    ("f", "full screen"),
     ("?", "this help"),
     ("Esc", "close this help"),
 ];
