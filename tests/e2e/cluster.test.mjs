@@ -69,8 +69,11 @@ test('pause stops the clock: the term and the event count stay put', async () =>
   const after = await read();
   assert.deepEqual(after, before, 'nothing moves, and no animation frame runs');
   assert.match(before.clock, /paused/);
-  // Step advances by exactly one event.
+  // Step advances to the next event (which may wait for IndexedDB to confirm
+  // a write: the count changes once it has).
   await page.click('[data-testid="step"]');
+  await page.waitForFunction((prev) => document.querySelector('[data-testid="event-count"]').textContent !== prev,
+    before.events, { timeout: 5_000 });
   const stepped = await read();
   assert.notEqual(stepped.events, before.events);
   assert.match(stepped.clock, /paused/);
