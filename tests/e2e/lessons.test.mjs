@@ -99,6 +99,10 @@ test('a lesson by link, Skip and PageDown, a wrong answer, and bad lesson files 
   await page.keyboard.press('PageDown'); // the next part
   c = await reach(page, 2, 1);
   assert.equal(await clockMs(page), 0);
+  assert.equal(await page.$('[data-testid="lesson-off-script"]'), null);
+  // Acting on the run branches it: the caption warns.
+  await nodeAction(page, 3, 'crash');
+  await page.waitForSelector('[data-testid="lesson-off-script"]');
   await page.click('[data-testid="lesson-close"]');
   assert.equal(await page.$('[data-testid="lesson-caption"]'), null);
 

@@ -229,7 +229,7 @@ pub fn app() -> Html {
                 { cluster_svg(&cluster_view::Props { view: view.clone(), selection: state.selection, dispatch: dispatch.clone(), pointed: pointed.clone(), projector: state.projector }) }
                 <aside class="side">
                     if let Some(lesson) = &state.lesson {
-                        { lesson_caption(lesson, &dispatch) }
+                        { lesson_caption(lesson, state.marks.branches.iter().any(|b| b.current && b.id != 1), &dispatch) }
                     }
                     if let Some(draft) = &state.draft {
                         { author_panel(draft, view.now_ms, &dispatch) }

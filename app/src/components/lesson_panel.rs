@@ -67,8 +67,9 @@ fn close_menu(target: &web_sys::EventTarget) {
     }
 }
 
-/// The open lesson's caption.
-pub fn lesson_caption(l: &LessonPlay, d: &Dispatch) -> Html {
+/// The open lesson's caption. `off_script`: the user changed the run (a new
+/// branch), so what the lesson says may no longer be what happens.
+pub fn lesson_caption(l: &LessonPlay, off_script: bool, d: &Dispatch) -> Html {
     let on_next = d.to_callback().reform(|_: MouseEvent| Action::LessonNext);
     let on_skip = d.to_callback().reform(|_: MouseEvent| Action::LessonSkip);
     let on_close = d.to_callback().reform(|_: MouseEvent| Action::CloseLesson);
@@ -117,6 +118,9 @@ pub fn lesson_caption(l: &LessonPlay, d: &Dispatch) -> Html {
                         } }
                         <b>{ format!("The answer: {}.", r.answer) }</b>{" "}{ &r.explain }
                     </p>
+            }
+            if off_script {
+                <p class="hint" data-testid="lesson-off-script">{"You changed the run: from here on it may not do what the lesson says (reopen the lesson to start again)."}</p>
             }
             if l.done {
                 <p class="done" data-testid="lesson-done">{"Lesson complete. Replay any moment with the timeline below, or pick another lesson."}</p>
