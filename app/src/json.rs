@@ -148,7 +148,8 @@ pub fn lesson_from_json(json: &str) -> Result<Lesson, String> {
                 explain: text(&q, "explain"),
             });
             steps.push(LessonStep {
-                at_ms: Some(at_ms.unwrap_or(stop_ms)),
+                // The page plays from stop times only.
+                at_ms: Some(stop_ms),
                 when: None,
                 within_ms: None,
                 stop_ms: Some(stop_ms),
