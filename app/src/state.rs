@@ -409,15 +409,7 @@ impl AppState {
             cluster,
             usage_bytes: None,
         };
-        let mut fresh = AppState::with_timeline(settings, timeline, storage, self.outbox.clone());
-        fresh.author = author;
-        fresh.carry_over(self);
-        fresh.next_seq = next_seqs(recipe);
-        fresh
-            .timeline
-            .borrow_mut()
-            .sim_mut()
-            .set_external_disk(false);
+        let mut fresh = self.replaced_by(settings, timeline, storage, author, recipe);
         let up: Vec<NodeId> = fresh
             .view
             .nodes
@@ -458,6 +450,29 @@ impl AppState {
         }
     }
 
+    /// The page with `timeline` (the run of `recipe`) in place of this one's,
+    /// keeping what the user chose; the simulator makes no durable writes of
+    /// its own until the caller has IndexedDB follow.
+    fn replaced_by(
+        &self,
+        settings: Settings,
+        timeline: Timeline,
+        storage: StorageState,
+        author: String,
+        recipe: &Recipe,
+    ) -> AppState {
+        let mut fresh = AppState::with_timeline(settings, timeline, storage, self.outbox.clone());
+        fresh.author = author;
+        fresh.carry_over(self);
+        fresh.next_seq = next_seqs(recipe);
+        fresh
+            .timeline
+            .borrow_mut()
+            .sim_mut()
+            .set_external_disk(false);
+        fresh
+    }
+
     /// A new page state running `recipe` (paused at its `at_ms`), keeping
     /// what the user chose on the page; or why it cannot be opened.
     fn open_recipe(&self, recipe: &Recipe) -> Result<AppState, String> {
@@ -475,17 +490,14 @@ impl AppState {
         let timeline =
             Timeline::from_recipe(recipe).map_err(|e| format!("the run cannot be opened: {e}"))?;
         let old = s.node_ids();
-        let mut fresh =
-            AppState::with_timeline(settings, timeline, s.storage.clone(), s.outbox.clone());
-        fresh.author = s.author.clone();
-        fresh.carry_over(s);
+        let mut fresh = s.replaced_by(
+            settings,
+            timeline,
+            s.storage.clone(),
+            s.author.clone(),
+            recipe,
+        );
         fresh.running = false;
-        fresh.next_seq = next_seqs(recipe);
-        fresh
-            .timeline
-            .borrow_mut()
-            .sim_mut()
-            .set_external_disk(false);
         fresh.after_jump(&old);
         fresh.refresh();
         fresh.flush_writes();

@@ -321,10 +321,7 @@ impl ClusterView {
                     from: m.message.from,
                     to: m.message.to,
                     kind: m.message.kind(),
-                    entries: match &m.message.body {
-                        raftchat_core::MessageBody::AppendEntries { entries, .. } => entries.len(),
-                        _ => 0,
-                    },
+                    entries: m.message.entry_count(),
                     sent_ms: m.sent_ms,
                     deliver_ms: m.deliver_ms,
                     held: m.held,

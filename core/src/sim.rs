@@ -1316,20 +1316,12 @@ impl<M: StateMachine + 'static> Simulator<M> {
         };
         self.next_message_id += 1;
         self.stats.messages_sent += 1;
-        let entries = match &copy.message.body {
-            MessageBody::AppendEntries { entries, .. } => entries.len(),
-            _ => 0,
-        };
-        self.emit(EventKind::MessageSent {
-            id: copy.id,
-            from: copy.message.from,
-            to: copy.message.to,
-            kind: copy.message.kind(),
-            term: copy.message.term,
-            entries,
-            deliver_at_ms: (!copy.held).then_some(copy.deliver_ms),
-            held: copy.held,
-        });
+        self.emit_sent(
+            copy.id,
+            &copy.message,
+            (!copy.held).then_some(copy.deliver_ms),
+            copy.held,
+        );
         let (copy_id, held, deliver_ms) = (copy.id, copy.held, copy.deliver_ms);
         self.in_flight.insert(copy);
         if !held {
@@ -1837,11 +1829,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         } else {
             1
         };
-        let (from, to, kind, term) = (message.from, message.to, message.kind(), message.term);
-        let entries = match &message.body {
-            MessageBody::AppendEntries { entries, .. } => entries.len(),
-            _ => 0,
-        };
+        let (from, to, kind) = (message.from, message.to, message.kind());
         let mut message = Some(message);
         for copy in 0..copies {
             let id = self.next_message_id;
@@ -1853,16 +1841,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
                     .uniform(self.cfg.net.latency_min_ms, self.cfg.net.latency_max_ms);
             let cut = self.cut.contains(&(from, to));
             let arrives = !lost && !cut;
-            self.emit(EventKind::MessageSent {
-                id,
-                from,
-                to,
-                kind,
-                term,
-                entries,
-                deliver_at_ms: arrives.then_some(deliver_ms),
-                held: false,
-            });
+            if let Some(m) = &message {
+                self.emit_sent(id, m, arrives.then_some(deliver_ms), false);
+            }
             if !arrives {
                 let reason = if cut {
                     DropReason::LinkCut
@@ -1890,27 +1871,33 @@ impl<M: StateMachine + 'static> Simulator<M> {
         }
     }
 
+    fn emit_sent(
+        &mut self,
+        id: u64,
+        m: &Message<M::Command>,
+        deliver_at_ms: Option<u64>,
+        held: bool,
+    ) {
+        self.emit(EventKind::MessageSent {
+            id,
+            from: m.from,
+            to: m.to,
+            kind: m.kind(),
+            term: m.term,
+            entries: m.entry_count(),
+            deliver_at_ms,
+            held,
+        });
+    }
+
     /// Hold mode: the user is the network. The message waits on its link (no
     /// random loss, duplication or latency) unless the link is cut.
     fn send_held(&mut self, message: Message<M::Command>) {
         let id = self.next_message_id;
         self.next_message_id += 1;
-        let (from, to, kind, term) = (message.from, message.to, message.kind(), message.term);
-        let entries = match &message.body {
-            MessageBody::AppendEntries { entries, .. } => entries.len(),
-            _ => 0,
-        };
+        let (from, to, kind) = (message.from, message.to, message.kind());
         let cut = self.cut.contains(&(from, to));
-        self.emit(EventKind::MessageSent {
-            id,
-            from,
-            to,
-            kind,
-            term,
-            entries,
-            deliver_at_ms: None,
-            held: !cut,
-        });
+        self.emit_sent(id, &message, None, !cut);
         if cut {
             self.dropped_kind(id, from, to, kind, DropReason::LinkCut);
             return;

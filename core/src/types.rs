@@ -256,6 +256,14 @@ pub enum MessageKind {
 }
 
 impl<C> Message<C> {
+    /// How many log entries it carries (AppendEntries; 0 for the others).
+    pub fn entry_count(&self) -> usize {
+        match &self.body {
+            MessageBody::AppendEntries { entries, .. } => entries.len(),
+            _ => 0,
+        }
+    }
+
     pub fn kind(&self) -> MessageKind {
         match &self.body {
             MessageBody::RequestVote { .. } => MessageKind::RequestVote,
