@@ -818,14 +818,25 @@ impl AppState {
 
     /// Runs everything scheduled for the next moment, so that a click after it
     /// lands where a replay will apply it.
+    ///
+    /// A moment where nothing happens (a timer that was reset before it
+    /// fired) is not a step: it runs on to the next moment with an event,
+    /// or to a write it must wait for IndexedDB to confirm.
     fn step_once(&mut self) {
-        let next = self.timeline.borrow().sim().next_event_ms();
-        if let Some(t) = next {
+        let events = |s: &Self| s.timeline.borrow().sim().stats().events;
+        let before = events(self);
+        for _ in 0..10_000 {
+            let next = self.timeline.borrow().sim().next_event_ms();
+            let Some(t) = next else { return };
             let advanced = self.timeline.borrow_mut().advance(t);
+            self.target_ms.set(t);
             if let Err(e) = advanced {
                 self.notice = Some(e);
+                return;
             }
-            self.target_ms.set(t);
+            if events(self) > before || self.waiting_for_disk().is_some() {
+                return;
+            }
         }
     }
 
