@@ -186,21 +186,15 @@ test('the default layout shows the log grid without scrolling at 1280×720 (5 no
 
 test('hold mode: messages wait on their links; delivered one at a time they elect the node we chose', async () => {
   const page = await open(browser, server);
-  await page.fill('[data-testid="seed"]', '11');
-  await page.selectOption('[data-testid="node-count"]', '3');
-  await page.click('[data-testid="reset"]');
-  await page.waitForFunction(() => !document.querySelector('g[data-testid="node-4"]'));
-  await page.waitForSelector('[data-testid="storage"]:not([data-state="opening"])');
-  if ((await page.getAttribute('[data-testid="clock"]', 'data-state')) === 'running') {
-    await page.click('[data-testid="play-pause"]'); // pause
-  }
+  // A run staged from a file: hold mode on from the start, node 3 times out
+  // at 1 ms; it opens paused at 10 ms (long before any other timer).
+  const config = JSON.parse(await readFile(new URL('first-election.json', lessonDir), 'utf8')).parts[0].run.config;
+  const recipe = { version: 1, config: { ...config, nodes: 3, seed: 11 },
+    steps: [{ at_ms: 0, do: { hold: true } }, { at_ms: 1, do: { timeout: 3 } }], end_ms: 10, at_ms: 10 };
+  await page.setInputFiles('[data-testid="import-run"]', { name: 'hold.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(recipe)) });
+  await page.waitForFunction(() => /Opened a run/.test(document.querySelector('[data-testid="notice"]')?.textContent ?? ''));
   assert.equal(await page.getAttribute('[data-testid="clock"]', 'data-state'), 'paused');
-  await page.check('[data-testid="hold-messages"]');
-  await nodeAction(page, 3, 'timeout');
-  // The candidate's vote reaches its disk; then its requests wait on the links.
-  for (let i = 0; i < 20 && (await page.$$('[data-testid="message"][data-held="true"]')).length < 2; i++) {
-    await page.click('[data-testid="step"]');
-  }
+  assert.ok(await page.isChecked('[data-testid="hold-messages"]'), 'the checkbox shows the recorded hold mode');
   const held = () => page.$$eval('[data-testid="message"][data-held="true"]', (m) => m.map((e) => ({ id: e.dataset.id, kind: e.dataset.kind })));
   let h = await held();
   assert.equal(h.length, 2, JSON.stringify(h));
