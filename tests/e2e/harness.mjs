@@ -5,6 +5,7 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const dist = join(root, 'dist');
@@ -87,8 +88,14 @@ export const chatTexts = (page, id) => page.$$eval(
 
 /** Selects node `id` in the cluster and clicks an inspector action. */
 export async function nodeAction(page, id, action) {
-  const selected = await page.$eval(`g[data-testid="node-${id}"]`, (e) => e.classList.contains('selected'));
-  if (!selected) await page.click(`g[data-testid="node-${id}"]`);
+  const node = `g[data-testid="node-${id}"]`;
+  const selected = () => page.$eval(node, (e) => e.classList.contains('selected'));
+  // A message passing over the node can take the click (and be dropped):
+  // click again until the node is selected (bounded).
+  for (let i = 0; i < 5 && !(await selected()); i++) {
+    await page.click(node);
+  }
+  assert.ok(await selected(), `node ${id} could not be selected`);
   await page.click(`[data-testid="inspect-${action}"]`);
 }
 
