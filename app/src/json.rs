@@ -8,7 +8,7 @@
 //! "source text access" of current browsers) and written back as raw JSON;
 //! a browser that cannot do either says so rather than round the number.
 
-use raftchat_core::lesson::{Lesson, LessonStep, Part, Question, Target, MAX_LESSON_BYTES};
+use raftchat_core::lesson::{Lesson, LessonStep, Part, Question, Target};
 use raftchat_core::recipe::Recipe;
 use raftchat_core::NodeId;
 use serde::Serialize;
@@ -96,13 +96,7 @@ pub fn recipe_to_json(recipe: &Recipe) -> Result<String, String> {
 /// wasm about as much as the lessons' own code) — then checks the result
 /// with the core's own rules.
 pub fn lesson_from_json(json: &str) -> Result<Lesson, String> {
-    if json.len() > MAX_LESSON_BYTES {
-        return Err(format!(
-            "the lesson is {} bytes; the limit is {} KB",
-            json.len(),
-            MAX_LESSON_BYTES >> 10
-        ));
-    }
+    Lesson::check_text(json)?;
     let value = parse_json(json).map_err(|e| {
         format!(
             "the lesson is damaged or cut short (not valid JSON: {})",

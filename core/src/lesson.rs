@@ -391,9 +391,8 @@ pub struct Stop {
 }
 
 impl Lesson {
-    /// Reads and checks a lesson file (native: the page parses JSON with the
-    /// browser's parser, then calls [`Lesson::validate`]).
-    pub fn from_json(json: &str) -> Result<Lesson, String> {
+    /// What can be told of a lesson's text before parsing it: its size.
+    pub fn check_text(json: &str) -> Result<(), String> {
         if json.len() > MAX_LESSON_BYTES {
             return Err(format!(
                 "the lesson is {} bytes; the limit is {} KB",
@@ -401,6 +400,13 @@ impl Lesson {
                 MAX_LESSON_BYTES >> 10
             ));
         }
+        Ok(())
+    }
+
+    /// Reads and checks a lesson file (native: the page parses JSON with the
+    /// browser's parser, then calls [`Lesson::validate`]).
+    pub fn from_json(json: &str) -> Result<Lesson, String> {
+        Self::check_text(json)?;
         let lesson: Lesson = serde_json::from_str(json).map_err(|e| {
             if e.is_syntax() || e.is_eof() {
                 format!("the lesson is damaged or cut short (not valid JSON: {e})")
