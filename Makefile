@@ -36,7 +36,8 @@ test-components:
 # wasm-opt (npm `binaryen`, installed with the test dependencies) must be on PATH.
 build-release: e2e-deps
 	PATH="$(CURDIR)/tests/node_modules/.bin:$$PATH" trunk build --release
-	@wasm=$$(ls dist/*.wasm); echo "release wasm: $$(stat -c %s $$wasm) bytes, $$(gzip -9c $$wasm | wc -c) bytes gzipped"
+	@for wasm in dist/raftchat-app-*_bg.wasm dist/raftchat-worker_bg.wasm; do \
+	  echo "$$wasm: $$(stat -c %s $$wasm) bytes, $$(gzip -9c $$wasm | wc -c) bytes gzipped"; done
 
 e2e:
 	cd tests && CHROMIUM=$(CHROMIUM) node --test e2e/

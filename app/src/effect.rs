@@ -46,6 +46,13 @@ pub enum Effect {
     MakeLink(Recipe),
     /// Download the run as a JSON file.
     Download(Recipe),
+    /// Run an experiment in a worker (stopping one that runs); its replies
+    /// come back as `Action::ExperimentReply`.
+    RunExperiment { kind: &'static str, trials: u32 },
+    /// Stop the running experiment.
+    StopExperiment,
+    /// Download a text file (CSV).
+    DownloadText { name: String, text: String },
     /// Fetch a built-in lesson; comes back as `Action::OpenLesson`.
     FetchLesson(String),
     /// Download a lesson written in the page: the run and its stops.

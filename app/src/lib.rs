@@ -11,6 +11,7 @@
 pub mod boot;
 pub mod components;
 pub mod effect;
+pub mod experiments;
 pub mod feed;
 pub mod json;
 pub mod lesson;

@@ -120,6 +120,13 @@ impl Runner {
                     self.dispatch.emit(Action::Tell(why));
                 }
             }
+            Effect::RunExperiment { kind, trials } => crate::experiments::start(
+                kind,
+                trials,
+                self.dispatch.reform(Action::ExperimentReply),
+            ),
+            Effect::StopExperiment => crate::experiments::stop(),
+            Effect::DownloadText { name, text } => crate::share::download(&name, &text),
             Effect::FetchLesson(id) => {
                 let d = self.dispatch.clone();
                 spawn_local(async move {

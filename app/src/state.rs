@@ -5,6 +5,7 @@
 //! the results back as actions.
 
 use crate::effect::Effect;
+use crate::experiments::{Experiment, KINDS};
 use crate::feed::{describe, FeedItem};
 use crate::lesson::{Draft, LessonPlay};
 use crate::settings::{bootstrap_config, Settings, MIN_NODES};
@@ -191,6 +192,19 @@ pub enum Action {
     Select(Selection),
     ToggleProjector,
     ToggleHelp,
+    /// Show or hide the Experiments panel (an experiment runs on hidden).
+    ToggleExperiments,
+    /// Run the experiment chosen in the panel, with the trials typed there.
+    RunExperiment,
+    /// The panel's trials field changed.
+    ExperimentTrials(String),
+    CancelExperiment,
+    /// Choose the experiment (the panel's trials go to its default).
+    ExperimentKind(String),
+    /// What the experiment's worker posted.
+    ExperimentReply(crate::experiments::Reply),
+    /// Download the experiment's results as CSV.
+    DownloadExperimentCsv,
     CloseHelp,
     DismissNotice,
     /// IndexedDB is open and holds no cluster yet: start one there.
@@ -260,6 +274,9 @@ pub struct AppState {
     pub selection: Selection,
     pub projector: bool,
     pub help: bool,
+    /// The Experiments panel: shown or not, and its experiment.
+    pub experiments_open: bool,
+    pub experiment: Rc<Experiment>,
     /// A message for the user about their last action, if it could not be done.
     pub notice: Option<String>,
     pub storage: StorageState,
@@ -358,6 +375,8 @@ impl AppState {
             selection: Selection::None,
             projector: false,
             help: false,
+            experiments_open: false,
+            experiment: Rc::default(),
             notice: None,
             storage,
             import_error: None,
@@ -526,6 +545,8 @@ impl AppState {
         self.auto_paused = from.auto_paused;
         self.projector = from.projector;
         self.help = from.help;
+        self.experiments_open = from.experiments_open;
+        self.experiment = from.experiment.clone();
         self.pending_run = from.pending_run.clone();
         self.pending_lesson = from.pending_lesson.clone();
     }
@@ -669,6 +690,8 @@ impl AppState {
             selection: self.selection,
             projector: self.projector,
             help: self.help,
+            experiments_open: self.experiments_open,
+            experiment: self.experiment.clone(),
             notice: self.notice.clone(),
             storage: self.storage.clone(),
             import_error: self.import_error.clone(),
@@ -1402,6 +1425,68 @@ impl AppState {
             }
             Action::ToggleProjector => {
                 s.projector = !s.projector;
+                return Rc::new(s);
+            }
+            Action::ToggleExperiments => {
+                s.experiments_open = !s.experiments_open;
+                return Rc::new(s);
+            }
+            Action::RunExperiment => {
+                let e = Rc::make_mut(&mut s.experiment);
+                let max = e.max_trials();
+                match e.trials_text.trim().parse::<u32>() {
+                    Ok(trials) if (1..=max).contains(&trials) => {
+                        let mut next = Experiment::of_kind(e.kind);
+                        next.trials = trials;
+                        next.trials_text = e.trials_text.clone();
+                        next.running = true;
+                        next.total = trials * next.runs_per_trial();
+                        let kind = next.kind;
+                        *e = next;
+                        s.effect(Effect::RunExperiment { kind, trials });
+                    }
+                    _ => {
+                        e.error = Some(format!(
+                            "trials: a whole number from 1 to {max}, not \"{}\"",
+                            e.trials_text.trim()
+                        ))
+                    }
+                }
+                return Rc::new(s);
+            }
+            Action::ExperimentTrials(text) => {
+                Rc::make_mut(&mut s.experiment).trials_text = text.into();
+                return Rc::new(s);
+            }
+            Action::ExperimentKind(kind) => {
+                if let Some(kind) = KINDS.iter().map(|k| k.0).find(|k| *k == kind) {
+                    if !s.experiment.running {
+                        s.experiment = Rc::new(Experiment::of_kind(kind));
+                    }
+                }
+                return Rc::new(s);
+            }
+            Action::CancelExperiment => {
+                let e = Rc::make_mut(&mut s.experiment);
+                if e.running {
+                    e.running = false;
+                    e.error = Some(format!("cancelled after {} of {} trials", e.done, e.total));
+                    s.effect(Effect::StopExperiment);
+                }
+                return Rc::new(s);
+            }
+            Action::ExperimentReply(reply) => {
+                Rc::make_mut(&mut s.experiment).update(reply);
+                return Rc::new(s);
+            }
+            Action::DownloadExperimentCsv => {
+                let e = &s.experiment;
+                if !e.csv.is_empty() {
+                    s.effect(Effect::DownloadText {
+                        name: format!("raftchat-{}-{}-trials.csv", e.kind, e.trials),
+                        text: e.csv.to_string(),
+                    });
+                }
                 return Rc::new(s);
             }
             Action::ToggleHelp => {

@@ -6,6 +6,7 @@
 //! Every trial is its own seeded run: the same seed, the same numbers.
 
 use crate::chat::ChatRoom;
+use crate::recipe::{Action, Recipe, Step};
 use crate::rng::{mix_seed, Rng};
 use crate::sim::{NetConfig, SimConfig, Simulator};
 use crate::types::{NodeId, Role, Term};
@@ -75,7 +76,7 @@ impl Network {
     pub fn describe(self) -> String {
         let (lmin, lmax, dmin, dmax) = self.latencies_ms();
         format!(
-            "network \"{}\": message latency {lmin}-{lmax} ms, durable write {dmin}-{dmax} ms, whole-millisecond clock",
+            "network \"{}\": message latency {lmin}-{lmax} ms, durable write {dmin}-{dmax} ms (whole milliseconds)",
             self.name()
         )
     }
@@ -99,7 +100,51 @@ pub struct ElectionTrial {
     pub range: (u64, u64),
     pub trial: u32,
     pub seed: u64,
+    /// The leader that crashed, and when (virtual ms from the start).
+    pub leader: NodeId,
+    pub crash_ms: u64,
     pub downtime_ms: Option<u64>,
+}
+
+impl ElectionTrial {
+    /// The CSV line of [`ELECTIONS_CSV_HEADER`].
+    pub fn csv_line(&self) -> String {
+        let d = self
+            .downtime_ms
+            .map_or("censored".to_string(), |d| d.to_string());
+        format!("{},{},{d}", range_name(self.range), self.trial)
+    }
+
+    /// The trial as a run to open in the page (or replay): its settings and
+    /// seed, node 1's first election, the crash. It stops just after the crash,
+    /// with the election that follows still to play (it lasts to a second
+    /// after the new leader, or to the cut-off).
+    pub fn recipe(&self, network: Network) -> Recipe {
+        let mut recipe = Recipe::new(election_config(self.range, self.trial, network, self.seed));
+        recipe.steps = vec![
+            Step {
+                at_ms: 0,
+                action: Action::Timeout(1),
+            },
+            Step {
+                at_ms: self.crash_ms,
+                action: Action::Crash(self.leader),
+            },
+        ];
+        recipe.at_ms = self.crash_ms;
+        recipe.end_ms = self.crash_ms + self.downtime_ms.map_or(CENSOR_MS, |d| d + 1_000);
+        recipe
+    }
+}
+
+/// The CSV of the elections experiment: one line per trial.
+pub const ELECTIONS_CSV_HEADER: &str = "range,trial,downtime_ms";
+/// The CSV of the replicas experiment: one line per cluster size.
+pub const REPLICAS_CSV_HEADER: &str = "nodes,latency_p50_ms,latency_p99_ms,messages_per_s";
+
+/// A timeout range as the CSV and the plots name it: `150-155`.
+pub fn range_name((lo, hi): (u64, u64)) -> String {
+    format!("{lo}-{hi}")
 }
 
 /// The settings of trial `trial` for timeouts `range` (§9.3: five servers,
@@ -179,6 +224,8 @@ pub fn election_trial(
         range,
         trial,
         seed,
+        leader,
+        crash_ms: crashed_at,
         downtime_ms,
     })
 }
@@ -256,12 +303,26 @@ pub struct ReplicaPoint {
     pub messages_per_s: f64,
 }
 
+impl ReplicaPoint {
+    /// The CSV line of [`REPLICAS_CSV_HEADER`].
+    pub fn csv_line(&self) -> String {
+        format!(
+            "{},{},{},{:.1}",
+            self.nodes, self.latency_p50_ms, self.latency_p99_ms, self.messages_per_s
+        )
+    }
+}
+
 /// The replicas experiment's workload: chat messages through random nodes at
 /// this rate (per second, unless asked otherwise), and linearizable reads.
 pub const REPLICA_MESSAGES_PER_S: f64 = 1_000.0;
 pub const REPLICA_READS_PER_S: f64 = 20.0;
 pub const REPLICA_RUN_MS: u64 = 10_000;
 pub const REPLICA_SIZES: [u32; 5] = [1, 3, 5, 7, 9];
+/// The offered loads (messages per second) of the page's replicas
+/// experiment: a line per cluster size through these points shows where
+/// each size saturates.
+pub const REPLICA_RATES: [f64; 4] = [100.0, 300.0, 1_000.0, 3_000.0];
 
 /// Commit latency (submission to acknowledgement, virtual ms) and committed
 /// messages per second for a cluster of `nodes`: after a first leader is

@@ -25,6 +25,7 @@ pub mod lesson;
 pub mod log;
 pub mod node;
 pub mod packed;
+pub mod plot;
 pub mod progress;
 pub mod raft;
 pub mod recipe;

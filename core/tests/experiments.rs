@@ -180,3 +180,56 @@ fn bad_experiment_flags_exit_2_with_a_message() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// A trial opened as a run (its recipe, as the page's "open trial" does) is
+/// the same run: the leader crashes at the same moment and the new leader
+/// comes exactly `downtime_ms` later, not a millisecond sooner.
+#[test]
+fn an_election_trial_replays_from_its_recipe() {
+    use raftchat_core::types::Role;
+    let leader_after = |sim: &raftchat_core::sim::Simulator<raftchat_core::ChatRoom>, term: u64| {
+        sim.node_ids()
+            .filter_map(|id| sim.node(id).and_then(|v| v.node))
+            .any(|n| n.raft().role() == Role::Leader && n.raft().term() > term)
+    };
+    for range in [(150, 155), (12, 24), (150, 151)] {
+        for trial in 0..5 {
+            let t = experiment::election_trial(range, trial, Network::Paper, 3).unwrap();
+            let recipe = t.recipe(Network::Paper);
+            recipe.validate().unwrap();
+            // Through JSON, as the page receives it from its worker.
+            let recipe = raftchat_core::recipe::Recipe::from_json(&recipe.to_json()).unwrap();
+            let at_crash = recipe.replay(t.crash_ms).unwrap();
+            let term = at_crash
+                .node(t.leader)
+                .unwrap()
+                .node
+                .map_or(0, |n| n.raft().term());
+            assert!(
+                at_crash.node(t.leader).unwrap().node.is_none(),
+                "{t:?}: crashed"
+            );
+            assert!(!leader_after(&at_crash, term), "{t:?}");
+            let d = t.downtime_ms.expect("these ranges elect within 20 s");
+            let before = recipe.replay(t.crash_ms + d - 1).unwrap();
+            assert!(
+                !leader_after(&before, term),
+                "{t:?}: a leader before {d} ms"
+            );
+            let after = recipe.replay(t.crash_ms + d).unwrap();
+            assert!(leader_after(&after, term), "{t:?}: no leader at {d} ms");
+        }
+    }
+}
+
+#[test]
+fn csv_lines_name_the_range_and_mark_censored_trials() {
+    let t = experiment::election_trial((150, 155), 2, Network::Paper, 1).unwrap();
+    let line = t.csv_line();
+    assert_eq!(line, format!("150-155,2,{}", t.downtime_ms.unwrap()));
+    let censored = experiment::ElectionTrial {
+        downtime_ms: None,
+        ..t
+    };
+    assert_eq!(censored.csv_line(), "150-155,2,censored");
+}

@@ -7,6 +7,7 @@ use crate::components::chat_pane::ChatPane;
 use crate::components::cluster_view::{self, cluster_svg};
 use crate::components::controls::Controls;
 use crate::components::event_feed::EventFeed;
+use crate::components::experiments_panel::experiments_panel;
 use crate::components::frame_stats;
 use crate::components::held_list::held_list;
 use crate::components::help::{self, help};
@@ -215,6 +216,8 @@ pub fn app() -> Html {
                     dispatch={dispatch.clone()} />
                 <div class="menus">
                     { lesson_menu(&dispatch) }
+                    <button data-testid="experiments-toggle" aria-pressed={state.experiments_open.to_string()}
+                        onclick={dispatch.to_callback().reform(|_: MouseEvent| Action::ToggleExperiments)}>{"Experiments…"}</button>
                     { bug_menu(&bug_menu::Props { bugs: view.bugs, dispatch: dispatch.clone() }) }
                     { storage_status(&storage_status::Props { storage: state.storage.clone(), waiting_for: state.waiting_for_disk(), dispatch: dispatch.clone() }) }
                 </div>
@@ -225,6 +228,9 @@ pub fn app() -> Html {
                     </p>
                 }
             </header>
+            if state.experiments_open {
+                { experiments_panel(&state.experiment, &dispatch) }
+            }
             <div class="stage">
                 { cluster_svg(&cluster_view::Props { view: view.clone(), selection: state.selection, dispatch: dispatch.clone(), pointed: pointed.clone(), projector: state.projector }) }
                 <aside class="side">

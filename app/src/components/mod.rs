@@ -8,6 +8,7 @@ pub mod chat_pane;
 pub mod cluster_view;
 pub mod controls;
 pub mod event_feed;
+pub mod experiments_panel;
 pub mod frame_stats;
 pub mod held_list;
 pub mod help;

@@ -2,21 +2,40 @@
 //! measurements (Figure 16) and the cost of more replicas, as a table or CSV.
 
 use raftchat_core::experiment::{
-    self, Network, PAPER_RANGES, REPLICA_READS_PER_S, REPLICA_RUN_MS, REPLICA_SIZES,
+    self, range_name, Network, ELECTIONS_CSV_HEADER, PAPER_RANGES, REPLICAS_CSV_HEADER,
+    REPLICA_READS_PER_S, REPLICA_RUN_MS, REPLICA_SIZES,
 };
+use raftchat_core::plot;
 use std::process::ExitCode;
+
+/// What an experiment prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// A summary table.
+    Table,
+    /// One CSV line per trial (elections) or cluster size (replicas).
+    Csv,
+    /// The figure the page's Experiments panel draws.
+    Svg,
+}
 
 pub fn run(
     kind: &str,
     trials: u32,
     network: Option<Network>,
-    csv: bool,
+    output: Output,
     seed: u64,
     rate: f64,
 ) -> ExitCode {
-    let result = match kind {
-        "elections" => elections(trials, network.unwrap_or(Network::Paper), csv, seed),
-        _ => replicas(network.unwrap_or(Network::Default), csv, seed, rate),
+    let result = match (kind, output) {
+        ("elections", _) => elections(trials, network.unwrap_or(Network::Paper), output, seed),
+        (_, Output::Svg) => replicas_svg(network.unwrap_or(Network::Default), seed),
+        _ => replicas(
+            network.unwrap_or(Network::Default),
+            output == Output::Csv,
+            seed,
+            rate,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -27,14 +46,12 @@ pub fn run(
     }
 }
 
-fn range_name((lo, hi): (u64, u64)) -> String {
-    format!("{lo}-{hi}")
-}
-
-fn elections(trials: u32, network: Network, csv: bool, seed: u64) -> Result<(), String> {
+fn elections(trials: u32, network: Network, output: Output, seed: u64) -> Result<(), String> {
+    let csv = output == Output::Csv;
+    let mut figure = Vec::new();
     if csv {
-        out!("range,trial,downtime_ms");
-    } else {
+        out!("{ELECTIONS_CSV_HEADER}");
+    } else if output == Output::Table {
         out!(
             "elections after a leader crash (the Raft paper's Figure 16): 5 servers, heartbeat = half the minimum timeout, crash at a uniform moment within a heartbeat interval; {trials} trials per range, seed {seed}; {}",
             network.describe()
@@ -56,14 +73,13 @@ fn elections(trials: u32, network: Network, csv: bool, seed: u64) -> Result<(), 
         for trial in 0..trials {
             let t = experiment::election_trial(range, trial, network, seed)?;
             if csv {
-                let d = t
-                    .downtime_ms
-                    .map_or("censored".to_string(), |d| d.to_string());
-                out!("{},{trial},{d}", range_name(range));
+                out!("{}", t.csv_line());
             }
             all.push(t);
         }
-        if !csv {
+        if output == Output::Svg {
+            figure.push((range, all.iter().map(|t| t.downtime_ms).collect()));
+        } else if !csv {
             let s = experiment::summarize(range, &all);
             let lower = if s.censored > 0 { "≥" } else { "" };
             out!(
@@ -79,7 +95,13 @@ fn elections(trials: u32, network: Network, csv: bool, seed: u64) -> Result<(), 
             );
         }
     }
-    if !csv {
+    if output == Output::Svg {
+        let note = format!(
+            "{trials} trials per range, seed {seed}; {}",
+            network.describe()
+        );
+        out!("{}", plot::elections_figure(&figure, &note));
+    } else if !csv {
         out!("(times in ms from the crash to a new leader; a trial with no leader 20 s after the crash counts as 20 s: ≥ marks a lower bound)");
     }
     Ok(())
@@ -87,7 +109,7 @@ fn elections(trials: u32, network: Network, csv: bool, seed: u64) -> Result<(), 
 
 fn replicas(network: Network, csv: bool, seed: u64, rate: f64) -> Result<(), String> {
     if csv {
-        out!("nodes,latency_p50_ms,latency_p99_ms,messages_per_s");
+        out!("{REPLICAS_CSV_HEADER}");
     } else {
         out!(
             "replicas: {rate} chat messages/s offered through random nodes and {REPLICA_READS_PER_S} linearizable reads/s for {} s of virtual time, seed {seed}; {}",
@@ -105,13 +127,7 @@ fn replicas(network: Network, csv: bool, seed: u64, rate: f64) -> Result<(), Str
     for nodes in REPLICA_SIZES {
         let p = experiment::replica_point(nodes, network, seed, rate)?;
         if csv {
-            out!(
-                "{},{},{},{:.1}",
-                p.nodes,
-                p.latency_p50_ms,
-                p.latency_p99_ms,
-                p.messages_per_s
-            );
+            out!("{}", p.csv_line());
         } else {
             out!(
                 "{:>5} {:>15} {:>15} {:>22.1}",
@@ -122,5 +138,19 @@ fn replicas(network: Network, csv: bool, seed: u64, rate: f64) -> Result<(), Str
             );
         }
     }
+    Ok(())
+}
+
+/// The page's replicas figure: each cluster size at each offered load of
+/// [`experiment::REPLICA_RATES`].
+fn replicas_svg(network: Network, seed: u64) -> Result<(), String> {
+    let mut points = Vec::new();
+    for rate in experiment::REPLICA_RATES {
+        for nodes in REPLICA_SIZES {
+            points.push(experiment::replica_point(nodes, network, seed, rate)?);
+        }
+    }
+    let note = format!("seed {seed}; {}", network.describe());
+    out!("{}", plot::replicas_figure(&points, &note));
     Ok(())
 }

@@ -67,6 +67,8 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
   --network NAME            paper or default (elections: paper; replicas: default)
   --rate N                  replicas: chat messages offered per second [1000]
   --csv                     experiments: one CSV line per trial or size
+  --svg                     experiments: the figure the page draws, as SVG
+                            (replicas: offered loads of 100 to 3000 a second)
   --bench                   measure simulator speed and memory (ignores other options)
   --bench-seconds S         how long the saturating load runs      [10]
   -h, --help                this help
@@ -92,10 +94,10 @@ fn main() -> ExitCode {
             kind,
             trials,
             network,
-            csv,
+            output,
             seed,
             rate,
-        }) => experiment::run(&kind, trials, network, csv, seed, rate),
+        }) => experiment::run(&kind, trials, network, output, seed, rate),
         Err(e) => {
             eprintln!("raftchat-sim: {e}\n(try --help)");
             ExitCode::from(2)
@@ -125,7 +127,7 @@ enum Mode {
         kind: String,
         trials: u32,
         network: Option<raftchat_core::experiment::Network>,
-        csv: bool,
+        output: experiment::Output,
         seed: u64,
         rate: f64,
     },
@@ -146,7 +148,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     let mut experiment = None;
     let mut trials = None;
     let mut network = None;
-    let mut csv = false;
+    let mut output = None;
     let mut rate = None;
     // Explicit options, applied over the campaign profile when both are given.
     let mut overrides: Vec<Box<dyn Fn(&mut RunConfig)>> = Vec::new();
@@ -171,7 +173,17 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
             }
             "--json" => json = true,
             "--write" => write = true,
-            "--csv" => csv = true,
+            "--csv" | "--svg" => {
+                let format = if name == "--csv" {
+                    experiment::Output::Csv
+                } else {
+                    experiment::Output::Svg
+                };
+                if output.is_some_and(|o| o != format) {
+                    return Err("--csv and --svg: choose one".into());
+                }
+                output = Some(format);
+            }
             "--experiment" => {
                 let kind = value()?;
                 if kind != "elections" && kind != "replicas" {
@@ -317,13 +329,13 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
             kind,
             trials: trials.unwrap_or(1000),
             network,
-            csv,
+            output: output.unwrap_or(experiment::Output::Table),
             seed,
             rate: rate.unwrap_or(raftchat_core::experiment::REPLICA_MESSAGES_PER_S),
         });
     }
-    if trials.is_some() || network.is_some() || csv || rate.is_some() {
-        return Err("--trials, --network, --rate and --csv go with --experiment".into());
+    if trials.is_some() || network.is_some() || output.is_some() || rate.is_some() {
+        return Err("--trials, --network, --rate, --csv and --svg go with --experiment".into());
     }
     if let Some(file) = replay_file {
         return Ok(Mode::Replay { file, json });
