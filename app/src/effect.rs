@@ -51,8 +51,6 @@ pub enum Effect {
     RunExperiment { kind: &'static str, trials: u32 },
     /// Stop the running experiment.
     StopExperiment,
-    /// Download a text file (CSV).
-    DownloadText { name: String, text: String },
     /// Fetch a built-in lesson; comes back as `Action::OpenLesson`.
     FetchLesson(String),
     /// Download a lesson written in the page: the run and its stops.

@@ -1,9 +1,13 @@
 //! The Experiments panel's side of its worker (`src/bin/raftchat-worker.rs`):
 //! what the panel shows ([`Experiment`]), the worker's replies
 //! ([`Reply`]), and starting and stopping the worker (for the runner). The
+//! CSV of each reply becomes a `blob:` URL here, so the page holds a link to
+//! it, not the text. The
 //! trials, the figure and the CSV are all made in the worker; the page only
 //! shows them, so its wasm carries none of that code.
 
+use gloo_events::EventListener;
+use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use yew::{AttrValue, Callback};
@@ -29,59 +33,39 @@ pub const SEED: u32 = 1;
 pub struct Experiment {
     pub kind: &'static str,
     pub trials: u32,
-    /// The trials field as typed (checked when the experiment is run).
-    pub trials_text: AttrValue,
     pub running: bool,
-    pub done: u32,
-    pub total: u32,
-    pub svg: AttrValue,
-    pub csv: AttrValue,
-    /// Trials worth opening as runs: (label, recipe JSON).
-    pub choices: Rc<Vec<(String, String)>>,
+    /// The worker's latest results as HTML: progress, the trials to open,
+    /// the figure.
+    pub html: AttrValue,
+    /// The results so far as a CSV file: a `blob:` URL to download.
+    pub csv_url: AttrValue,
+    /// The recipe (JSON) of each trial offered to open, in the order of the
+    /// options of `trial-choice`.
+    pub recipes: Rc<Vec<String>>,
     pub error: Option<String>,
 }
 
 impl Default for Experiment {
     fn default() -> Self {
-        Experiment {
-            kind: KINDS[0].0,
-            trials: DEFAULT_TRIALS,
-            trials_text: AttrValue::from(DEFAULT_TRIALS.to_string()),
-            running: false,
-            done: 0,
-            total: 0,
-            svg: AttrValue::default(),
-            csv: AttrValue::default(),
-            choices: Rc::default(),
-            error: None,
-        }
+        Experiment::of_kind(KINDS[0].0)
     }
 }
 
 impl Experiment {
     /// The panel with `kind` chosen (one of [`KINDS`]), at its default trials.
     pub fn of_kind(kind: &'static str) -> Experiment {
-        let trials = if kind == KINDS[0].0 {
-            DEFAULT_TRIALS
-        } else {
-            1
-        };
         Experiment {
             kind,
-            trials,
-            trials_text: trials.to_string().into(),
-            ..Experiment::default()
-        }
-    }
-
-    /// Runs per trial asked for: one per timeout range (elections), one per
-    /// cluster size and load (replicas).
-    pub fn runs_per_trial(&self) -> u32 {
-        use raftchat_core::experiment::{PAPER_RANGES, REPLICA_RATES, REPLICA_SIZES};
-        if self.kind == KINDS[0].0 {
-            PAPER_RANGES.len() as u32
-        } else {
-            (REPLICA_RATES.len() * REPLICA_SIZES.len()) as u32
+            trials: if kind == KINDS[0].0 {
+                DEFAULT_TRIALS
+            } else {
+                1
+            },
+            running: false,
+            html: AttrValue::default(),
+            csv_url: AttrValue::default(),
+            recipes: Rc::default(),
+            error: None,
         }
     }
 
@@ -102,19 +86,15 @@ impl Experiment {
                 self.error = Some(why);
             }
             Reply::Progress {
-                done,
-                total,
-                svg,
-                csv,
-                choices,
+                html,
+                csv_url,
+                recipes,
             } => {
-                self.done = done;
-                self.total = total;
-                self.svg = svg.into();
-                self.csv = csv.into();
-                if let Some(choices) = choices {
+                self.html = html.into();
+                self.csv_url = csv_url.into();
+                if let Some(recipes) = recipes {
                     self.running = false;
-                    self.choices = Rc::new(choices);
+                    self.recipes = Rc::new(recipes);
                 }
             }
         }
@@ -125,12 +105,10 @@ impl Experiment {
 #[derive(Debug)]
 pub enum Reply {
     Progress {
-        done: u32,
-        total: u32,
-        svg: String,
-        csv: String,
-        /// With the last reply only: the trials worth opening.
-        choices: Option<Vec<(String, String)>>,
+        html: String,
+        csv_url: String,
+        /// With the last reply only: the recipes of the trials to open.
+        recipes: Option<Vec<String>>,
     },
     Failed(String),
 }
@@ -141,74 +119,80 @@ impl Reply {
         if let Some(why) = field("error").as_string() {
             return Reply::Failed(why);
         }
-        let number = |name| field(name).as_f64().unwrap_or(0.0) as u32;
         let text = |name| field(name).as_string().unwrap_or_default();
-        let choices = field("finished").is_truthy().then(|| {
-            js_sys::Array::from(&field("choices"))
-                .iter()
-                .map(|pair| {
-                    let pair = js_sys::Array::from(&pair);
-                    let part = |i| pair.get(i).as_string().unwrap_or_default();
-                    (part(0), part(1))
-                })
-                .collect()
-        });
         Reply::Progress {
-            done: number("done"),
-            total: number("total"),
-            svg: text("svg"),
-            csv: text("csv"),
-            choices,
+            html: text("html"),
+            csv_url: text("csv"),
+            recipes: field("finished").is_truthy().then(|| {
+                js_sys::Array::from(&field("recipes"))
+                    .iter()
+                    .map(|r| r.as_string().unwrap_or_default())
+                    .collect()
+            }),
         }
     }
 }
 
 #[wasm_bindgen(inline_js = r#"
 let worker = null;
-export function start_worker(request, on_reply) {
+let csvUrl = null;
+export function start_worker(kind, trials, seed) {
   stop_worker();
   const w = new Worker('./raftchat-worker_loader.js');
   worker = w;
-  // The worker says when its wasm is loaded: a message sent sooner is lost.
-  w.onmessage = (e) => {
-    if (worker !== w) return;
-    if (e.data && e.data.ready) w.postMessage(request);
-    else on_reply(e.data);
-  };
-  w.onerror = (e) => {
-    if (worker !== w) return;
-    stop_worker();
-    on_reply({ error: 'the experiment stopped: ' + (e.message || 'its worker could not be loaded') });
-  };
+  // Registered before the page's listener, so it sees each reply first.
+  w.addEventListener('message', (e) => {
+    // The worker says when its wasm is loaded: a request sent sooner is lost.
+    if (e.data && e.data.ready) {
+      e.stopImmediatePropagation();
+      w.postMessage({ kind, trials, seed });
+      return;
+    }
+    // The CSV becomes a file to download: the page keeps only its URL.
+    if (e.data && typeof e.data.csv === 'string') {
+      if (csvUrl) URL.revokeObjectURL(csvUrl);
+      csvUrl = URL.createObjectURL(new Blob([e.data.csv], { type: 'text/csv' }));
+      e.data.csv = csvUrl;
+    }
+  });
+  w.addEventListener('error', (e) => {
+    const why = 'the experiment stopped: ' + (e.message || 'its worker could not be loaded');
+    w.dispatchEvent(new MessageEvent('message', { data: { error: why } }));
+    w.terminate();
+  });
+  return w;
 }
 export function stop_worker() {
   if (worker) { worker.terminate(); worker = null; }
 }
 "#)]
 extern "C" {
-    fn start_worker(request: &JsValue, on_reply: &Closure<dyn FnMut(JsValue)>);
+    /// A new worker running experiment `kind`; its replies are `message`
+    /// events on it.
+    fn start_worker(kind: &str, trials: u32, seed: u32) -> web_sys::EventTarget;
     fn stop_worker();
+}
+
+thread_local! {
+    /// The running experiment's listener (dropped, it stops listening).
+    static LISTENER: RefCell<Option<EventListener>> = const { RefCell::new(None) };
 }
 
 /// Starts the experiment in a new worker (stopping one that runs); every
 /// reply goes to `on_reply`.
 pub fn start(kind: &str, trials: u32, on_reply: Callback<Reply>) {
-    let request = js_sys::Object::new();
-    for (k, v) in [
-        ("kind", JsValue::from(kind)),
-        ("trials", trials.into()),
-        ("seed", SEED.into()),
-    ] {
-        let _ = js_sys::Reflect::set(&request, &k.into(), &v);
-    }
-    let closure =
-        Closure::<dyn FnMut(JsValue)>::new(move |data: JsValue| on_reply.emit(Reply::read(&data)));
-    start_worker(&request, &closure);
-    // The worker calls it until it is stopped; a few bytes per run started.
-    closure.forget();
+    stop();
+    let worker = start_worker(kind, trials, SEED);
+    let listener = EventListener::new(&worker, "message", move |e| {
+        if let Some(e) = e.dyn_ref::<web_sys::MessageEvent>() {
+            on_reply.emit(Reply::read(&e.data()));
+        }
+    });
+    LISTENER.with(|l| *l.borrow_mut() = Some(listener));
 }
 
 /// Stops the running experiment, if any (its worker is terminated).
 pub fn stop() {
+    LISTENER.with(|l| l.borrow_mut().take());
     stop_worker();
 }

@@ -126,7 +126,6 @@ impl Runner {
                 self.dispatch.reform(Action::ExperimentReply),
             ),
             Effect::StopExperiment => crate::experiments::stop(),
-            Effect::DownloadText { name, text } => crate::share::download(&name, &text),
             Effect::FetchLesson(id) => {
                 let d = self.dispatch.clone();
                 spawn_local(async move {

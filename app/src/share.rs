@@ -62,8 +62,7 @@ export async function inflate_base64url(text, limit) {
   }
 }
 export function download_text(name, text) {
-  const type = name.endsWith('.csv') ? 'text/csv' : 'application/json';
-  const url = URL.createObjectURL(new Blob([text], { type }));
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
@@ -249,11 +248,6 @@ pub fn export(recipe: &Recipe) -> Result<(), String> {
     );
     download_text(&name, &recipe_to_json(recipe)?);
     Ok(())
-}
-
-/// Offers `text` as a download named `name` (a `.csv` as CSV, else JSON).
-pub fn download(name: &str, text: &str) {
-    download_text(name, text);
 }
 
 /// Puts `text` on the clipboard; the browser may refuse.

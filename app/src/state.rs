@@ -194,17 +194,16 @@ pub enum Action {
     ToggleHelp,
     /// Show or hide the Experiments panel (an experiment runs on hidden).
     ToggleExperiments,
-    /// Run the experiment chosen in the panel, with the trials typed there.
-    RunExperiment,
-    /// The panel's trials field changed.
-    ExperimentTrials(String),
-    CancelExperiment,
+    /// Run the experiment chosen in the panel with the trials typed there
+    /// (nothing typed: its default).
+    RunExperiment {
+        trials: String,
+    },
     /// Choose the experiment (the panel's trials go to its default).
     ExperimentKind(String),
+    CancelExperiment,
     /// What the experiment's worker posted.
     ExperimentReply(crate::experiments::Reply),
-    /// Download the experiment's results as CSV.
-    DownloadExperimentCsv,
     CloseHelp,
     DismissNotice,
     /// IndexedDB is open and holds no cluster yet: start one there.
@@ -1431,31 +1430,30 @@ impl AppState {
                 s.experiments_open = !s.experiments_open;
                 return Rc::new(s);
             }
-            Action::RunExperiment => {
+            Action::RunExperiment { trials } => {
                 let e = Rc::make_mut(&mut s.experiment);
-                let max = e.max_trials();
-                match e.trials_text.trim().parse::<u32>() {
+                let next = Experiment::of_kind(e.kind);
+                let (max, typed) = (next.max_trials(), trials.trim());
+                let trials = if typed.is_empty() {
+                    Ok(next.trials)
+                } else {
+                    typed.parse::<u32>()
+                };
+                match trials {
                     Ok(trials) if (1..=max).contains(&trials) => {
-                        let mut next = Experiment::of_kind(e.kind);
+                        let mut next = next;
                         next.trials = trials;
-                        next.trials_text = e.trials_text.clone();
                         next.running = true;
-                        next.total = trials * next.runs_per_trial();
                         let kind = next.kind;
                         *e = next;
                         s.effect(Effect::RunExperiment { kind, trials });
                     }
                     _ => {
                         e.error = Some(format!(
-                            "trials: a whole number from 1 to {max}, not \"{}\"",
-                            e.trials_text.trim()
+                            "trials: a whole number from 1 to {max}, not \"{typed}\""
                         ))
                     }
                 }
-                return Rc::new(s);
-            }
-            Action::ExperimentTrials(text) => {
-                Rc::make_mut(&mut s.experiment).trials_text = text.into();
                 return Rc::new(s);
             }
             Action::ExperimentKind(kind) => {
@@ -1470,23 +1468,13 @@ impl AppState {
                 let e = Rc::make_mut(&mut s.experiment);
                 if e.running {
                     e.running = false;
-                    e.error = Some(format!("cancelled after {} of {} trials", e.done, e.total));
+                    e.error = Some("cancelled".into());
                     s.effect(Effect::StopExperiment);
                 }
                 return Rc::new(s);
             }
             Action::ExperimentReply(reply) => {
                 Rc::make_mut(&mut s.experiment).update(reply);
-                return Rc::new(s);
-            }
-            Action::DownloadExperimentCsv => {
-                let e = &s.experiment;
-                if !e.csv.is_empty() {
-                    s.effect(Effect::DownloadText {
-                        name: format!("raftchat-{}-{}-trials.csv", e.kind, e.trials),
-                        text: e.csv.to_string(),
-                    });
-                }
                 return Rc::new(s);
             }
             Action::ToggleHelp => {

@@ -344,10 +344,12 @@ pub struct TimelineView {
     pub end_ms: u64,
     /// The slider's scale: the branch's end, rounded up to whole 30 s.
     pub span_ms: u64,
-    /// (position in thousandths of the span, kind, label), one per kind and
-    /// position. Shared with the previous view while unchanged (the marks
-    /// are then not redrawn).
-    pub marks: Rc<Vec<(u32, &'static str, String)>>,
+    /// The marks as one SVG (`timeline-marks`): a `<line class="mark KIND">`
+    /// with its label as a tooltip, one per kind and position (thousandths
+    /// of the span). Made only when the markers change and shared with the
+    /// previous view meanwhile: the page parses it once, not a component
+    /// per mark each frame (there can be thousands).
+    pub marks: yew::AttrValue,
     /// How many markers the marks were made from.
     pub marker_count: usize,
     pub branches: Vec<raftchat_core::timeline::BranchInfo>,
@@ -362,7 +364,7 @@ impl TimelineView {
         let marks = if marker_count == previous.marker_count && span_ms == previous.span_ms {
             previous.marks.clone()
         } else {
-            Rc::new(Self::marks(t, span_ms))
+            Self::marks(t, span_ms).into()
         };
         TimelineView {
             now_ms: t.now_ms(),
@@ -375,10 +377,7 @@ impl TimelineView {
         }
     }
 
-    fn marks(
-        t: &raftchat_core::timeline::Timeline,
-        span_ms: u64,
-    ) -> Vec<(u32, &'static str, String)> {
+    fn marks(t: &raftchat_core::timeline::Timeline, span_ms: u64) -> String {
         use raftchat_core::timeline::MarkerKind;
         let mut marks: Vec<(u32, &'static str, String)> = t
             .markers()
@@ -403,6 +402,16 @@ impl TimelineView {
             .collect();
         marks.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         marks.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-        marks
+        // Labels are the page's own text (numbers and words, no markup).
+        let mut svg = String::from(
+            r#"<svg class="marks" viewBox="0 0 1000 10" preserveAspectRatio="none" aria-hidden="true" data-testid="timeline-marks">"#,
+        );
+        for (at, kind, label) in marks {
+            svg.push_str(&format!(
+                r#"<line class="mark {kind}" x1="{at}" x2="{at}" y1="0" y2="10"><title>{label}</title></line>"#
+            ));
+        }
+        svg.push_str("</svg>");
+        svg
     }
 }

@@ -7,9 +7,13 @@
 //!
 //! First the worker posts `{ready: true}`; then the page sends its request:
 //! `{kind: "elections" | "replicas", trials, seed, network}`.
-//! Replies: `{done, total, svg, csv}`; the last adds `finished: true` and
-//! `choices: [[label, recipe JSON], …]`; a failure is `{error}`. The page
-//! cancels by terminating the worker.
+//! Replies: `{html, csv}`: the panel's results as HTML (the progress bar
+//! `experiment-progress`, at the end the trials to open, and the figure
+//! `experiment-plot`) and the CSV so far; the last adds `finished: true` and
+//! `recipes` (the JSON of each trial offered, in the order of the
+//! `trial-choice` options); a failure is `{error}`. The page cancels by
+//! terminating the worker. (The page's own wasm stays small: it shows this
+//! HTML as it comes.)
 
 use js_sys::{Array, Object, Reflect};
 use raftchat_core::experiment::{
@@ -17,6 +21,7 @@ use raftchat_core::experiment::{
     REPLICAS_CSV_HEADER, REPLICA_RATES, REPLICA_SIZES,
 };
 use raftchat_core::plot;
+use std::fmt::Write;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
@@ -79,13 +84,46 @@ impl Poster<'_> {
         if now || js_sys::Date::now() - self.last_ms >= POST_EVERY_MS {
             let (svg, csv) = figure();
             self.send(&[
-                ("done", done.into()),
-                ("total", total.into()),
-                ("svg", svg.into()),
+                ("html", results_html(done, total, &[], &svg).into()),
                 ("csv", csv.into()),
             ]);
         }
     }
+
+    /// The last reply: the results, and the trials offered to open
+    /// (label, recipe JSON).
+    fn finish(&mut self, total: u32, svg: &str, csv: String, trials: &[(String, String)]) {
+        let labels: Vec<&str> = trials.iter().map(|t| t.0.as_str()).collect();
+        let recipes: Array = trials.iter().map(|t| JsValue::from(&t.1)).collect();
+        self.send(&[
+            ("html", results_html(total, total, &labels, svg).into()),
+            ("csv", csv.into()),
+            ("recipes", recipes.into()),
+            ("finished", true.into()),
+        ]);
+    }
+}
+
+/// The panel's results: progress, the trials to open (`labels`: our own
+/// text, no markup), the figure.
+fn results_html(done: u32, total: u32, labels: &[&str], svg: &str) -> String {
+    let mut h = String::with_capacity(svg.len() + 1024);
+    let _ = write!(
+        h,
+        r#"<p class="experiment-status"><progress data-testid="experiment-progress" data-done="{done}" data-total="{total}" max="{total}" value="{done}"></progress> {done} of {total} trials{}</p>"#,
+        if done < total { " (running)" } else { "" }
+    );
+    if !labels.is_empty() {
+        h.push_str(r#"<form class="experiment-form" data-open-trial=""><label>Open a trial as a run <select data-testid="trial-choice">"#);
+        for (i, label) in labels.iter().enumerate() {
+            let _ = write!(h, r#"<option value="{i}">{label}</option>"#);
+        }
+        h.push_str(r#"</select></label> <button type="submit" data-testid="open-trial">Open</button></form>"#);
+    }
+    h.push_str(r#"<div class="plot-box">"#);
+    h.push_str(svg);
+    h.push_str("</div>");
+    h
 }
 
 fn field(data: &JsValue, name: &str) -> JsValue {
@@ -152,7 +190,7 @@ fn elections(trials: u32, seed: u64, network: Network, post: &mut Poster) -> Res
         }
     }
     // Trials worth opening: each range's slowest and its median.
-    let choices = Array::new();
+    let mut choices = Vec::new();
     for (range, ts) in &results {
         let mut sorted: Vec<&ElectionTrial> = ts.iter().collect();
         sorted.sort_by_key(|t| t.downtime_ms.unwrap_or(u64::MAX));
@@ -170,21 +208,11 @@ fn elections(trials: u32, seed: u64, network: Network, post: &mut Poster) -> Res
                 range_name(*range),
                 t.trial
             );
-            choices.push(&Array::of2(
-                &label.into(),
-                &t.recipe(network).to_json().into(),
-            ));
+            choices.push((label, t.recipe(network).to_json()));
         }
     }
     let (svg, csv) = figure(&results);
-    post.send(&[
-        ("done", done.into()),
-        ("total", total.into()),
-        ("svg", svg.into()),
-        ("csv", csv.into()),
-        ("choices", choices.into()),
-        ("finished", true.into()),
-    ]);
+    post.finish(total, &svg, csv, &choices);
     Ok(())
 }
 
@@ -236,13 +264,6 @@ fn replicas(trials: u32, seed: u64, network: Network, post: &mut Poster) -> Resu
         }
     }
     let (svg, csv) = figure(&points);
-    post.send(&[
-        ("done", done.into()),
-        ("total", total.into()),
-        ("svg", svg.into()),
-        ("csv", csv.into()),
-        ("choices", Array::new().into()),
-        ("finished", true.into()),
-    ]);
+    post.finish(total, &svg, csv, &[]);
     Ok(())
 }

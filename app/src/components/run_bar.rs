@@ -19,31 +19,6 @@ fn seconds(ms: u64) -> String {
     crate::text::seconds(ms, 1)
 }
 
-#[derive(Properties)]
-struct MarksProps {
-    marks: Rc<Vec<(u32, &'static str, String)>>,
-}
-
-impl PartialEq for MarksProps {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.marks, &other.marks)
-    }
-}
-
-/// The marks under the slider; redrawn only when they change.
-#[function_component(Marks)]
-fn marks(p: &MarksProps) -> Html {
-    html! {
-        <svg class="marks" viewBox="0 0 1000 10" preserveAspectRatio="none" aria-hidden="true" data-testid="timeline-marks">
-            { for p.marks.iter().map(|(at, kind, label)| html! {
-                <line class={classes!("mark", *kind)} x1={at.to_string()} x2={at.to_string()} y1="0" y2="10">
-                    <title>{ label.clone() }</title>
-                </line>
-            }) }
-        </svg>
-    }
-}
-
 pub fn run_bar(p: &Props) -> Html {
     let t = &p.timeline;
     let d = &p.dispatch;
@@ -83,7 +58,7 @@ pub fn run_bar(p: &Props) -> Html {
                     <input type="range" data-testid="timeline" aria-label="virtual time"
                         min="0" max={t.span_ms.to_string()} step="1"
                         value={t.now_ms.to_string()} oninput={on_seek} onchange={on_change} />
-                    <Marks marks={t.marks.clone()} />
+                    { Html::from_html_unchecked(t.marks.clone()) }
                 </div>
                 <span class="when" data-testid="timeline-time">
                     { format!("{} of {}", seconds(t.now_ms), seconds(t.end_ms)) }
