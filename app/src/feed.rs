@@ -19,6 +19,18 @@ pub enum FeedKind {
 }
 
 impl FeedKind {
+    /// Terms and commits are frequent: hidden until asked for.
+    pub const HIDDEN_AT_FIRST: u16 = FeedKind::Term.bit() | FeedKind::Commit.bit();
+
+    /// This kind's bit in a set of kinds.
+    pub const fn bit(self) -> u16 {
+        1 << self as u16
+    }
+
+    pub fn is_in(self, set: u16) -> bool {
+        set & self.bit() != 0
+    }
+
     pub const ALL: [FeedKind; 10] = [
         FeedKind::Election,
         FeedKind::Vote,

@@ -192,6 +192,10 @@ pub enum Action {
     Select(Selection),
     ToggleProjector,
     ToggleHelp,
+    /// Show or hide a kind of event in the feed.
+    ToggleFeedKind(crate::feed::FeedKind),
+    /// Show only this node's events in the feed (`None`: every node's).
+    FeedNode(Option<NodeId>),
     /// Show or hide the Experiments panel (an experiment runs on hidden).
     ToggleExperiments,
     /// Run the experiment chosen in the panel with the trials typed there
@@ -273,6 +277,10 @@ pub struct AppState {
     pub selection: Selection,
     pub projector: bool,
     pub help: bool,
+    /// The event feed's filters: the kinds hidden (a bit per kind) and the
+    /// node shown alone.
+    pub feed_hidden: u16,
+    pub feed_node: Option<NodeId>,
     /// The Experiments panel: shown or not, and its experiment.
     pub experiments_open: bool,
     pub experiment: Rc<Experiment>,
@@ -374,6 +382,8 @@ impl AppState {
             selection: Selection::None,
             projector: false,
             help: false,
+            feed_hidden: crate::feed::FeedKind::HIDDEN_AT_FIRST,
+            feed_node: None,
             experiments_open: false,
             experiment: Rc::default(),
             notice: None,
@@ -544,6 +554,8 @@ impl AppState {
         self.auto_paused = from.auto_paused;
         self.projector = from.projector;
         self.help = from.help;
+        self.feed_hidden = from.feed_hidden;
+        self.feed_node = from.feed_node;
         self.experiments_open = from.experiments_open;
         self.experiment = from.experiment.clone();
         self.pending_run = from.pending_run.clone();
@@ -689,6 +701,8 @@ impl AppState {
             selection: self.selection,
             projector: self.projector,
             help: self.help,
+            feed_hidden: self.feed_hidden,
+            feed_node: self.feed_node,
             experiments_open: self.experiments_open,
             experiment: self.experiment.clone(),
             notice: self.notice.clone(),
@@ -1424,6 +1438,14 @@ impl AppState {
             }
             Action::ToggleProjector => {
                 s.projector = !s.projector;
+                return Rc::new(s);
+            }
+            Action::ToggleFeedKind(kind) => {
+                s.feed_hidden ^= kind.bit();
+                return Rc::new(s);
+            }
+            Action::FeedNode(node) => {
+                s.feed_node = node;
                 return Rc::new(s);
             }
             Action::ToggleExperiments => {

@@ -260,13 +260,14 @@ fn escape(text: &str) -> String {
 
 /// The cumulative distribution of downtimes as a step curve: the share of
 /// all `trials` (in %) that had a leader again by each time. Censored trials
-/// (`None`) count in the total but never arrive, so such a curve ends below
-/// 100 %.
+/// (`None`) count in the total but never arrive: such a curve runs on flat,
+/// below 100 %, to the cut-off ([`CENSOR_MS`]) — a range where no trial
+/// elected a leader is a flat line at 0 %. No trials yet: no curve.
 pub fn cdf_points(downtimes_ms: &[Option<u64>]) -> Vec<(f64, f64)> {
     let mut d: Vec<u64> = downtimes_ms.iter().flatten().copied().collect();
     d.sort_unstable();
     let n = downtimes_ms.len() as f64;
-    let mut points = Vec::with_capacity(2 * d.len());
+    let mut points = Vec::with_capacity(2 * d.len() + 2);
     let mut below = 0.0;
     for (i, &t) in d.iter().enumerate() {
         // Equal times make one vertical step.
@@ -277,6 +278,12 @@ pub fn cdf_points(downtimes_ms: &[Option<u64>]) -> Vec<(f64, f64)> {
         points.push((t as f64, below));
         points.push((t as f64, at));
         below = at;
+    }
+    if d.len() < downtimes_ms.len() {
+        if points.is_empty() {
+            points.push((1.0, 0.0));
+        }
+        points.push((CENSOR_MS as f64, below));
     }
     points
 }
@@ -379,13 +386,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cdf_steps_up_by_each_trial_and_leaves_out_censored_ones() {
+    fn a_cdf_steps_up_by_each_trial_and_runs_flat_to_the_cut_off_when_some_are_censored() {
         let p = cdf_points(&[Some(300), Some(100), None, Some(100)]);
         assert_eq!(
             p,
-            vec![(100.0, 0.0), (100.0, 50.0), (300.0, 50.0), (300.0, 75.0)]
+            vec![
+                (100.0, 0.0),
+                (100.0, 50.0),
+                (300.0, 50.0),
+                (300.0, 75.0),
+                (20_000.0, 75.0)
+            ]
         );
-        assert!(cdf_points(&[None]).is_empty());
+        assert_eq!(cdf_points(&[None, None]), vec![(1.0, 0.0), (20_000.0, 0.0)]);
+        assert_eq!(cdf_points(&[Some(5)]), vec![(5.0, 0.0), (5.0, 100.0)]);
+        assert!(cdf_points(&[]).is_empty());
     }
 
     #[test]

@@ -86,6 +86,10 @@ pub struct SimConfig {
     /// A durable write takes a latency drawn from `min ..= max`.
     pub disk_latency_min_ms: u64,
     pub disk_latency_max_ms: u64,
+    /// Some writes take longer (none unless set; the experiments' "paper"
+    /// disk has one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_tail: Option<DiskTail>,
     pub net: NetConfig,
     /// PreVote (thesis §9.6), off by default so that the problem can be shown.
     #[serde(default)]
@@ -103,6 +107,16 @@ pub struct SimConfig {
     /// Rules broken on purpose ([`crate::bugs`]): none in a normal run.
     #[serde(default, skip_serializing_if = "BugSet::is_empty")]
     pub bugs: BugSet,
+}
+
+/// A disk's slow writes: with probability `chance` a durable write takes
+/// `extra_min_ms ..= extra_max_ms` more than its usual latency (a flush that
+/// waits behind other I/O). A node's writes still complete in order.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiskTail {
+    pub chance: f64,
+    pub extra_min_ms: u64,
+    pub extra_max_ms: u64,
 }
 
 fn default_snapshot_min_log_bytes() -> u64 {
@@ -129,6 +143,7 @@ impl Default for SimConfig {
             request_timeout_ms: 3_000,
             disk_latency_min_ms: 1,
             disk_latency_max_ms: 3,
+            disk_tail: None,
             net: NetConfig::default(),
             pre_vote: false,
             check_quorum: false,
@@ -156,6 +171,13 @@ impl SimConfig {
         }
         if self.request_timeout_ms == 0 {
             return Err("the request timeout must be at least 1 ms".into());
+        }
+        if let Some(t) = self.disk_tail {
+            if !(0.0..=1.0).contains(&t.chance) || t.extra_min_ms > t.extra_max_ms {
+                return Err(
+                    "a disk tail is a probability between 0 and 1 and a range of extra ms".into(),
+                );
+            }
         }
         self.raft_config(1, 0).validate()?;
         self.net.validate()
@@ -1692,9 +1714,15 @@ impl<M: StateMachine + 'static> Simulator<M> {
             snapshot,
         });
         if has_write {
-            let latency = self
+            let mut latency = self
                 .rng
                 .uniform(self.cfg.disk_latency_min_ms, self.cfg.disk_latency_max_ms);
+            // (No draw without a tail: runs without one are unchanged.)
+            if let Some(tail) = self.cfg.disk_tail {
+                if self.rng.chance(tail.chance) {
+                    latency += self.rng.uniform(tail.extra_min_ms, tail.extra_max_ms);
+                }
+            }
             let slot = &mut self.slots[id as usize - 1];
             // A node's writes complete in order.
             let done = (self.now_ms + latency).max(slot.last_write_done_ms);

@@ -1263,3 +1263,69 @@ fn a_long_saturating_run_keeps_the_simulator_and_every_replica_bounded() {
         );
     }
 }
+
+/// A disk tail (the experiments' "paper" disk) makes writes slower by its
+/// extra time; without one nothing changes (no random draw is added), and a
+/// bad one is refused.
+#[test]
+fn a_disk_tail_slows_writes_by_its_extra_time() {
+    use raftchat_core::sim::DiskTail;
+    // One node: a chat message commits once its entry is on disk, so the
+    // tail delays its acknowledgement by exactly the extra time.
+    let commit_ms = |tail: Option<DiskTail>| {
+        let cfg = SimConfig {
+            nodes: 1,
+            disk_latency_min_ms: 1,
+            disk_latency_max_ms: 1,
+            disk_tail: tail,
+            ..SimConfig::default()
+        };
+        let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+        sim.run_until(1_000);
+        assert!(sim.leader().is_some());
+        sim.submit(1, req(1, 1, "slow disk?")).unwrap();
+        for _ in 0..10_000 {
+            if let Some(done) = sim.history().iter().find_map(|r| r.complete_ms) {
+                return done - 1_000;
+            }
+            sim.step();
+        }
+        panic!("not committed in 10,000 steps");
+    };
+    let always = |extra| DiskTail {
+        chance: 1.0,
+        extra_min_ms: extra,
+        extra_max_ms: extra,
+    };
+    let plain = commit_ms(None);
+    assert_eq!(commit_ms(Some(always(40))), plain + 40);
+    let never = DiskTail {
+        chance: 0.0,
+        ..always(40)
+    };
+    assert_eq!(commit_ms(Some(never)), plain);
+    for bad in [
+        DiskTail {
+            chance: 1.5,
+            ..always(1)
+        },
+        DiskTail {
+            extra_min_ms: 5,
+            extra_max_ms: 4,
+            chance: 0.5,
+        },
+    ] {
+        let cfg = SimConfig {
+            disk_tail: Some(bad),
+            ..SimConfig::default()
+        };
+        assert!(cfg.validate().unwrap_err().contains("disk tail"));
+    }
+    // Recipes carry a tail only when there is one.
+    let json = raftchat_core::recipe::Recipe::new(SimConfig::default()).to_json();
+    assert!(!json.contains("disk_tail"));
+    let mut recipe = raftchat_core::recipe::Recipe::new(SimConfig::default());
+    recipe.config.disk_tail = Some(always(7));
+    let back = raftchat_core::recipe::Recipe::from_json(&recipe.to_json()).unwrap();
+    assert_eq!(back.config.disk_tail, Some(always(7)));
+}

@@ -6,7 +6,7 @@ use crate::components::bug_menu::{self, bug_menu};
 use crate::components::chat_pane::ChatPane;
 use crate::components::cluster_view::{self, cluster_svg};
 use crate::components::controls::Controls;
-use crate::components::event_feed::EventFeed;
+use crate::components::event_feed::{self, event_feed};
 use crate::components::experiments_panel::experiments_panel;
 use crate::components::frame_stats;
 use crate::components::held_list::held_list;
@@ -242,7 +242,8 @@ pub fn app() -> Html {
                     }
                     { held_list(&view, &dispatch, pointed.held) }
                     { inspector(&inspector::Props { view: view.clone(), selection: state.selection, dispatch: dispatch.clone() }) }
-                    <EventFeed feed={state.feed.clone()} nodes={state.settings.nodes} />
+                    { event_feed(&event_feed::Props { feed: state.feed.clone(), nodes: state.settings.nodes,
+                        hidden: state.feed_hidden, node: state.feed_node, dispatch: dispatch.clone() }) }
                 </aside>
             </div>
             { log_view(&log_view::Props { view: view.clone(), highlight, pointed: pointed.clone() }) }
