@@ -22,6 +22,20 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 pub const MAX_NODES: u32 = 9;
+/// No duration in a configuration (a timeout, a latency) is longer than an
+/// hour: virtual time adds them up, and a hand-edited recipe must get a
+/// clear error, not overflow it.
+pub const MAX_DURATION_MS: u64 = 3_600_000;
+
+/// Checks that a configured duration is at most [`MAX_DURATION_MS`].
+fn check_duration(name: &str, ms: u64) -> Result<(), String> {
+    if ms > MAX_DURATION_MS {
+        return Err(format!(
+            "the {name} of {ms} ms is longer than the limit of {MAX_DURATION_MS} ms (an hour)"
+        ));
+    }
+    Ok(())
+}
 
 /// How many client records, acknowledgements and reads the simulator keeps at
 /// least (it drops the oldest completed ones past twice this), so that a long
@@ -60,6 +74,7 @@ impl NetConfig {
                 self.latency_min_ms, self.latency_max_ms
             ));
         }
+        check_duration("message latency", self.latency_max_ms)?;
         for (name, p) in [
             ("drop rate", self.drop_rate),
             ("duplicate rate", self.duplicate_rate),
@@ -178,6 +193,15 @@ impl SimConfig {
                     "a disk tail is a probability between 0 and 1 and a range of extra ms".into(),
                 );
             }
+            check_duration("slow writes' extra time", t.extra_max_ms)?;
+        }
+        for (name, ms) in [
+            ("election timeout", self.election_timeout_max_ms),
+            ("heartbeat interval", self.heartbeat_interval_ms),
+            ("request timeout", self.request_timeout_ms),
+            ("disk latency", self.disk_latency_max_ms),
+        ] {
+            check_duration(name, ms)?;
         }
         self.raft_config(1, 0).validate()?;
         self.net.validate()

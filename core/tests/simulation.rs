@@ -1329,3 +1329,31 @@ fn a_disk_tail_slows_writes_by_its_extra_time() {
     let back = raftchat_core::recipe::Recipe::from_json(&recipe.to_json()).unwrap();
     assert_eq!(back.config.disk_tail, Some(always(7)));
 }
+
+/// A hand-edited recipe with an enormous duration gets a clear error (virtual
+/// time adds durations up; it must not overflow), and nothing runs.
+#[test]
+fn durations_longer_than_an_hour_are_refused() {
+    use raftchat_core::recipe::Recipe;
+    let good = Recipe::new(SimConfig::default()).to_json();
+    for (field, name) in [
+        ("\"latency_max_ms\":15", "message latency"),
+        ("\"disk_latency_max_ms\":3", "disk latency"),
+        ("\"request_timeout_ms\":3000", "request timeout"),
+        ("\"election_timeout_max_ms\":300", "election timeout"),
+    ] {
+        let key = field.split(':').next().unwrap();
+        let compact = good.replace(": ", ":");
+        assert!(compact.contains(field), "{field} in {compact}");
+        let bad = compact.replace(field, &format!("{key}:18446744073709551615"));
+        let err = Recipe::from_json(&bad).unwrap_err();
+        assert!(
+            err.contains(name) && err.contains("an hour"),
+            "{name}: {err}"
+        );
+    }
+    let ok = good
+        .replace(": ", ":")
+        .replace("\"latency_max_ms\":15", "\"latency_max_ms\":3600000");
+    Recipe::from_json(&ok).unwrap();
+}
