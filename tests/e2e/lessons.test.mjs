@@ -205,7 +205,15 @@ test('hold mode: messages wait on their links; delivered one at a time they elec
   // node's vote is on its disk, the vote comes back, held.
   await page.click(`[data-testid="message"][data-id="${h[0].id}"]`);
   const voteHeld = () => page.$$eval('[data-testid="message"][data-held="true"]', (m) => m.some((e) => e.dataset.kind === 'vote granted'));
-  for (let i = 0; i < 20 && !(await voteHeld()); i++) await page.click('[data-testid="step"]');
+  // One step at a time: a step may wait for IndexedDB to confirm a write, and
+  // steps clicked meanwhile would pile up and run on past the election.
+  const events = () => page.$eval('[data-testid="event-count"]', (e) => parseInt(e.textContent, 10));
+  for (let i = 0; i < 20 && !(await voteHeld()); i++) {
+    const before = await events();
+    await page.click('[data-testid="step"]');
+    await page.waitForFunction((n) => !document.querySelector('[data-testid="waiting-for-disk"]')
+      && parseInt(document.querySelector('[data-testid="event-count"]').textContent, 10) !== n, before, { timeout: 10_000 });
+  }
   assert.ok(await voteHeld(), JSON.stringify(await held()));
   assert.equal(await page.getAttribute('g[data-testid="node-3"]', 'data-role'), 'candidate', 'nothing arrives by itself');
   h = await held();
