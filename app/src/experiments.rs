@@ -1,10 +1,9 @@
 //! The Experiments panel's side of its worker (`src/bin/raftchat-worker.rs`):
 //! what the panel shows ([`Experiment`]), the worker's replies
 //! ([`Reply`]), and starting and stopping the worker (for the runner). The
-//! CSV of each reply becomes a `blob:` URL here, so the page holds a link to
-//! it, not the text. The
 //! trials, the figure and the CSV are all made in the worker; the page only
-//! shows them, so its wasm carries none of that code.
+//! shows them, so its wasm carries none of that code. The CSV of each reply
+//! becomes a `blob:` URL here, so the page holds a link to it, not the text.
 
 use gloo_events::EventListener;
 use std::cell::RefCell;
