@@ -681,3 +681,109 @@ fn a_lesson_written_in_the_page_reads_back_and_bad_stops_say_why() {
     assert_eq!(steps[1].question.as_ref().unwrap().answer, 1);
     assert_eq!((steps[0].stop_ms, steps[1].stop_ms), (Some(100), Some(900)));
 }
+
+/// The Experiments panel's decisions: bad trials are refused with a reason
+/// and start nothing; a run queues its worker; the worker's replies are
+/// shown; Cancel stops the worker once. The worker itself is tested end to
+/// end (`tests/e2e/experiments.test.mjs`).
+#[wasm_bindgen_test]
+fn the_experiments_panel_decides_and_the_runner_runs_the_worker() {
+    use raftchat_app::experiments::Reply;
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    s.take_effects();
+    for bad in ["0", "1001", "ten", "-3", "2.5"] {
+        let t = reduce(s.clone(), Action::RunExperiment { trials: bad.into() });
+        let err = t.experiment.error.clone().unwrap_or_default();
+        assert!(err.contains("from 1 to 1000"), "{bad:?}: {err}");
+        assert!(!t.experiment.running);
+        assert!(t.take_effects().is_empty(), "{bad:?} started something");
+    }
+    // Nothing typed: the default, 200 trials per range.
+    let s = reduce(s, Action::RunExperiment { trials: " ".into() });
+    assert!(s.experiment.running && s.experiment.error.is_none());
+    assert!(matches!(
+        s.take_effects()[..],
+        [Effect::RunExperiment {
+            kind: "elections",
+            trials: 200
+        }]
+    ));
+    // The kind cannot change under a running experiment.
+    let s = reduce(s, Action::ExperimentKind("replicas".into()));
+    assert_eq!(s.experiment.kind, "elections");
+    let s = reduce(
+        s,
+        Action::ExperimentReply(Reply::Progress {
+            html: "<p>3 of 2000</p>".into(),
+            csv_url: "blob:x".into(),
+            recipes: None,
+        }),
+    );
+    assert!(s.experiment.running, "progress is not the end");
+    assert_eq!(s.experiment.html.as_str(), "<p>3 of 2000</p>");
+    let s = reduce(s, Action::CancelExperiment);
+    assert!(!s.experiment.running);
+    assert_eq!(s.experiment.error.as_deref(), Some("cancelled"));
+    assert!(matches!(s.take_effects()[..], [Effect::StopExperiment]));
+    let again = reduce(s.clone(), Action::CancelExperiment);
+    assert!(again.take_effects().is_empty(), "nothing left to stop");
+    assert_eq!(
+        again.experiment.csv_url.as_str(),
+        "blob:x",
+        "what ran stays downloadable"
+    );
+    // Replicas: runs per point, 1 by default, at most 10.
+    let r = reduce(s, Action::ExperimentKind("replicas".into()));
+    assert_eq!((r.experiment.kind, r.experiment.trials), ("replicas", 1));
+    let refused = reduce(
+        r.clone(),
+        Action::RunExperiment {
+            trials: "11".into(),
+        },
+    );
+    assert!(refused
+        .experiment
+        .error
+        .clone()
+        .unwrap_or_default()
+        .contains("from 1 to 10"));
+    let r = reduce(r, Action::RunExperiment { trials: "2".into() });
+    assert!(matches!(
+        r.take_effects()[..],
+        [Effect::RunExperiment {
+            kind: "replicas",
+            trials: 2
+        }]
+    ));
+    // The last reply ends the run and offers its trials.
+    let r = reduce(
+        r,
+        Action::ExperimentReply(Reply::Progress {
+            html: String::new(),
+            csv_url: "blob:y".into(),
+            recipes: Some(vec!["{}".into()]),
+        }),
+    );
+    assert!(!r.experiment.running);
+    assert_eq!(r.experiment.recipes.len(), 1);
+    let failed = reduce(r, Action::ExperimentReply(Reply::Failed("it broke".into())));
+    assert_eq!(failed.experiment.error.as_deref(), Some("it broke"));
+}
+
+#[wasm_bindgen_test]
+fn the_feed_filters_are_the_pages_state() {
+    use raftchat_app::feed::FeedKind;
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    assert!(FeedKind::Term.is_in(s.feed_hidden) && FeedKind::Commit.is_in(s.feed_hidden));
+    assert!(!FeedKind::Election.is_in(s.feed_hidden));
+    let s = reduce(s, Action::ToggleFeedKind(FeedKind::Commit));
+    assert!(!FeedKind::Commit.is_in(s.feed_hidden));
+    let s = reduce(s, Action::ToggleFeedKind(FeedKind::Election));
+    assert!(FeedKind::Election.is_in(s.feed_hidden));
+    let s = reduce(s, Action::FeedNode(Some(3)));
+    assert_eq!(s.feed_node, Some(3));
+    assert!(
+        s.take_effects().is_empty(),
+        "filters ask nothing of the world"
+    );
+}
