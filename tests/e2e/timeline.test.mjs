@@ -198,6 +198,18 @@ test('acting at a past moment starts a branch; the old branch can be returned to
   await page.waitForSelector('[data-testid="storage"][data-state="saved"]');
   await page.waitForFunction(() => /Restored the saved run/.test(document.querySelector('.notice')?.textContent ?? ''));
   await pause(page);
+  // The restored run played a moment before the pause: a write may still be
+  // in flight (IndexedDB can hold it already while the run's disk shows it at
+  // its own virtual moment). Step, one step at a time, until none is.
+  const inFlight = () => page.$('g.disk[data-testid^="disk-"]');
+  const events = () => page.$eval('[data-testid="event-count"]', (e) => parseInt(e.textContent, 10));
+  for (let i = 0; i < 100 && await inFlight(); i++) {
+    const before = await events();
+    await page.click('[data-testid="step"]');
+    await page.waitForFunction((n) => !document.querySelector('[data-testid="waiting-for-disk"]')
+      && parseInt(document.querySelector('[data-testid="event-count"]').textContent, 10) !== n, before, { timeout: 10_000 });
+  }
+  assert.equal(await inFlight(), null, 'writes still in flight after 100 steps');
   await databaseMatches(page, 'after the reload');
   assert.ok(await page.$$eval('[data-testid^="branch-"]', (b) => b.length) >= 1);
   await screenshot(page, 'timeline-branches');
