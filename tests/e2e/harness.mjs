@@ -99,6 +99,16 @@ export async function nodeAction(page, id, action) {
   await page.click(`[data-testid="inspect-${action}"]`);
 }
 
+/** Presses Step once and waits until it has happened: the event count
+ *  changed and no write waits for IndexedDB. (Steps clicked while one waits
+ *  for the disk pile up and then run on together.) */
+export async function stepOnce(page) {
+  const before = await page.$eval('[data-testid="event-count"]', (e) => parseInt(e.textContent, 10));
+  await page.click('[data-testid="step"]');
+  await page.waitForFunction((n) => !document.querySelector('[data-testid="waiting-for-disk"]')
+    && parseInt(document.querySelector('[data-testid="event-count"]').textContent, 10) !== n, before, { timeout: 10_000 });
+}
+
 /** Types `text` into node `id`'s chat input and sends it (Enter). */
 export async function send(page, id, text) {
   await page.fill(`[data-testid="chat-input-${id}"]`, text);

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { serveDist, launch, screenshot, open, nodes, nodeAction } from './harness.mjs';
+import { serveDist, launch, screenshot, open, nodes, nodeAction, stepOnce } from './harness.mjs';
 
 let server, browser;
 before(async () => { server = await serveDist(); browser = await launch(); });
@@ -207,13 +207,7 @@ test('hold mode: messages wait on their links; delivered one at a time they elec
   const voteHeld = () => page.$$eval('[data-testid="message"][data-held="true"]', (m) => m.some((e) => e.dataset.kind === 'vote granted'));
   // One step at a time: a step may wait for IndexedDB to confirm a write, and
   // steps clicked meanwhile would pile up and run on past the election.
-  const events = () => page.$eval('[data-testid="event-count"]', (e) => parseInt(e.textContent, 10));
-  for (let i = 0; i < 20 && !(await voteHeld()); i++) {
-    const before = await events();
-    await page.click('[data-testid="step"]');
-    await page.waitForFunction((n) => !document.querySelector('[data-testid="waiting-for-disk"]')
-      && parseInt(document.querySelector('[data-testid="event-count"]').textContent, 10) !== n, before, { timeout: 10_000 });
-  }
+  for (let i = 0; i < 20 && !(await voteHeld()); i++) await stepOnce(page);
   assert.ok(await voteHeld(), JSON.stringify(await held()));
   assert.equal(await page.getAttribute('g[data-testid="node-3"]', 'data-role'), 'candidate', 'nothing arrives by itself');
   h = await held();

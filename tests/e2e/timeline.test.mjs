@@ -3,7 +3,7 @@
 // moment on screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launch, screenshot, nodes, waitForLeader, open, nodeAction, send } from './harness.mjs';
+import { serveDist, launch, screenshot, nodes, waitForLeader, open, nodeAction, send, stepOnce } from './harness.mjs';
 
 let server, browser;
 before(async () => { server = await serveDist(); browser = await launch(); });
@@ -202,13 +202,7 @@ test('acting at a past moment starts a branch; the old branch can be returned to
   // in flight (IndexedDB can hold it already while the run's disk shows it at
   // its own virtual moment). Step, one step at a time, until none is.
   const inFlight = () => page.$('g.disk[data-testid^="disk-"]');
-  const events = () => page.$eval('[data-testid="event-count"]', (e) => parseInt(e.textContent, 10));
-  for (let i = 0; i < 100 && await inFlight(); i++) {
-    const before = await events();
-    await page.click('[data-testid="step"]');
-    await page.waitForFunction((n) => !document.querySelector('[data-testid="waiting-for-disk"]')
-      && parseInt(document.querySelector('[data-testid="event-count"]').textContent, 10) !== n, before, { timeout: 10_000 });
-  }
+  for (let i = 0; i < 100 && await inFlight(); i++) await stepOnce(page);
   assert.equal(await inFlight(), null, 'writes still in flight after 100 steps');
   await databaseMatches(page, 'after the reload');
   assert.ok(await page.$$eval('[data-testid^="branch-"]', (b) => b.length) >= 1);
