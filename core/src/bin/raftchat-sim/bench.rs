@@ -23,64 +23,74 @@ use std::time::Instant;
 const BATCH: usize = 64;
 const NODES: u32 = 5;
 
-pub fn run(load_seconds: f64) -> ExitCode {
-    if std::env::var("SIMFIRST").is_ok() {
-        let s = simulator_load(load_seconds).unwrap();
-        out!("simfirst {:.0} {}", s.per_s(), s.entries);
-        if std::env::var("SIMONLY").is_ok() {
-            return ExitCode::SUCCESS;
-        }
-    }
-    let bare = match bare_core(load_seconds.min(5.0)) {
-        Ok(r) => r,
-        Err(e) => return fail(&e),
-    };
-    out!(
-        "bare core, 5 nodes, batches of {BATCH}: {} entries committed in {:.2} s = {:.0} entries/s",
-        bare.entries,
-        bare.wall_s,
-        bare.per_s()
-    );
-    let sim = match simulator_load(load_seconds) {
-        Ok(r) => r,
-        Err(e) => return fail(&e),
-    };
-    out!(
-        "simulator, 5 nodes, batches of {BATCH}: {} entries committed in {:.2} s = {:.0} entries/s ({:.2}x the bare core's time per entry)",
-        sim.entries,
-        sim.wall_s,
-        sim.per_s(),
-        bare.per_s() / sim.per_s()
-    );
-    out!("peak resident memory after the load runs: {}", peak_rss());
-    match idle() {
-        Ok(line) => out!("{line}"),
-        Err(e) => return fail(&e),
-    }
-    match day_of_chat() {
-        Ok(line) => out!("{line}"),
-        Err(e) => return fail(&e),
-    }
-    match lesson_timeline() {
-        Ok(lines) => {
-            for line in lines {
-                out!("{line}");
+/// A part of the benchmark, to run alone (`--bench-only`, for profiling).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Bare,
+    Load,
+    Idle,
+    Day,
+    Timeline,
+}
+
+impl Part {
+    pub fn from_name(name: &str) -> Result<Part, String> {
+        Ok(match name {
+            "bare" => Part::Bare,
+            "load" => Part::Load,
+            "idle" => Part::Idle,
+            "day" => Part::Day,
+            "timeline" => Part::Timeline,
+            _ => {
+                return Err(format!(
+                    "unknown benchmark part {name:?}: bare, load, idle, day or timeline"
+                ))
             }
+        })
+    }
+}
+
+pub fn run(load_seconds: f64, only: Option<Part>) -> ExitCode {
+    match run_parts(load_seconds, only) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("raftchat-sim: benchmark failed: {e}");
+            ExitCode::FAILURE
         }
-        Err(e) => return fail(&e),
+    }
+}
+
+fn run_parts(load_seconds: f64, only: Option<Part>) -> Result<(), String> {
+    let runs = |part| only.is_none() || only == Some(part);
+    if runs(Part::Bare) || runs(Part::Load) {
+        side_by_side(
+            load_seconds,
+            runs(Part::Bare).then(BareCore::new).transpose()?,
+            runs(Part::Load).then(SimLoad::new).transpose()?,
+        )?;
+        out!("peak resident memory after the load runs: {}", peak_rss());
+    }
+    if runs(Part::Idle) {
+        out!("{}", idle()?);
+    }
+    if runs(Part::Day) {
+        out!("{}", day_of_chat()?);
+    }
+    if runs(Part::Timeline) {
+        for line in lesson_timeline()? {
+            out!("{line}");
+        }
     }
     out!("peak resident memory: {}", peak_rss());
-    ExitCode::SUCCESS
+    Ok(())
 }
 
-fn fail(e: &str) -> ExitCode {
-    eprintln!("raftchat-sim: benchmark failed: {e}");
-    ExitCode::FAILURE
-}
-
+#[derive(Default)]
 struct Throughput {
     entries: u64,
     wall_s: f64,
+    /// Entries per second in each turn.
+    turns: Vec<f64>,
 }
 
 impl Throughput {
@@ -101,126 +111,239 @@ fn request(seq: u64) -> Request<ChatCommand> {
     }
 }
 
+/// How long each turn of the side-by-side load runs: the bare core and the
+/// simulator take turns, so that a change in the machine's speed (other work
+/// on a shared machine swings wall-clock figures by ±25 % within a minute)
+/// falls on both alike and their ratio stays meaningful.
+const TURN_S: f64 = 0.25;
+
+/// A saturating load that can be run a turn at a time.
+trait Load {
+    /// Runs the load for about `seconds`; returns the chat entries committed.
+    fn run_for(&mut self, seconds: f64) -> Result<u64, String>;
+}
+
 /// The Raft core alone: five `Raft`s, every message delivered at once, every
 /// write taken as durable the moment it is handed out, committed entries
 /// counted and dropped; the log compacted every 64 Ki entries.
-fn bare_core(seconds: f64) -> Result<Throughput, String> {
-    let membership = Membership::new(1..=NODES);
-    let mut nodes: Vec<Raft<ChatCommand>> = (1..=NODES)
-        .map(|id| {
-            let cfg = Config {
-                max_entries_per_append: BATCH,
-                max_queued_requests: 1 << 20,
-                ..Config::new(id, id as u64)
-            };
-            Raft::new(cfg, PersistedState::bootstrap(membership.clone()), 0)
-        })
-        .collect();
-    let mut net: VecDeque<Message<ChatCommand>> = VecDeque::new();
-    let now_ms = 1;
-    // Returns the client entries the leader saw committed.
-    let pump = |nodes: &mut Vec<Raft<ChatCommand>>, net: &mut VecDeque<_>, leader: NodeId| {
+struct BareCore {
+    nodes: Vec<Raft<ChatCommand>>,
+    net: VecDeque<Message<ChatCommand>>,
+    seq: u64,
+}
+
+const NOW_MS: u64 = 1;
+const BARE_LEADER: NodeId = 1;
+
+impl BareCore {
+    fn new() -> Result<Self, String> {
+        let membership = Membership::new(1..=NODES);
+        let nodes = (1..=NODES)
+            .map(|id| {
+                let cfg = Config {
+                    max_entries_per_append: BATCH,
+                    max_queued_requests: 1 << 20,
+                    ..Config::new(id, id as u64)
+                };
+                Raft::new(cfg, PersistedState::bootstrap(membership.clone()), 0)
+            })
+            .collect();
+        let mut bare = BareCore {
+            nodes,
+            net: VecDeque::new(),
+            seq: 0,
+        };
+        bare.nodes[0].timeout_now(NOW_MS);
+        bare.pump();
+        if bare.nodes[0].role() != Role::Leader {
+            return Err("the bare core elected no leader".into());
+        }
+        Ok(bare)
+    }
+
+    /// Delivers every message until none is left; returns the client entries
+    /// the leader saw committed.
+    fn pump(&mut self) -> u64 {
         let mut committed = 0;
         loop {
-            for n in nodes.iter_mut() {
+            for n in self.nodes.iter_mut() {
                 if n.has_ready() {
                     let ready = n.take_ready();
-                    if n.id() == leader {
+                    if n.id() == BARE_LEADER {
                         committed += ready
                             .committed
                             .iter()
                             .filter(|e| matches!(e.payload, Payload::Command(_)))
                             .count() as u64;
                     }
-                    net.extend(ready.messages);
+                    self.net.extend(ready.messages);
                 }
             }
-            if net.is_empty() {
+            if self.net.is_empty() {
                 return committed;
             }
-            while let Some(m) = net.pop_front() {
+            while let Some(m) = self.net.pop_front() {
                 let to = m.to as usize - 1;
-                nodes[to].step(now_ms, m);
-            }
-        }
-    };
-    nodes[0].timeout_now(now_ms);
-    pump(&mut nodes, &mut net, 1);
-    if nodes[0].role() != Role::Leader {
-        return Err("the bare core elected no leader".into());
-    }
-    let mut seq = 0;
-    let mut entries = 0;
-    let t = Instant::now();
-    while t.elapsed().as_secs_f64() < seconds {
-        for _ in 0..64 {
-            for _ in 0..BATCH {
-                seq += 1;
-                nodes[0].propose(now_ms, request(seq));
-            }
-            entries += pump(&mut nodes, &mut net, 1);
-        }
-        if seq % (1 << 16) < (64 * BATCH) as u64 {
-            for n in nodes.iter_mut() {
-                let _ = n.compact(n.commit_index(), Arc::from(Vec::new()));
+                self.nodes[to].step(NOW_MS, m);
             }
         }
     }
-    Ok(Throughput {
-        entries,
-        wall_s: t.elapsed().as_secs_f64(),
-    })
+}
+
+impl Load for BareCore {
+    fn run_for(&mut self, seconds: f64) -> Result<u64, String> {
+        let mut entries = 0;
+        let t = Instant::now();
+        while t.elapsed().as_secs_f64() < seconds {
+            for _ in 0..64 {
+                for _ in 0..BATCH {
+                    self.seq += 1;
+                    self.nodes[0].propose(NOW_MS, request(self.seq));
+                }
+                entries += self.pump();
+            }
+            if self.seq % (1 << 16) < (64 * BATCH) as u64 {
+                for n in self.nodes.iter_mut() {
+                    let _ = n.compact(n.commit_index(), Arc::from(Vec::new()));
+                }
+            }
+        }
+        Ok(entries)
+    }
 }
 
 /// The same load through the simulator: the driver contract (writes durable
 /// before messages leave, on simulated disks), the chat state machine on every
 /// replica, client sessions and outcomes, snapshots. Virtual time moves 1 ms
 /// per 16 batches; messages and writes take no virtual time.
-fn simulator_load(seconds: f64) -> Result<Throughput, String> {
-    let cfg = SimConfig {
-        max_entries_per_append: BATCH,
-        max_queued_requests: 1 << 20,
-        request_timeout_ms: 60_000,
-        disk_latency_min_ms: 0,
-        disk_latency_max_ms: 0,
-        net: NetConfig {
-            latency_min_ms: 0,
-            latency_max_ms: 0,
-            ..NetConfig::default()
-        },
-        ..SimConfig::default()
-    };
-    let mut sim = Simulator::<ChatRoom>::new(cfg)?;
-    sim.set_record_events(false);
-    sim.run_until(2_000);
-    let leader = sim.leader().ok_or("no leader elected for the load")?;
-    let before = applied_on(&sim, leader);
-    let mut seq = 0;
-    let t = Instant::now();
-    let mut now = sim.now_ms();
-    while t.elapsed().as_secs_f64() < seconds {
-        for _ in 0..16 {
-            let requests = (0..BATCH)
-                .map(|_| {
-                    seq += 1;
-                    request(seq)
-                })
-                .collect();
-            sim.submit_many(leader, requests)?;
-            sim.run_until(now);
+struct SimLoad {
+    sim: Simulator<ChatRoom>,
+    leader: NodeId,
+    seq: u64,
+    now_ms: u64,
+}
+
+impl SimLoad {
+    fn new() -> Result<Self, String> {
+        let cfg = SimConfig {
+            max_entries_per_append: BATCH,
+            max_queued_requests: 1 << 20,
+            request_timeout_ms: 60_000,
+            disk_latency_min_ms: 0,
+            disk_latency_max_ms: 0,
+            net: NetConfig {
+                latency_min_ms: 0,
+                latency_max_ms: 0,
+                ..NetConfig::default()
+            },
+            ..SimConfig::default()
+        };
+        let mut sim = Simulator::<ChatRoom>::new(cfg)?;
+        sim.set_record_events(false);
+        sim.run_until(2_000);
+        let leader = sim.leader().ok_or("no leader elected for the load")?;
+        let now_ms = sim.now_ms();
+        Ok(SimLoad {
+            sim,
+            leader,
+            seq: 0,
+            now_ms,
+        })
+    }
+}
+
+impl Load for SimLoad {
+    fn run_for(&mut self, seconds: f64) -> Result<u64, String> {
+        let before = applied_on(&self.sim, self.leader);
+        let t = Instant::now();
+        while t.elapsed().as_secs_f64() < seconds {
+            for _ in 0..16 {
+                let requests = (0..BATCH)
+                    .map(|_| {
+                        self.seq += 1;
+                        request(self.seq)
+                    })
+                    .collect();
+                self.sim.submit_many(self.leader, requests)?;
+                self.sim.run_until(self.now_ms);
+            }
+            self.now_ms += 1;
+            self.sim.run_until(self.now_ms);
         }
-        now += 1;
-        sim.run_until(now);
+        if self.sim.leader() != Some(self.leader) {
+            return Err(format!(
+                "leader {} lost leadership during the load",
+                self.leader
+            ));
+        }
+        Ok(applied_on(&self.sim, self.leader) - before)
     }
-    sim.run_until(now + 50);
+}
+
+/// Runs the bare core and the simulator (either may be left out) for
+/// `seconds` each, a turn of each in turn, and prints both figures and the
+/// ratio of their times per entry: over the whole run, and the median and
+/// range of the ratio turn by turn.
+fn side_by_side(
+    seconds: f64,
+    mut bare: Option<BareCore>,
+    mut sim: Option<SimLoad>,
+) -> Result<(), String> {
+    let (mut bare_stats, mut sim_stats) = (Throughput::default(), Throughput::default());
+    let turns = (seconds / TURN_S).ceil().max(1.0) as usize;
+    for _ in 0..turns {
+        if let Some(bare) = bare.as_mut() {
+            take_turn(bare, &mut bare_stats)?;
+        }
+        if let Some(sim) = sim.as_mut() {
+            take_turn(sim, &mut sim_stats)?;
+        }
+    }
+    if bare.is_some() {
+        out!(
+            "bare core, 5 nodes, batches of {BATCH}: {} entries committed in {:.2} s = {:.0} entries/s",
+            bare_stats.entries,
+            bare_stats.wall_s,
+            bare_stats.per_s()
+        );
+    }
+    if sim.is_some() {
+        out!(
+            "simulator, 5 nodes, batches of {BATCH}: {} entries committed in {:.2} s = {:.0} entries/s",
+            sim_stats.entries,
+            sim_stats.wall_s,
+            sim_stats.per_s()
+        );
+    }
+    if bare.is_some() && sim.is_some() {
+        let mut ratios: Vec<f64> = bare_stats
+            .turns
+            .iter()
+            .zip(&sim_stats.turns)
+            .map(|(b, s)| b / s)
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        out!(
+            "simulator / bare core, time per entry: {:.2}x over the run; turn by turn ({} pairs of {TURN_S}-s turns, taken alternately): median {:.2}x, {:.2}x to {:.2}x",
+            bare_stats.per_s() / sim_stats.per_s(),
+            ratios.len(),
+            ratios[ratios.len() / 2],
+            ratios[0],
+            ratios[ratios.len() - 1],
+        );
+    }
+    Ok(())
+}
+
+/// Runs one turn of `load` and adds it to `stats`.
+fn take_turn(load: &mut dyn Load, stats: &mut Throughput) -> Result<(), String> {
+    let t = Instant::now();
+    let entries = load.run_for(TURN_S)?;
     let wall_s = t.elapsed().as_secs_f64();
-    if sim.leader() != Some(leader) {
-        return Err(format!("leader {leader} lost leadership during the load"));
-    }
-    Ok(Throughput {
-        entries: applied_on(&sim, leader) - before,
-        wall_s,
-    })
+    stats.entries += entries;
+    stats.wall_s += wall_s;
+    stats.turns.push(entries as f64 / wall_s);
+    Ok(())
 }
 
 /// An idle 5-node cluster: heartbeats only, for a virtual hour.

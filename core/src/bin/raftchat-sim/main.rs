@@ -22,6 +22,7 @@ use raftchat_core::sim::SimConfig;
 use raftchat_core::Outcome;
 use std::process::ExitCode;
 
+
 const HELP: &str = "\
 raftchat-sim: run a seeded Raft chat cluster in virtual time
 
@@ -71,6 +72,8 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
                             (replicas: offered loads of 100 to 3000 a second)
   --bench                   measure simulator speed and memory (ignores other options)
   --bench-seconds S         how long the saturating load runs      [10]
+  --bench-only PART         one part of the benchmark alone (for profiling):
+                            bare, load, idle, day or timeline
   -h, --help                this help
 ";
 
@@ -86,7 +89,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Ok(Mode::Bench { load_seconds }) => bench::run(load_seconds),
+        Ok(Mode::Bench { load_seconds, only }) => bench::run(load_seconds, only),
         Ok(Mode::Run { cfg, json }) => run(&cfg, json),
         Ok(Mode::Replay { file, json }) => replay(&file, json),
         Ok(Mode::Lesson { file, write }) => lesson(&file, write),
@@ -110,6 +113,7 @@ enum Mode {
     ListBugs,
     Bench {
         load_seconds: f64,
+        only: Option<bench::Part>,
     },
     Run {
         cfg: RunConfig,
@@ -141,6 +145,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     let mut duration_ms = 10_000;
     let (mut json, mut bench, mut campaign) = (false, false, false);
     let mut load_seconds = 10.0;
+    let mut bench_only = None;
     let mut seed = 1;
     let mut replay_file = None;
     let mut lesson_file = None;
@@ -234,6 +239,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
                 }
                 load_seconds = s;
             }
+            "--bench-only" => bench_only = Some(bench::Part::from_name(&value()?)?),
             "--campaign" => campaign = true,
             "--seed" => seed = number(&name, &value()?)?,
             "--nodes" => {
@@ -310,7 +316,13 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
         }
     }
     if bench {
-        return Ok(Mode::Bench { load_seconds });
+        return Ok(Mode::Bench {
+            load_seconds,
+            only: bench_only,
+        });
+    }
+    if bench_only.is_some() {
+        return Err("--bench-only goes with --bench".into());
     }
     if let Some(file) = lesson_file {
         return Ok(Mode::Lesson { file, write });
