@@ -53,22 +53,14 @@ impl Part {
 pub fn run(load_seconds: f64, only: Option<Part>) -> ExitCode {
     match run_parts(load_seconds, only) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("raftchat-sim: benchmark failed: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => worker_failed(&e),
     }
 }
 
 fn run_parts(load_seconds: f64, only: Option<Part>) -> Result<(), String> {
     let runs = |part| only.is_none() || only == Some(part);
     if runs(Part::Bare) || runs(Part::Load) {
-        side_by_side(
-            load_seconds,
-            runs(Part::Bare).then(BareCore::new).transpose()?,
-            runs(Part::Load).then(SimLoad::new).transpose()?,
-        )?;
-        out!("peak resident memory after the load runs: {}", peak_rss());
+        side_by_side(load_seconds, runs(Part::Bare), runs(Part::Load))?;
     }
     if runs(Part::Idle) {
         out!("{}", idle()?);
@@ -283,67 +275,188 @@ impl Load for SimLoad {
 /// Runs the bare core and the simulator (either may be left out) for
 /// `seconds` each, a turn of each in turn, and prints both figures and the
 /// ratio of their times per entry: over the whole run, and the median and
-/// range of the ratio turn by turn.
-fn side_by_side(
-    seconds: f64,
-    mut bare: Option<BareCore>,
-    mut sim: Option<SimLoad>,
-) -> Result<(), String> {
-    let (mut bare_stats, mut sim_stats) = (Throughput::default(), Throughput::default());
+/// range of the ratio turn by turn. Each load runs in a process of its own
+/// (this program, `--bench-worker`), so that neither shares the other's heap
+/// or caches: the bare core frees 64 Ki entries at a time, which would
+/// fragment the simulator's heap.
+fn side_by_side(seconds: f64, bare: bool, sim: bool) -> Result<(), String> {
+    let mut workers = Vec::new();
+    if bare {
+        workers.push(Worker::start("bare")?);
+    }
+    if sim {
+        workers.push(Worker::start("load")?);
+    }
+    let mut stats: Vec<Throughput> = workers.iter().map(|_| Throughput::default()).collect();
     let turns = (seconds / TURN_S).ceil().max(1.0) as usize;
     for _ in 0..turns {
-        if let Some(bare) = bare.as_mut() {
-            take_turn(bare, &mut bare_stats)?;
-        }
-        if let Some(sim) = sim.as_mut() {
-            take_turn(sim, &mut sim_stats)?;
+        for (w, st) in workers.iter_mut().zip(stats.iter_mut()) {
+            let (entries, wall_s) = w.turn()?;
+            st.entries += entries;
+            st.wall_s += wall_s;
+            st.turns.push(entries as f64 / wall_s);
         }
     }
-    if bare.is_some() {
+    let peaks: Vec<String> = workers
+        .into_iter()
+        .map(Worker::finish)
+        .collect::<Result<_, _>>()?;
+    let names = match (bare, sim) {
+        (true, true) => vec!["bare core", "simulator"],
+        (true, false) => vec!["bare core"],
+        _ => vec!["simulator"],
+    };
+    for (name, st) in names.iter().zip(&stats) {
         out!(
-            "bare core, 5 nodes, batches of {BATCH}: {} entries committed in {:.2} s = {:.0} entries/s",
-            bare_stats.entries,
-            bare_stats.wall_s,
-            bare_stats.per_s()
+            "{name}, 5 nodes, batches of {BATCH}: {} entries committed in {:.2} s = {:.0} entries/s",
+            st.entries,
+            st.wall_s,
+            st.per_s()
         );
     }
-    if sim.is_some() {
-        out!(
-            "simulator, 5 nodes, batches of {BATCH}: {} entries committed in {:.2} s = {:.0} entries/s",
-            sim_stats.entries,
-            sim_stats.wall_s,
-            sim_stats.per_s()
-        );
-    }
-    if bare.is_some() && sim.is_some() {
-        let mut ratios: Vec<f64> = bare_stats
+    if let [bare, sim] = &stats[..] {
+        let mut ratios: Vec<f64> = bare
             .turns
             .iter()
-            .zip(&sim_stats.turns)
+            .zip(&sim.turns)
             .map(|(b, s)| b / s)
             .collect();
         ratios.sort_by(f64::total_cmp);
         out!(
             "simulator / bare core, time per entry: {:.2}x over the run; turn by turn ({} pairs of {TURN_S}-s turns, taken alternately): median {:.2}x, {:.2}x to {:.2}x",
-            bare_stats.per_s() / sim_stats.per_s(),
+            bare.per_s() / sim.per_s(),
             ratios.len(),
             ratios[ratios.len() / 2],
             ratios[0],
             ratios[ratios.len() - 1],
         );
     }
+    let peaks: Vec<String> = names
+        .iter()
+        .zip(&peaks)
+        .map(|(name, peak)| format!("{name} {peak}"))
+        .collect();
+    out!(
+        "peak resident memory of the load runs: {}",
+        peaks.join(", ")
+    );
     Ok(())
 }
 
-/// Runs one turn of `load` and adds it to `stats`.
-fn take_turn(load: &mut dyn Load, stats: &mut Throughput) -> Result<(), String> {
-    let t = Instant::now();
-    let entries = load.run_for(TURN_S)?;
-    let wall_s = t.elapsed().as_secs_f64();
-    stats.entries += entries;
-    stats.wall_s += wall_s;
-    stats.turns.push(entries as f64 / wall_s);
-    Ok(())
+/// A load running in a child process (`raftchat-sim --bench-worker PART`),
+/// which runs a turn each time it reads a line.
+struct Worker {
+    name: &'static str,
+    child: std::process::Child,
+    to: Option<std::process::ChildStdin>,
+    from: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Worker {
+    fn start(name: &'static str) -> Result<Self, String> {
+        use std::process::{Command, Stdio};
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+        let mut child = Command::new(exe)
+            .args(["--bench-worker", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the {name} benchmark process: {e}"))?;
+        let (Some(to), Some(from)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(format!("the {name} benchmark process has no pipes"));
+        };
+        let mut w = Worker {
+            name,
+            child,
+            to: Some(to),
+            from: std::io::BufReader::new(from),
+        };
+        w.expect_line()?; // ready: set up and elected
+        Ok(w)
+    }
+
+    fn expect_line(&mut self) -> Result<String, String> {
+        use std::io::BufRead;
+        let mut line = String::new();
+        match self.from.read_line(&mut line) {
+            Ok(n) if n > 0 => Ok(line.trim_end().to_string()),
+            _ => Err(format!(
+                "the {} benchmark process stopped ({})",
+                self.name,
+                self.child
+                    .wait()
+                    .map_or("no exit status".into(), |s| s.to_string())
+            )),
+        }
+    }
+
+    /// Runs a turn: (entries committed, wall seconds).
+    fn turn(&mut self) -> Result<(u64, f64), String> {
+        use std::io::Write;
+        let sent = self
+            .to
+            .as_mut()
+            .map(|to| writeln!(to, "turn").and_then(|_| to.flush()));
+        if !matches!(sent, Some(Ok(()))) {
+            return Err(format!(
+                "the {} benchmark process does not listen",
+                self.name
+            ));
+        }
+        let line = self.expect_line()?;
+        let mut words = line.split(' ');
+        let parsed = (
+            words.next().and_then(|w| w.parse().ok()),
+            words.next().and_then(|w| w.parse().ok()),
+        );
+        match parsed {
+            (Some(entries), Some(wall_s)) => Ok((entries, wall_s)),
+            _ => Err(format!("the {} benchmark process said {line:?}", self.name)),
+        }
+    }
+
+    /// Ends the process; returns its peak resident memory.
+    fn finish(mut self) -> Result<String, String> {
+        self.to = None; // end of input: the worker reports and exits
+        let peak = self.expect_line()?;
+        let _ = self.child.wait();
+        Ok(peak)
+    }
+}
+
+/// `raftchat-sim --bench-worker PART`: sets up the load, says so, then runs a
+/// turn for each line read and answers "ENTRIES WALL_SECONDS"; at the end of
+/// its input it prints its peak resident memory.
+pub fn worker(part: Part) -> ExitCode {
+    let mut load: Box<dyn Load> = match part {
+        Part::Bare => match BareCore::new() {
+            Ok(b) => Box::new(b),
+            Err(e) => return worker_failed(&e),
+        },
+        Part::Load => match SimLoad::new() {
+            Ok(s) => Box::new(s),
+            Err(e) => return worker_failed(&e),
+        },
+        _ => return worker_failed("--bench-worker runs bare or load"),
+    };
+    out!("ready");
+    for line in std::io::stdin().lines() {
+        if line.is_err() {
+            break;
+        }
+        let t = Instant::now();
+        match load.run_for(TURN_S) {
+            Ok(entries) => out!("{entries} {}", t.elapsed().as_secs_f64()),
+            Err(e) => return worker_failed(&e),
+        }
+    }
+    out!("{}", peak_rss());
+    ExitCode::SUCCESS
+}
+
+fn worker_failed(e: &str) -> ExitCode {
+    eprintln!("raftchat-sim: benchmark failed: {e}");
+    ExitCode::FAILURE
 }
 
 /// An idle 5-node cluster: heartbeats only, for a virtual hour.

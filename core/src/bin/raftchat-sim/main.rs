@@ -22,7 +22,6 @@ use raftchat_core::sim::SimConfig;
 use raftchat_core::Outcome;
 use std::process::ExitCode;
 
-
 const HELP: &str = "\
 raftchat-sim: run a seeded Raft chat cluster in virtual time
 
@@ -74,6 +73,8 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
   --bench-seconds S         how long the saturating load runs      [10]
   --bench-only PART         one part of the benchmark alone (for profiling):
                             bare, load, idle, day or timeline
+  --bench-worker PART       (used by --bench) run the bare or load part a
+                            turn at a time, one turn per line read
   -h, --help                this help
 ";
 
@@ -90,6 +91,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Mode::Bench { load_seconds, only }) => bench::run(load_seconds, only),
+        Ok(Mode::BenchWorker(part)) => bench::worker(part),
         Ok(Mode::Run { cfg, json }) => run(&cfg, json),
         Ok(Mode::Replay { file, json }) => replay(&file, json),
         Ok(Mode::Lesson { file, write }) => lesson(&file, write),
@@ -115,6 +117,7 @@ enum Mode {
         load_seconds: f64,
         only: Option<bench::Part>,
     },
+    BenchWorker(bench::Part),
     Run {
         cfg: RunConfig,
         json: bool,
@@ -240,6 +243,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
                 load_seconds = s;
             }
             "--bench-only" => bench_only = Some(bench::Part::from_name(&value()?)?),
+            "--bench-worker" => return Ok(Mode::BenchWorker(bench::Part::from_name(&value()?)?)),
             "--campaign" => campaign = true,
             "--seed" => seed = number(&name, &value()?)?,
             "--nodes" => {
