@@ -1,7 +1,7 @@
 //! A node as a driver runs it: the Raft core, the replica it applies to, and the
 //! client requests submitted through it.
 
-use crate::raft::{CatchUpOutcome, Config, Raft, Ready, TransferOutcome};
+use crate::raft::{CatchUpOutcome, Config, Raft, TransferOutcome};
 use crate::state_machine::{Applied, AppliedKind, Replica, SessionLookup, StateMachine};
 use crate::storage::{DurableWrite, PersistedState};
 use crate::types::*;
@@ -102,10 +102,30 @@ pub struct Node<M: StateMachine> {
     request_timeout_ms: u64,
     /// About how many bytes the in-memory log holds (for the snapshot threshold).
     log_bytes: u64,
-    /// Pending requests this node appended as leader, by index: once the
+    /// Pending requests this node appended as leader, by index (ascending,
+    /// each index once: a deque, as indexes mostly come in order): once the
     /// replica has applied past the index without applying the request,
     /// that copy is dead ([`Node::settle_dead_copies`]).
-    accepted_at: BTreeMap<Index, (ClientId, u64)>,
+    accepted_at: VecDeque<(Index, (ClientId, u64))>,
+}
+
+/// Records that `key` was appended at `index`, replacing what was recorded
+/// at that index: in index order, at the back unless the log was cut short
+/// and appended again.
+fn accept_at(
+    accepted: &mut VecDeque<(Index, (ClientId, u64))>,
+    index: Index,
+    key: (ClientId, u64),
+) {
+    match accepted.back() {
+        Some(&(last, _)) if last >= index => {
+            match accepted.binary_search_by_key(&index, |&(i, _)| i) {
+                Ok(at) => accepted[at].1 = key,
+                Err(at) => accepted.insert(at, (index, key)),
+            }
+        }
+        _ => accepted.push_back((index, key)),
+    }
 }
 
 /// About how many bytes `entry` takes in a log.
@@ -141,7 +161,7 @@ impl<M: StateMachine> Node<M> {
             reads: BTreeMap::new(),
             request_timeout_ms,
             log_bytes: 0,
-            accepted_at: BTreeMap::new(),
+            accepted_at: VecDeque::new(),
         };
         node.recount_log_bytes();
         Ok(node)
@@ -183,6 +203,12 @@ impl<M: StateMachine> Node<M> {
             .snapshot_min_log_bytes
             .max(cfg.snapshot_log_ratio.saturating_mul(last_snapshot));
         self.log_bytes >= threshold && self.replica.last_applied() > self.raft.log().base().0
+    }
+
+    /// Hands back a batch's emptied message vector: its buffer is reused.
+    #[inline]
+    pub fn recycle_messages(&mut self, buffer: Vec<Message<M::Command>>) {
+        self.raft.recycle_messages(buffer);
     }
 
     pub fn raft(&self) -> &Raft<M::Command> {
@@ -349,6 +375,9 @@ impl<M: StateMachine> Node<M> {
     /// Serves every read whose index this replica has applied (§6.4 step 4:
     /// "waits for its state machine to advance at least as far as the readIndex").
     pub fn serve_reads(&mut self) -> Vec<ReadReport> {
+        if self.reads.is_empty() {
+            return Vec::new(); // (most calls: this runs after every input)
+        }
         let applied = self.replica.last_applied();
         let ready: Vec<(u64, Index, Option<NodeId>)> = self
             .reads
@@ -456,11 +485,11 @@ impl<M: StateMachine> Node<M> {
     fn settle_dead_copies(&mut self) -> Vec<ClientReport> {
         let applied = self.replica.last_applied();
         let mut ended = Vec::new();
-        while let Some(entry) = self.accepted_at.first_entry() {
-            if *entry.key() > applied {
+        while let Some(&(index, key)) = self.accepted_at.front() {
+            if index > applied {
                 break;
             }
-            let (index, key) = entry.remove_entry();
+            self.accepted_at.pop_front();
             let Some(p) = self.pending.get(&key) else {
                 continue; // ended already (committed, most often)
             };
@@ -526,46 +555,55 @@ impl<M: StateMachine> Node<M> {
     }
 
     fn collect(&mut self, mut ended: Vec<ClientReport>) -> Batch<M::Command> {
-        let Ready {
-            write,
-            messages,
-            committed,
-            accepted,
-            forwarded,
-            refused,
-            truncated_from,
-            transfer,
-            reads_ready,
-            reads_failed,
-            snapshot_installed,
-            catch_up,
-        } = {
-            if self.snapshot_due() {
-                // Cannot fail: due only when there are applied entries to cover.
-                let _ = self.compact();
-            }
-            self.raft.take_ready()
+        use std::mem::take;
+        if self.snapshot_due() {
+            // Cannot fail: due only when there are applied entries to cover.
+            let _ = self.compact();
+        }
+        // Field by field, in place (see `Raft::ready_to_take`).
+        let ready = self.raft.ready_to_take();
+        let write = DurableWrite {
+            hard_state: ready.write.hard_state.take(),
+            snapshot: ready.write.snapshot.take(),
+            truncate_from: ready.write.truncate_from.take(),
+            entries: take(&mut ready.write.entries),
         };
+        let messages = take(&mut ready.messages);
+        let committed = take(&mut ready.committed);
+        let accepted = take(&mut ready.accepted);
+        let forwarded = take(&mut ready.forwarded);
+        let refused = take(&mut ready.refused);
+        let truncated_from = ready.truncated_from.take();
+        let transfer = ready.transfer.take();
+        let reads_ready = take(&mut ready.reads_ready);
+        let reads_failed = take(&mut ready.reads_failed);
+        let snapshot_installed = ready.snapshot_installed.take();
+        let catch_up = ready.catch_up.take();
         if truncated_from.is_some() || write.snapshot.is_some() {
             self.recount_log_bytes();
         } else {
             self.log_bytes += write.entries.iter().map(entry_bytes::<M>).sum::<u64>();
         }
-        let mut reads = Vec::new();
-        for (id, index) in reads_ready {
-            if let Some(r) = self.reads.get_mut(&id) {
-                r.index = Some(index);
+        let reads = if self.reads.is_empty() {
+            Vec::new() // no read open here (most inputs): nothing to serve or fail
+        } else {
+            for (id, index) in reads_ready {
+                if let Some(r) = self.reads.get_mut(&id) {
+                    r.index = Some(index);
+                }
             }
-        }
-        for (id, why) in reads_failed {
-            reads.extend(self.end_read(id, ReadOutcome::Failed(why.to_string())));
-        }
-        reads.extend(self.serve_reads());
+            let mut reads = Vec::new();
+            for (id, why) in reads_failed {
+                reads.extend(self.end_read(id, ReadOutcome::Failed(why.to_string())));
+            }
+            reads.extend(self.serve_reads());
+            reads
+        };
         for (client, seq, index, term) in accepted {
             if let Some(p) = self.pending.get_mut(&(client, seq)) {
                 p.accepted = Some((index, term));
                 p.copies += 1;
-                self.accepted_at.insert(index, (client, seq));
+                accept_at(&mut self.accepted_at, index, (client, seq));
             }
         }
         for key in forwarded {

@@ -18,7 +18,6 @@ use crate::storage::{DurableWrite, MemStorage, PersistedState, Storage};
 use crate::types::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 pub const MAX_NODES: u32 = 9;
@@ -501,12 +500,52 @@ pub enum Command<C> {
     Compact(NodeId),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Scheduled {
     Deliver(u64),
     Timer { node: NodeId, incarnation: u32 },
     WriteDone { node: NodeId, incarnation: u32 },
     Retire { node: NodeId },
+}
+
+/// An event in the queue: due at `at_ms`; events due at the same moment run
+/// in the order they were scheduled (`seq`). Ordered by one `u128` (the
+/// moment, then the sequence number), which is cheap to compare: the queue
+/// is popped for every message.
+#[derive(Clone, Copy, Debug)]
+struct Queued {
+    key: u128,
+    what: Scheduled,
+}
+
+impl Queued {
+    fn new(at_ms: u64, seq: u64, what: Scheduled) -> Self {
+        Queued {
+            key: (u128::from(at_ms) << 64) | u128::from(seq),
+            what,
+        }
+    }
+    fn at_ms(&self) -> u64 {
+        (self.key >> 64) as u64
+    }
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    /// Reversed: `BinaryHeap` is a max-heap, and the earliest event goes first.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.key.cmp(&self.key)
+    }
 }
 
 #[derive(Clone)]
@@ -524,7 +563,7 @@ struct PendingBatch<C> {
 }
 
 /// What the simulator last saw of a node, to turn state changes into events.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Default, PartialEq)]
 struct Seen {
     role: Option<Role>,
     term: Term,
@@ -566,7 +605,7 @@ pub struct Simulator<M: StateMachine> {
     cfg: SimConfig,
     now_ms: u64,
     rng: Rng,
-    queue: BinaryHeap<Reverse<(u64, u64, Scheduled)>>,
+    queue: BinaryHeap<Queued>,
     queue_seq: u64,
     slots: Vec<Slot<M>>,
     in_flight: InFlightTable<M::Command>,
@@ -915,7 +954,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
         Ok(read_id)
     }
 
+    #[inline]
     fn report_reads(&mut self, id: NodeId, reports: Vec<ReadReport>) {
+        if reports.is_empty() {
+            return; // (most inputs)
+        }
         for r in reports {
             let latency_ms = self.now_ms - r.started_ms;
             if let Some(rec) = self.reads.get_mut(r.read_id - 1) {
@@ -939,7 +982,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
 
     /// The virtual time of the next scheduled event.
     pub fn next_event_ms(&self) -> Option<u64> {
-        self.queue.peek().map(|Reverse((t, _, _))| *t)
+        self.queue.peek().map(Queued::at_ms)
     }
 
     /// Turns event recording off (benchmarks) or on.
@@ -963,9 +1006,10 @@ impl<M: StateMachine + 'static> Simulator<M> {
             }
             return false;
         }
-        let Some(Reverse((at, _, what))) = self.queue.pop() else {
+        let Some(queued) = self.queue.pop() else {
             return false;
         };
+        let (at, what) = (queued.at_ms(), queued.what);
         self.now_ms = self.now_ms.max(at);
         match what {
             Scheduled::Deliver(id) => self.deliver(id),
@@ -1019,7 +1063,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
     /// The next event, if it is the completion of a write the driver has not
     /// confirmed: its node, and whether the write was handed out yet.
     fn next_unconfirmed_write(&self) -> Option<(NodeId, bool)> {
-        let Reverse((_, _, Scheduled::WriteDone { node, incarnation })) = self.queue.peek()? else {
+        let Queued {
+            what: Scheduled::WriteDone { node, incarnation },
+            ..
+        } = self.queue.peek()?
+        else {
             return None;
         };
         let slot = &self.slots[*node as usize - 1];
@@ -1520,7 +1568,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
 
     fn schedule(&mut self, at_ms: u64, what: Scheduled) {
         self.queue_seq += 1;
-        self.queue.push(Reverse((at_ms, self.queue_seq, what)));
+        self.queue.push(Queued::new(at_ms, self.queue_seq, what));
     }
 
     /// Starts node `id` from its storage (first start and restarts).
@@ -1829,13 +1877,16 @@ impl<M: StateMachine + 'static> Simulator<M> {
     fn release(
         &mut self,
         id: NodeId,
-        messages: Vec<Message<M::Command>>,
+        mut messages: Vec<Message<M::Command>>,
         committed: Vec<Entry<M::Command>>,
         snapshot: Option<Box<Snapshot>>,
     ) {
-        for m in messages {
+        for m in messages.drain(..) {
             self.check_durable_before_send(id, &m);
             self.send(m);
+        }
+        if let Some(node) = self.slots[id as usize - 1].node.as_mut() {
+            node.recycle_messages(messages);
         }
         if committed.is_empty() && snapshot.is_none() {
             return;
@@ -1876,51 +1927,44 @@ impl<M: StateMachine + 'static> Simulator<M> {
         if self.hold {
             return self.send_held(message);
         }
-        let copies = if self.rng.chance(self.cfg.net.duplicate_rate) {
-            2
-        } else {
-            1
-        };
-        let (from, to, kind) = (message.from, message.to, message.kind());
-        let mut message = Some(message);
-        for copy in 0..copies {
-            let id = self.next_message_id;
-            self.next_message_id += 1;
-            let lost = self.rng.chance(self.cfg.net.drop_rate);
-            let deliver_ms = self.now_ms
-                + self
-                    .rng
-                    .uniform(self.cfg.net.latency_min_ms, self.cfg.net.latency_max_ms);
-            let cut = self.cut.contains(&(from, to));
-            let arrives = !lost && !cut;
-            if let Some(m) = &message {
-                self.emit_sent(id, m, arrives.then_some(deliver_ms), false);
-            }
-            if !arrives {
-                let reason = if cut {
-                    DropReason::LinkCut
-                } else {
-                    DropReason::Lost
-                };
-                self.dropped_kind(id, from, to, kind, reason);
-                continue;
-            }
-            // The last copy takes the message itself; earlier ones clone it.
-            let m = if copy + 1 == copies {
-                message.take()
-            } else {
-                message.clone()
-            };
-            let Some(message) = m else { continue };
-            self.in_flight.insert(InFlight {
-                id,
-                sent_ms: self.now_ms,
-                deliver_ms,
-                held: false,
-                message,
-            });
-            self.schedule(deliver_ms, Scheduled::Deliver(id));
+        // A duplicated message goes out twice, each copy with its own id, fate
+        // and latency (drawn in that order, copy by copy).
+        if self.rng.chance(self.cfg.net.duplicate_rate) {
+            self.send_copy(message.clone());
         }
+        self.send_copy(message);
+    }
+
+    /// Puts one copy of a message on the wire (or loses it).
+    fn send_copy(&mut self, message: Message<M::Command>) {
+        let id = self.next_message_id;
+        self.next_message_id += 1;
+        let lost = self.rng.chance(self.cfg.net.drop_rate);
+        let deliver_ms = self.now_ms
+            + self
+                .rng
+                .uniform(self.cfg.net.latency_min_ms, self.cfg.net.latency_max_ms);
+        let (from, to) = (message.from, message.to);
+        let cut = self.cut.contains(&(from, to));
+        let arrives = !lost && !cut;
+        self.emit_sent(id, &message, arrives.then_some(deliver_ms), false);
+        if !arrives {
+            let reason = if cut {
+                DropReason::LinkCut
+            } else {
+                DropReason::Lost
+            };
+            self.dropped_kind(id, from, to, message.kind(), reason);
+            return;
+        }
+        self.in_flight.insert(InFlight {
+            id,
+            sent_ms: self.now_ms,
+            deliver_ms,
+            held: false,
+            message,
+        });
+        self.schedule(deliver_ms, Scheduled::Deliver(id));
     }
 
     fn emit_sent(
@@ -2126,6 +2170,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
             voted_for: raft.voted_for(),
             commit: raft.commit_index(),
         };
+        if now == seen {
+            // Nothing to report (most inputs): the highest term and commit,
+            // and the committed configuration, were taken when first seen.
+            return;
+        }
         slot.seen = now;
         let mut out = Vec::new();
         if now.term != seen.term {

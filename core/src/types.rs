@@ -175,7 +175,9 @@ pub enum MessageBody<C> {
     /// next entry it has compacted away. `offset` is where `data` goes in the
     /// snapshot of `total_bytes` bytes; `done` marks the last chunk.
     InstallSnapshot {
-        meta: SnapshotMeta,
+        /// Boxed: the rest of the messages are small, and every message is
+        /// moved about a few times on its way.
+        meta: Box<SnapshotMeta>,
         offset: u64,
         total_bytes: u64,
         data: Vec<u8>,

@@ -815,7 +815,7 @@ fn install_snapshot_arrives_in_chunks_each_resetting_the_election_timer() {
     };
     let data: Vec<u8> = (0..10u8).collect();
     let chunk = |offset: usize, len: usize| MessageBody::InstallSnapshot {
-        meta: meta.clone(),
+        meta: Box::new(meta.clone()),
         offset: offset as u64,
         total_bytes: 10,
         data: data[offset..offset + len].to_vec(),
