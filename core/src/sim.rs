@@ -1814,34 +1814,41 @@ impl<M: StateMachine + 'static> Simulator<M> {
     /// The write at the head of node `id`'s queue is durable.
     fn write_done(&mut self, id: NodeId) {
         let slot = &mut self.slots[id as usize - 1];
-        let Some(head) = slot.batches.front() else {
+        let Some(head) = slot.batches.pop_front() else {
             return;
         };
-        if let Err(e) = slot.storage.write(&head.write) {
+        let PendingBatch {
+            write,
+            messages,
+            committed,
+            snapshot,
+            ..
+        } = head;
+        let mut d = slot.durable;
+        if let Some(snap) = &write.snapshot {
+            d.last_index = d.last_index.max(snap.meta.index);
+            d.base_index = snap.meta.index;
+        }
+        if let Some(hs) = write.hard_state {
+            (d.term, d.voted_for) = (hs.term, hs.voted_for);
+        }
+        if let Some(from) = write.truncate_from {
+            d.last_index = d.last_index.min(from - 1);
+        }
+        let last_written = write.entries.last().map(|e| e.index);
+        if let Some(last) = last_written {
+            d.last_index = last;
+        }
+        // The disk keeps the write's entries (moved, not copied).
+        if let Err(e) = slot.storage.write_owned(write) {
             let error = e.to_string();
             self.emit(EventKind::StorageFailed { node: id, error });
             let _ = self.crash(id);
             return;
         }
-        let d = &mut slot.durable;
-        if let Some(snap) = &head.write.snapshot {
-            d.last_index = d.last_index.max(snap.meta.index);
-            d.base_index = snap.meta.index;
-        }
-        if let Some(hs) = head.write.hard_state {
-            (d.term, d.voted_for) = (hs.term, hs.voted_for);
-        }
-        if let Some(from) = head.write.truncate_from {
-            d.last_index = d.last_index.min(from - 1);
-        }
-        if let Some(last) = head.write.entries.last() {
-            d.last_index = last.index;
-        }
+        slot.durable = d;
         let (last_index, term) = match slot.node.as_ref() {
-            Some(n) => (
-                head.write.entries.last().map_or(0, |e| e.index),
-                n.raft().term(),
-            ),
+            Some(n) => (last_written.unwrap_or(0), n.raft().term()),
             None => (0, 0),
         };
         self.emit(EventKind::Persisted {
@@ -1849,7 +1856,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             last_index,
             term,
         });
-        self.release_head(id);
+        self.release(id, messages, committed, snapshot);
         self.release_ready(id);
     }
 

@@ -142,14 +142,12 @@ impl<C: Clone> MemStorage<C> {
     }
 }
 
-impl<C: Clone> Storage<C> for MemStorage<C> {
-    fn load(&self) -> Result<PersistedState<C>, StorageError> {
-        Ok(self.state.clone())
-    }
-
-    fn write(&mut self, write: &DurableWrite<C>) -> Result<(), StorageError> {
-        let s = &mut self.state;
-        // Validate first, so that a bad write changes nothing (atomicity).
+impl<C> MemStorage<C> {
+    /// Checks `write` against what is stored; returns the entries to keep
+    /// (after the snapshot's and the truncation's drops) without changing
+    /// anything, so that a bad write changes nothing (atomicity).
+    fn check(&self, write: &DurableWrite<C>) -> Result<(usize, usize), StorageError> {
+        let s = &self.state;
         let (base_index, dropped) = match &write.snapshot {
             Some(snap) if snap.meta.index < s.base_index => {
                 return Err(StorageError::Corrupt(format!(
@@ -177,6 +175,12 @@ impl<C: Clone> Storage<C> for MemStorage<C> {
                 )));
             }
         }
+        Ok((dropped, kept))
+    }
+
+    /// Applies a checked write, all but its entries.
+    fn apply_checked(&mut self, write: &DurableWrite<C>, dropped: usize, kept: usize) {
+        let s = &mut self.state;
         if let Some(snap) = &write.snapshot {
             s.entries.drain(..dropped);
             s.base_index = snap.meta.index;
@@ -185,10 +189,30 @@ impl<C: Clone> Storage<C> for MemStorage<C> {
             s.snapshot = Some(snap.data.clone());
         }
         s.entries.truncate(kept);
-        s.entries.extend(write.entries.iter().cloned());
         if let Some(hs) = write.hard_state {
             s.hard_state = hs;
         }
+    }
+
+    /// [`Storage::write`] of a write the caller hands over: its entries are
+    /// moved in, not copied (the simulator's disks).
+    pub fn write_owned(&mut self, mut write: DurableWrite<C>) -> Result<(), StorageError> {
+        let (dropped, kept) = self.check(&write)?;
+        self.apply_checked(&write, dropped, kept);
+        self.state.entries.append(&mut write.entries);
+        Ok(())
+    }
+}
+
+impl<C: Clone> Storage<C> for MemStorage<C> {
+    fn load(&self) -> Result<PersistedState<C>, StorageError> {
+        Ok(self.state.clone())
+    }
+
+    fn write(&mut self, write: &DurableWrite<C>) -> Result<(), StorageError> {
+        let (dropped, kept) = self.check(write)?;
+        self.apply_checked(write, dropped, kept);
+        self.state.entries.extend(write.entries.iter().cloned());
         Ok(())
     }
 }

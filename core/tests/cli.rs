@@ -182,6 +182,11 @@ fn bad_flags_give_a_clear_error_and_exit_2_without_a_panic() {
             &["--bench", "--bench-seconds", "soon"],
             "not a valid number",
         ),
+        (
+            &["--bench", "--bench-only", "fast"],
+            "unknown benchmark part",
+        ),
+        (&["--bench-only", "idle"], "goes with --bench"),
     ];
     for (args, expect) in cases {
         let out = sim(args);
@@ -276,4 +281,74 @@ fn replay_runs_a_recorded_recipe_checked_and_rejects_bad_files_clearly() {
     let out = sim(&["--replay", dir.join("missing.json").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The first number after `label` in `text`.
+fn number_after(text: &str, label: &str) -> f64 {
+    let at = text
+        .find(label)
+        .unwrap_or_else(|| panic!("{label:?} in:\n{text}"));
+    let rest = &text[at + label.len()..];
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("a number after {label:?} in:\n{text}"))
+}
+
+#[test]
+fn bench_runs_both_loads_side_by_side_and_prints_their_ratio_and_the_idle_speed() {
+    // Each load in a process of its own (`--bench-worker`), taking turns.
+    let out = sim(&[
+        "--bench",
+        "--bench-only",
+        "bare,load,idle",
+        "--bench-seconds",
+        "0.5",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bare = number_after(&text, "bare core, 5 nodes, batches of 64:");
+    let sim_entries = number_after(&text, "simulator, 5 nodes, batches of 64:");
+    assert!(bare > 0.0 && sim_entries > 0.0, "{text}");
+    let rate = |label: &str| {
+        let line = text.lines().find(|l| l.starts_with(label)).unwrap();
+        number_after(line, "s =")
+    };
+    let ratio = number_after(&text, "simulator / bare core, time per entry:");
+    let expected = rate("bare core") / rate("simulator,");
+    assert!(
+        (ratio - expected).abs() < 0.01,
+        "ratio {ratio} printed, {expected} from the figures:\n{text}"
+    );
+    assert!(text.contains("2 pairs of 0.25-s turns"), "{text}");
+    assert!(
+        text.contains("peak resident memory of the load runs: bare core ")
+            && text.contains(" MB, simulator "),
+        "{text}"
+    );
+    let idle = number_after(&text, "the median of 5 runs =");
+    assert!(
+        idle > 100.0,
+        "an idle cluster runs faster than real time:\n{text}"
+    );
+    assert!(
+        text.contains("(575980 messages)"),
+        "the idle hour is the same run each time:\n{text}"
+    );
+}
+
+#[test]
+fn a_bench_worker_asked_for_a_part_it_cannot_run_says_so() {
+    let out = sim(&["--bench-worker", "idle"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--bench-worker runs bare or load"), "{err}");
 }

@@ -71,8 +71,8 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
                             (replicas: offered loads of 100 to 3000 a second)
   --bench                   measure simulator speed and memory (ignores other options)
   --bench-seconds S         how long the saturating load runs      [10]
-  --bench-only PART         one part of the benchmark alone (for profiling):
-                            bare, load, idle, day or timeline
+  --bench-only PARTS        only these parts of the benchmark (for profiling),
+                            comma-separated: bare, load, idle, day, timeline
   --bench-worker PART       (used by --bench) run the bare or load part a
                             turn at a time, one turn per line read
   -h, --help                this help
@@ -115,7 +115,7 @@ enum Mode {
     ListBugs,
     Bench {
         load_seconds: f64,
-        only: Option<bench::Part>,
+        only: Option<Vec<bench::Part>>,
     },
     BenchWorker(bench::Part),
     Run {
@@ -242,7 +242,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
                 }
                 load_seconds = s;
             }
-            "--bench-only" => bench_only = Some(bench::Part::from_name(&value()?)?),
+            "--bench-only" => bench_only = Some(bench::parse_parts(&value()?)?),
             "--bench-worker" => return Ok(Mode::BenchWorker(bench::Part::from_name(&value()?)?)),
             "--campaign" => campaign = true,
             "--seed" => seed = number(&name, &value()?)?,
