@@ -409,15 +409,17 @@ impl<M: StateMachine> Node<M> {
     }
 
     /// Applies a released batch: its snapshot (if one was installed), then its
-    /// committed entries, in order. Returns what each did and the requests that
-    /// thereby committed. An error means the snapshot could not be restored:
-    /// the replica is unchanged and the node must stop.
+    /// committed entries, in order. Adds what each did to `applied` (a buffer
+    /// the caller reuses) and returns the requests that thereby committed. An
+    /// error means the snapshot could not be restored: the replica is
+    /// unchanged and the node must stop.
     pub fn apply_committed(
         &mut self,
         snapshot: Option<&Snapshot>,
         entries: &[Entry<M::Command>],
-    ) -> Result<(Vec<Applied>, Vec<ClientReport>), String> {
-        let mut applied = Vec::with_capacity(entries.len() + 1);
+        applied: &mut Vec<Applied>,
+    ) -> Result<Vec<ClientReport>, String> {
+        applied.reserve(entries.len() + 1);
         let mut ended = Vec::new();
         if let Some(snap) = snapshot {
             if snap.meta.index > self.replica.last_applied() {
@@ -472,7 +474,7 @@ impl<M: StateMachine> Node<M> {
         }
         ended.extend(self.settle_dead_copies());
         self.prune_deadlines();
-        Ok((applied, ended))
+        Ok(ended)
     }
 
     /// Requests whose copy appended here died: the replica has applied past

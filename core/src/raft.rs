@@ -422,6 +422,9 @@ impl<C: Clone> Raft<C> {
         let role = self
             .transfer
             .map_or(role, |(_, deadline)| role.min(deadline));
+        if self.forwarded.is_empty() {
+            return role; // (nearly always)
+        }
         let retry = self
             .forwarded
             .values()

@@ -625,6 +625,8 @@ pub struct Simulator<M: StateMachine> {
     /// Those promises still standing (a client that submits the request again
     /// withdraws it: the new submission may commit).
     never_promised: FxHashMap<(ClientId, u64), NodeId>,
+    /// What the last batch applied (a buffer reused from batch to batch).
+    applied_buffer: Vec<Applied>,
     /// The acknowledgement with the highest index so far.
     highest_ack: Option<(ClientId, u64, Index)>,
     stats: Stats,
@@ -756,6 +758,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             acks: Records::new(RECORD_WINDOW),
             nevers: Records::new(RECORD_WINDOW),
             never_promised: FxHashMap::default(),
+            applied_buffer: Vec::new(),
             highest_ack: None,
             stats: Stats::default(),
             unsafe_send: None,
@@ -1490,7 +1493,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
         for r in &requests {
             // Submitted again: an earlier "never commits" was about the copies
             // handed out before; this one may commit.
-            self.never_promised.remove(&(r.client, r.seq));
+            if !self.never_promised.is_empty() {
+                self.never_promised.remove(&(r.client, r.seq));
+            }
             let key = (id, r.client, r.seq);
             if let std::collections::hash_map::Entry::Vacant(slot) = self.open_requests.entry(key) {
                 slot.insert(self.history.end());
@@ -1901,8 +1906,10 @@ impl<M: StateMachine + 'static> Simulator<M> {
         let Some(node) = self.slots[id as usize - 1].node.as_mut() else {
             return;
         };
-        let (applied, ended) = match node.apply_committed(snapshot.as_deref(), &committed) {
-            Ok(out) => out,
+        let mut applied = std::mem::take(&mut self.applied_buffer);
+        applied.clear();
+        let ended = match node.apply_committed(snapshot.as_deref(), &committed, &mut applied) {
+            Ok(ended) => ended,
             Err(error) => {
                 // The replica cannot hold what Raft committed: stop the node.
                 if self.snapshot_fault.is_none() {
@@ -1915,7 +1922,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         };
         let served = node.serve_reads();
         if self.record_events {
-            for a in applied {
+            for &a in &applied {
                 self.emit(EventKind::EntryApplied {
                     node: id,
                     applied: a,
@@ -1924,6 +1931,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         } else {
             self.stats.events += applied.len() as u64;
         }
+        self.applied_buffer = applied;
         self.report(id, ended);
         self.report_reads(id, served);
         self.reschedule_timer(id);
@@ -2091,7 +2099,11 @@ impl<M: StateMachine + 'static> Simulator<M> {
         }
     }
 
+    #[inline]
     fn report(&mut self, id: NodeId, reports: Vec<ClientReport>) {
+        if reports.is_empty() {
+            return; // (most inputs)
+        }
         for r in reports {
             let latency_ms = self.now_ms - r.submitted_ms;
             if let Some(pos) = self.open_requests.remove(&(id, r.client, r.seq)) {
