@@ -18,7 +18,7 @@ use crate::storage::{DurableWrite, MemStorage, PersistedState, Storage};
 use crate::types::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 pub const MAX_NODES: u32 = 9;
 /// No duration in a configuration (a timeout, a latency) is longer than an
@@ -510,8 +510,7 @@ enum Scheduled {
 
 /// An event in the queue: due at `at_ms`; events due at the same moment run
 /// in the order they were scheduled (`seq`). Ordered by one `u128` (the
-/// moment, then the sequence number), which is cheap to compare: the queue
-/// is popped for every message.
+/// moment, then the sequence number), which is cheap to compare.
 #[derive(Clone, Copy, Debug)]
 struct Queued {
     key: u128,
@@ -530,21 +529,63 @@ impl Queued {
     }
 }
 
-impl PartialEq for Queued {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
+/// The scheduled events: a binary min-heap on [`Queued::key`]. Keys are
+/// unique, so events come out in key order whatever the heap's layout. Not
+/// `std`'s `BinaryHeap`: it writes a pushed event and reads it straight back
+/// (a stall of a dozen cycles when the store cannot be forwarded to the wider
+/// load), and the queue is pushed and popped for every message.
+#[derive(Clone, Debug, Default)]
+struct EventQueue {
+    heap: Vec<Queued>,
 }
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+
+impl EventQueue {
+    fn peek(&self) -> Option<&Queued> {
+        self.heap.first()
     }
-}
-impl Ord for Queued {
-    /// Reversed: `BinaryHeap` is a max-heap, and the earliest event goes first.
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        other.key.cmp(&self.key)
+
+    fn push(&mut self, item: Queued) {
+        let mut pos = self.heap.len();
+        self.heap.push(item);
+        // Sift up, holding `item` (not reading it back) until its place is found.
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            if self.heap[parent].key <= item.key {
+                break;
+            }
+            self.heap[pos] = self.heap[parent];
+            pos = parent;
+        }
+        self.heap[pos] = item;
+    }
+
+    fn pop(&mut self) -> Option<Queued> {
+        let last = self.heap.pop()?;
+        let Some(&top) = self.heap.first() else {
+            return Some(last);
+        };
+        // Sift `last` down from the root.
+        let n = self.heap.len();
+        let mut pos = 0;
+        loop {
+            let left = 2 * pos + 1;
+            if left >= n {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < n && self.heap[right].key < self.heap[left].key {
+                right
+            } else {
+                left
+            };
+            if last.key <= self.heap[child].key {
+                break;
+            }
+            self.heap[pos] = self.heap[child];
+            pos = child;
+        }
+        self.heap[pos] = last;
+        Some(top)
     }
 }
 
@@ -605,7 +646,7 @@ pub struct Simulator<M: StateMachine> {
     cfg: SimConfig,
     now_ms: u64,
     rng: Rng,
-    queue: BinaryHeap<Queued>,
+    queue: EventQueue,
     queue_seq: u64,
     slots: Vec<Slot<M>>,
     in_flight: InFlightTable<M::Command>,
@@ -744,7 +785,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         Simulator {
             now_ms: 0,
             rng: Rng::new(mix_seed(cfg.seed, 0, 0)),
-            queue: BinaryHeap::new(),
+            queue: EventQueue::default(),
             queue_seq: 0,
             slots: Vec::new(),
             in_flight: InFlightTable::default(),
@@ -2239,5 +2280,41 @@ impl<M: StateMachine + 'static> Simulator<M> {
         for kind in out {
             self.emit(kind);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_queue_hands_out_events_in_time_then_schedule_order() {
+        // Against a model: a sorted set of (moment, sequence number).
+        let mut rng = crate::rng::Rng::new(3);
+        let mut queue = EventQueue::default();
+        let mut model = BTreeSet::new();
+        let mut seq = 0;
+        let mut now = 0;
+        for round in 0..20_000u64 {
+            if rng.below(3) > 0 || model.is_empty() {
+                seq += 1;
+                // Many events due at the same moment, some far ahead.
+                let at = now + [0, 0, 1, 5, 300][rng.below(5)];
+                queue.push(Queued::new(at, seq, Scheduled::Deliver(round)));
+                model.insert((at, seq, round));
+            } else {
+                let q = queue.pop().expect("an event");
+                let (at, s, id) = model.pop_first().unwrap();
+                assert_eq!((q.at_ms(), q.key as u64), (at, s));
+                assert!(matches!(q.what, Scheduled::Deliver(d) if d == id));
+                now = at;
+            }
+            assert_eq!(queue.peek().map(Queued::at_ms), model.first().map(|m| m.0));
+        }
+        while let Some((at, s, _)) = model.pop_first() {
+            let q = queue.pop().expect("as many events as the model");
+            assert_eq!((q.at_ms(), q.key as u64), (at, s));
+        }
+        assert!(queue.pop().is_none());
     }
 }
