@@ -4,10 +4,13 @@
 //! - Saturating load through the simulator (5 nodes, chat entries in batches of
 //!   64), and the same load through the bare Raft core driven by a minimal
 //!   in-memory loop (no simulator, no state machine): their ratio is what the
-//!   simulator costs.
-//! - An idle 5-node cluster: virtual time per wall second.
+//!   simulator costs. Side by side: each in a process of its own, taking
+//!   turns ([`side_by_side`]).
+//! - An idle 5-node cluster: virtual time per wall second (median of 5 runs).
 //! - A day of virtual time, idle plus one chat message a second.
-//! - Peak resident memory of the whole process (Linux: `VmHWM`).
+//! - A 30-minute lesson on the timeline: seeks and checkpoint memory.
+//! - Peak resident memory (Linux: `VmHWM`): of each load's process, and of
+//!   this one.
 
 use raftchat_core::chat::{ChatCommand, ChatRoom, ChatText};
 use raftchat_core::raft::{Config, Raft};
