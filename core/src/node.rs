@@ -562,7 +562,9 @@ impl<M: StateMachine> Node<M> {
             // Cannot fail: due only when there are applied entries to cover.
             let _ = self.compact();
         }
-        // Field by field, in place (see `Raft::ready_to_take`).
+        // Field by field, in place (see `Raft::ready_to_take`); not through
+        // `Ready::take_fields`, which assembles a `Ready` that the compiler
+        // then copies with a `memcpy` call (measured: +5 % idle time).
         let ready = self.raft.ready_to_take();
         let write = DurableWrite {
             hard_state: ready.write.hard_state.take(),
@@ -602,33 +604,42 @@ impl<M: StateMachine> Node<M> {
             ended.extend(self.end((client, seq), Outcome::Failed(why)));
         }
         self.prune_deadlines();
-        let mut batch = Batch {
+        // Built where it is returned (a batch assembled first and returned
+        // after is copied with a `memcpy` call, on every input).
+        Batch {
             write,
             messages,
             committed,
             ended,
             truncated_from,
             transfer,
-            // Written in place below, if any: a vector built apart and moved
-            // in here costs a store-forwarding stall on every input.
-            reads: Vec::new(),
+            reads: if self.reads.is_empty() {
+                Vec::new() // no read open here (most inputs): nothing to do
+            } else {
+                self.settle_reads(reads_ready, reads_failed)
+            },
             snapshot: snapshot_installed,
             catch_up,
-        };
-        if !self.reads.is_empty() {
-            // (No read open here, most inputs: nothing to serve or fail.)
-            for (id, index) in reads_ready {
-                if let Some(r) = self.reads.get_mut(&id) {
-                    r.index = Some(index);
-                }
-            }
-            for (id, why) in reads_failed {
-                batch
-                    .reads
-                    .extend(self.end_read(id, ReadOutcome::Failed(why.to_string())));
-            }
-            batch.reads.extend(self.serve_reads());
         }
-        batch
+    }
+
+    /// The reads that ended with this input: failed, or now servable.
+    #[inline(never)]
+    fn settle_reads(
+        &mut self,
+        ready: Vec<(u64, Index)>,
+        failed: Vec<(u64, &'static str)>,
+    ) -> Vec<ReadReport> {
+        for (id, index) in ready {
+            if let Some(r) = self.reads.get_mut(&id) {
+                r.index = Some(index);
+            }
+        }
+        let mut reads = Vec::new();
+        for (id, why) in failed {
+            reads.extend(self.end_read(id, ReadOutcome::Failed(why.to_string())));
+        }
+        reads.extend(self.serve_reads());
+        reads
     }
 }

@@ -836,7 +836,7 @@ impl<C: Clone> Raft<C> {
     /// moving the whole struct (about 280 bytes) on every input costs more
     /// than the rest of a heartbeat's handling. A field left there is handed
     /// out with the next one.
-    pub fn ready_to_take(&mut self) -> &mut Ready<C> {
+    pub(crate) fn ready_to_take(&mut self) -> &mut Ready<C> {
         if std::mem::take(&mut self.broadcast_pending) && self.role == Role::Leader {
             // New entries: a leader that is the only voter commits them now.
             self.maybe_commit();
