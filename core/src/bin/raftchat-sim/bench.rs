@@ -115,7 +115,7 @@ fn request(seq: u64) -> Request<ChatCommand> {
 
 /// How long each turn of the side-by-side load runs: the bare core and the
 /// simulator take turns, so that a change in the machine's speed (other work
-/// on a shared machine swings wall-clock figures by ±25 % within a minute)
+/// on a shared machine swings wall-clock figures by up to ±40 % within minutes)
 /// falls on both alike and their ratio stays meaningful.
 const TURN_S: f64 = 0.25;
 
@@ -292,10 +292,10 @@ impl Load for SimLoad {
 fn side_by_side(seconds: f64, bare: bool, sim: bool) -> Result<(), String> {
     let mut workers = Vec::new();
     if bare {
-        workers.push(Worker::start("bare")?);
+        workers.push(Worker::start("bare", "bare core")?);
     }
     if sim {
-        workers.push(Worker::start("load")?);
+        workers.push(Worker::start("load", "simulator")?);
     }
     let mut stats: Vec<Throughput> = workers.iter().map(|_| Throughput::default()).collect();
     let turns = (seconds / TURN_S).ceil().max(1.0) as usize;
@@ -307,15 +307,11 @@ fn side_by_side(seconds: f64, bare: bool, sim: bool) -> Result<(), String> {
             st.turns.push(entries as f64 / wall_s);
         }
     }
+    let names: Vec<&str> = workers.iter().map(|w| w.name).collect();
     let peaks: Vec<String> = workers
         .into_iter()
         .map(Worker::finish)
         .collect::<Result<_, _>>()?;
-    let names = match (bare, sim) {
-        (true, true) => vec!["bare core", "simulator"],
-        (true, false) => vec!["bare core"],
-        _ => vec!["simulator"],
-    };
     for (name, st) in names.iter().zip(&stats) {
         out!(
             "{name}, 5 nodes, batches of {BATCH}: {} entries committed in {:.2} s = {:.0} entries/s",
@@ -356,6 +352,7 @@ fn side_by_side(seconds: f64, bare: bool, sim: bool) -> Result<(), String> {
 /// A load running in a child process (`raftchat-sim --bench-worker PART`),
 /// which runs a turn each time it reads a line.
 struct Worker {
+    /// What it measures, as printed ("bare core", "simulator").
     name: &'static str,
     child: std::process::Child,
     to: Option<std::process::ChildStdin>,
@@ -363,11 +360,11 @@ struct Worker {
 }
 
 impl Worker {
-    fn start(name: &'static str) -> Result<Self, String> {
+    fn start(part: &'static str, name: &'static str) -> Result<Self, String> {
         use std::process::{Command, Stdio};
         let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
         let mut child = Command::new(exe)
-            .args(["--bench-worker", name])
+            .args(["--bench-worker", part])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
