@@ -531,6 +531,9 @@ impl<M: StateMachine> Node<M> {
     }
 
     fn end(&mut self, key: (ClientId, u64), outcome: Outcome) -> Option<ClientReport> {
+        if self.pending.is_empty() {
+            return None; // (a follower applying what others' clients sent)
+        }
         let p = self.pending.remove(&key)?;
         self.raft.forget_request(key.0, key.1);
         Some(ClientReport {

@@ -203,8 +203,32 @@ impl Session {
     fn record(&mut self, seq: u64, index: Index, term: Term) {
         match self.find(seq) {
             Ok(i) => self.applied[i] = (seq, index, term),
-            Err(i) if i == self.applied.len() => self.applied.push_back((seq, index, term)),
-            Err(i) => self.applied.insert(i, (seq, index, term)),
+            Err(i) => self.insert_at(i, (seq, index, term)),
+        }
+    }
+
+    /// What the session says of `seq`; if it is new, it is recorded as
+    /// applied at `index` and `term` (one search for both).
+    fn lookup_or_record(&mut self, seq: u64, index: Index, term: Term) -> SessionLookup {
+        match self.find(seq) {
+            Ok(i) => {
+                let (_, index, term) = self.applied[i];
+                SessionLookup::Applied(index, term)
+            }
+            Err(_) if seq <= self.expired_through => SessionLookup::Expired,
+            Err(i) => {
+                self.insert_at(i, (seq, index, term));
+                SessionLookup::New
+            }
+        }
+    }
+
+    /// Inserts a record where `find` said it belongs, then keeps the window.
+    fn insert_at(&mut self, i: usize, record: (u64, Index, Term)) {
+        if i == self.applied.len() {
+            self.applied.push_back(record);
+        } else {
+            self.applied.insert(i, record);
         }
         if self.applied.len() > SESSION_WINDOW {
             if let Some((oldest, _, _)) = self.applied.pop_front() {
@@ -466,7 +490,7 @@ impl<M: StateMachine> Replica<M> {
                 // One search of the session map: a request of a client with no
                 // session yet is new, and starts one.
                 let session = self.sessions.entry(r.client).or_default();
-                match session.lookup(r.seq) {
+                match session.lookup_or_record(r.seq, entry.index, entry.term) {
                     SessionLookup::Applied(original, _) => AppliedKind::Duplicate {
                         client: r.client,
                         seq: r.seq,
@@ -477,7 +501,6 @@ impl<M: StateMachine> Replica<M> {
                         seq: r.seq,
                     },
                     SessionLookup::New => {
-                        session.record(r.seq, entry.index, entry.term);
                         let meta = CommandMeta {
                             index: entry.index,
                             term: entry.term,
