@@ -101,7 +101,9 @@ mod tests {
             r.trim(|&x| x != 2);
         }
         assert_eq!((r.start(), r.end()), (2, 20));
-        r.get_mut(2).map(|x| *x = 100);
+        if let Some(x) = r.get_mut(2) {
+            *x = 100;
+        }
         for i in 20..30u64 {
             r.push(i);
             r.trim(|&x| x != 2);

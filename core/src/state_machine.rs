@@ -200,13 +200,6 @@ impl Session {
         }
     }
 
-    fn record(&mut self, seq: u64, index: Index, term: Term) {
-        match self.find(seq) {
-            Ok(i) => self.applied[i] = (seq, index, term),
-            Err(i) => self.insert_at(i, (seq, index, term)),
-        }
-    }
-
     /// What the session says of `seq`; if it is new, it is recorded as
     /// applied at `index` and `term` (one search for both).
     fn lookup_or_record(&mut self, seq: u64, index: Index, term: Term) -> SessionLookup {
@@ -417,7 +410,7 @@ impl<M: StateMachine> Replica<M> {
                 .map(|(client, records)| {
                     let mut session = Session::default();
                     for (seq, (index, term)) in records {
-                        session.record(seq, index, term);
+                        session.lookup_or_record(seq, index, term);
                     }
                     (client, session)
                 })

@@ -119,7 +119,7 @@ enum Mode {
     },
     BenchWorker(bench::Part),
     Run {
-        cfg: RunConfig,
+        cfg: Box<RunConfig>,
         json: bool,
     },
     Replay {
@@ -140,6 +140,9 @@ enum Mode {
     },
 }
 
+/// A command-line option's change to the run configuration.
+type Override = Box<dyn Fn(&mut RunConfig)>;
+
 fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, String> {
     use lexopt::Arg::{Long, Short, Value};
     let mut p = lexopt::Parser::from_args(args);
@@ -159,7 +162,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     let mut output = None;
     let mut rate = None;
     // Explicit options, applied over the campaign profile when both are given.
-    let mut overrides: Vec<Box<dyn Fn(&mut RunConfig)>> = Vec::new();
+    let mut overrides: Vec<Override> = Vec::new();
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
         let name = match arg {
             Long(n) => format!("--{n}"),
@@ -374,7 +377,10 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
     }
     cfg.sim.validate()?;
     cfg.faults.validate()?;
-    Ok(Mode::Run { cfg, json })
+    Ok(Mode::Run {
+        cfg: Box::new(cfg),
+        json,
+    })
 }
 
 fn number<T: std::str::FromStr>(name: &str, s: &str) -> Result<T, String> {
