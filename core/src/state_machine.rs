@@ -468,7 +468,7 @@ impl<M: StateMachine> Replica<M> {
     }
 
     /// Figure 2, all servers: "If commitIndex > lastApplied: increment lastApplied,
-    /// apply log[lastApplied] to state machine".
+    /// apply log\[lastApplied\] to state machine".
     pub fn apply(&mut self, entry: &Entry<M::Command>) -> Applied {
         assert_eq!(
             entry.index,
