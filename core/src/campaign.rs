@@ -74,7 +74,8 @@ impl Faults {
         ] {
             if !(0.0..=1_000_000.0).contains(&r) {
                 return Err(format!(
-                    "{name} must be between 0 and 1000000 per second, not {r}"
+                    "{name} must be between 0 and 1000000 per second, not {}",
+                    quoted_number(r)
                 ));
             }
         }

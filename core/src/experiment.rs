@@ -9,7 +9,7 @@ use crate::chat::ChatRoom;
 use crate::recipe::{Action, Recipe, Step};
 use crate::rng::{mix_seed, Rng};
 use crate::sim::{DiskTail, NetConfig, SimConfig, Simulator};
-use crate::types::{NodeId, Role, Term};
+use crate::types::{quoted_number, NodeId, Role, Term};
 
 /// The election-timeout ranges of Figure 16 (ms): the top graph's, then the
 /// bottom graph's.
@@ -363,6 +363,12 @@ pub fn replica_point(
         seed: mix_seed(seed, nodes as u64, 9),
         ..SimConfig::default()
     };
+    if !(1.0..=100_000.0).contains(&messages_per_s) {
+        return Err(format!(
+            "the message rate must be 1 to 100000 a second, not {}",
+            quoted_number(messages_per_s)
+        ));
+    }
     network.apply(&mut cfg);
     let mut rng = Rng::new(mix_seed(cfg.seed, 99, 0));
     let mut sim = Simulator::<ChatRoom>::new(cfg)?;
@@ -370,11 +376,6 @@ pub fn replica_point(
     run_until(&mut sim, 60_000, &|s: &Simulator<ChatRoom>| s.leader())
         .ok_or("no leader within 60 s")?;
     let start = sim.now_ms();
-    if !(1.0..=100_000.0).contains(&messages_per_s) {
-        return Err(format!(
-            "the message rate must be 1 to 100000 a second, not {messages_per_s}"
-        ));
-    }
     let every_us = ((1e6 / messages_per_s) as u64).max(1);
     let reads_every = (messages_per_s / REPLICA_READS_PER_S).max(1.0) as u64;
     let sent = REPLICA_RUN_MS * 1000 / every_us;

@@ -373,3 +373,13 @@ pub enum Outcome {
     },
     Failed(FailReason),
 }
+
+/// A number as an error message quotes it: as written when it is of everyday
+/// size, in exponent form when it is not (`1e300`, not three hundred digits).
+pub fn quoted_number(x: f64) -> String {
+    if x == 0.0 || (1e-6..1e15).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}

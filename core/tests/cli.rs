@@ -176,8 +176,20 @@ fn bad_flags_give_a_clear_error_and_exit_2_without_a_panic() {
         (&["--frobnicate"], "unknown option"),
         (&["--seed"], "needs a value"),
         (&["stray"], "unexpected argument"),
-        (&["--bench", "--bench-seconds", "0"], "between 0 and 3600"),
-        (&["--bench", "--bench-seconds", "NaN"], "between 0 and 3600"),
+        (
+            &["--bench", "--bench-seconds", "0"],
+            "more than 0 and at most 3600",
+        ),
+        (
+            &["--bench", "--bench-seconds", "NaN"],
+            "at most 3600 seconds, not NaN",
+        ),
+        // A huge number is quoted in exponent form, not in 300 digits.
+        (&["--crash-rate", "1e300"], "per second, not 1e300"),
+        (
+            &["--experiment", "replicas", "--rate", "1e-300"],
+            "a second, not 1e-300",
+        ),
         (
             &["--bench", "--bench-seconds", "soon"],
             "not a valid number",

@@ -19,7 +19,7 @@ use raftchat_core::bugs::Bug;
 use raftchat_core::campaign::{self, Faults, RunConfig, RunReport};
 use raftchat_core::recipe::{Recipe, MAX_RECIPE_BYTES};
 use raftchat_core::sim::SimConfig;
-use raftchat_core::Outcome;
+use raftchat_core::{quoted_number, Outcome};
 use std::process::ExitCode;
 
 const HELP: &str = "\
@@ -215,7 +215,8 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
                 let r: f64 = number(&name, &value()?)?;
                 if !(1.0..=100_000.0).contains(&r) {
                     return Err(format!(
-                        "{name} must be 1 to 100000 messages a second, not {r}"
+                        "{name} must be 1 to 100000 messages a second, not {}",
+                        quoted_number(r)
                     ));
                 }
                 rate = Some(r);
@@ -240,7 +241,8 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
                 let s: f64 = number(&name, &value()?)?;
                 if !(s > 0.0 && s <= 3600.0) {
                     return Err(format!(
-                        "{name} must be between 0 and 3600 seconds, not {s}"
+                        "{name} must be more than 0 and at most 3600 seconds, not {}",
+                        quoted_number(s)
                     ));
                 }
                 load_seconds = s;
