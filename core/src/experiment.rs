@@ -358,17 +358,17 @@ pub fn replica_point(
     seed: u64,
     messages_per_s: f64,
 ) -> Result<ReplicaPoint, String> {
-    let mut cfg = SimConfig {
-        nodes,
-        seed: mix_seed(seed, nodes as u64, 9),
-        ..SimConfig::default()
-    };
     if !(1.0..=100_000.0).contains(&messages_per_s) {
         return Err(format!(
             "the message rate must be 1 to 100000 a second, not {}",
             quoted_number(messages_per_s)
         ));
     }
+    let mut cfg = SimConfig {
+        nodes,
+        seed: mix_seed(seed, nodes as u64, 9),
+        ..SimConfig::default()
+    };
     network.apply(&mut cfg);
     let mut rng = Rng::new(mix_seed(cfg.seed, 99, 0));
     let mut sim = Simulator::<ChatRoom>::new(cfg)?;

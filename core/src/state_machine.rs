@@ -190,7 +190,12 @@ impl Session {
     }
 
     fn lookup(&self, seq: u64) -> SessionLookup {
-        match self.find(seq) {
+        self.verdict(seq, self.find(seq))
+    }
+
+    /// What `find`'s answer for `seq` means.
+    fn verdict(&self, seq: u64, found: Result<usize, usize>) -> SessionLookup {
+        match found {
             Ok(i) => {
                 let (_, index, term) = self.applied[i];
                 SessionLookup::Applied(index, term)
@@ -203,17 +208,12 @@ impl Session {
     /// What the session says of `seq`; if it is new, it is recorded as
     /// applied at `index` and `term` (one search for both).
     fn lookup_or_record(&mut self, seq: u64, index: Index, term: Term) -> SessionLookup {
-        match self.find(seq) {
-            Ok(i) => {
-                let (_, index, term) = self.applied[i];
-                SessionLookup::Applied(index, term)
-            }
-            Err(_) if seq <= self.expired_through => SessionLookup::Expired,
-            Err(i) => {
-                self.insert_at(i, (seq, index, term));
-                SessionLookup::New
-            }
+        let found = self.find(seq);
+        let verdict = self.verdict(seq, found);
+        if let (SessionLookup::New, Err(i)) = (verdict, found) {
+            self.insert_at(i, (seq, index, term));
         }
+        verdict
     }
 
     /// Inserts a record where `find` said it belongs, then keeps the window.
@@ -409,6 +409,7 @@ impl<M: StateMachine> Replica<M> {
                 .into_iter()
                 .map(|(client, records)| {
                     let mut session = Session::default();
+                    // In sequence order: each record is new to the session.
                     for (seq, (index, term)) in records {
                         session.lookup_or_record(seq, index, term);
                     }
