@@ -347,6 +347,19 @@ pub const REPLICA_SIZES: [u32; 5] = [1, 3, 5, 7, 9];
 /// each size saturates.
 pub const REPLICA_RATES: [f64; 4] = [100.0, 300.0, 1_000.0, 3_000.0];
 
+/// The replicas experiment's offered load must be 1 to 100,000 messages a
+/// second; `name` is what the error calls it (a flag, or "the message rate").
+pub fn check_rate(name: &str, messages_per_s: f64) -> Result<(), String> {
+    if (1.0..=100_000.0).contains(&messages_per_s) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} must be 1 to 100000 messages a second, not {}",
+            quoted_number(messages_per_s)
+        ))
+    }
+}
+
 /// Commit latency (submission to acknowledgement, virtual ms) and committed
 /// messages per second for a cluster of `nodes`: after a first leader is
 /// elected, chat messages arrive at a steady rate through random nodes (each
@@ -358,12 +371,7 @@ pub fn replica_point(
     seed: u64,
     messages_per_s: f64,
 ) -> Result<ReplicaPoint, String> {
-    if !(1.0..=100_000.0).contains(&messages_per_s) {
-        return Err(format!(
-            "the message rate must be 1 to 100000 a second, not {}",
-            quoted_number(messages_per_s)
-        ));
-    }
+    check_rate("the message rate", messages_per_s)?;
     let mut cfg = SimConfig {
         nodes,
         seed: mix_seed(seed, nodes as u64, 9),

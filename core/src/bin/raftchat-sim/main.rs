@@ -213,12 +213,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Mode, Str
             }
             "--rate" => {
                 let r: f64 = number(&name, &value()?)?;
-                if !(1.0..=100_000.0).contains(&r) {
-                    return Err(format!(
-                        "{name} must be 1 to 100000 messages a second, not {}",
-                        quoted_number(r)
-                    ));
-                }
+                raftchat_core::experiment::check_rate(&name, r)?;
                 rate = Some(r);
             }
             "--network" => {
