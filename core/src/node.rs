@@ -244,13 +244,14 @@ impl<M: StateMachine> Node<M> {
         Ok(self.collect(Vec::new()))
     }
 
-    /// Turns PreVote and CheckQuorum on or off.
+    /// Switches rules off (or back on) from now on ([`crate::bugs`]).
     pub fn set_bugs(&mut self, bugs: crate::bugs::BugSet) {
         self.raft.set_bugs(bugs);
     }
 
-    pub fn set_options(&mut self, pre_vote: bool, check_quorum: bool) {
-        self.raft.set_options(pre_vote, check_quorum);
+    /// Turns PreVote and CheckQuorum on or off at `now_ms`.
+    pub fn set_options(&mut self, now_ms: u64, pre_vote: bool, check_quorum: bool) {
+        self.raft.set_options(now_ms, pre_vote, check_quorum);
     }
 
     /// The next virtual time at which [`Node::tick`] has work to do.

@@ -559,7 +559,6 @@ impl<C: Clone> Raft<C> {
     /// (they wait, then go to the new leader), brings the target's log up to
     /// date, then sends it TimeoutNow. Given up after an election timeout.
     pub fn transfer_leadership(&mut self, now_ms: u64, target: NodeId) -> Result<(), String> {
-        self.now_ms = self.now_ms.max(now_ms);
         if self.role != Role::Leader {
             return Err(format!("node {} is not the leader", self.cfg.id));
         }
@@ -569,6 +568,8 @@ impl<C: Clone> Raft<C> {
         if !self.membership().contains(target) {
             return Err(format!("node {target} is not a voter of this cluster"));
         }
+        // Checked first: a refused transfer changes nothing, not even the clock.
+        self.now_ms = self.now_ms.max(now_ms);
         self.transfer = Some((target, self.now_ms + self.cfg.election_timeout_max_ms));
         self.continue_transfer();
         Ok(())
@@ -605,7 +606,6 @@ impl<C: Clone> Raft<C> {
         }
     }
 
-    /// Turns PreVote and CheckQuorum on or off.
     /// Switches rules off (or back on) from now on ([`crate::bugs`]).
     pub fn set_bugs(&mut self, bugs: BugSet) {
         self.cfg.bugs = bugs;
@@ -615,7 +615,11 @@ impl<C: Clone> Raft<C> {
         self.cfg.bugs.has(bug)
     }
 
-    pub fn set_options(&mut self, pre_vote: bool, check_quorum: bool) {
+    /// Turns PreVote and CheckQuorum on or off at `now_ms`: switching
+    /// CheckQuorum on starts a leader's first check
+    /// from then (not from this node's last input, which may be long past).
+    pub fn set_options(&mut self, now_ms: u64, pre_vote: bool, check_quorum: bool) {
+        self.now_ms = self.now_ms.max(now_ms);
         self.cfg.pre_vote = pre_vote;
         if check_quorum && !self.cfg.check_quorum && self.role == Role::Leader {
             self.start_quorum_check();
@@ -664,7 +668,6 @@ impl<C: Clone> Raft<C> {
     /// learner and becomes a voter once it has caught up (§4.2.1). Returns the
     /// index of the configuration entry.
     pub fn change_membership(&mut self, now_ms: u64, change: ConfChange) -> Result<Index, String> {
-        self.now_ms = self.now_ms.max(now_ms);
         if self.role != Role::Leader {
             return Err(format!("node {} is not the leader", self.cfg.id));
         }
@@ -699,6 +702,8 @@ impl<C: Clone> Raft<C> {
                 next.learners.remove(&n);
             }
         }
+        // Checked first: a refused change changes nothing, not even the clock.
+        self.now_ms = self.now_ms.max(now_ms);
         let index = self.append_config(next);
         if let ConfChange::Add(n) = change {
             self.start_catch_up(n);

@@ -1493,9 +1493,10 @@ impl<M: StateMachine + 'static> Simulator<M> {
     pub fn set_options(&mut self, pre_vote: bool, check_quorum: bool) {
         self.cfg.pre_vote = pre_vote;
         self.cfg.check_quorum = check_quorum;
+        let now = self.now_ms;
         for id in self.node_ids().collect::<Vec<_>>() {
             if let Some(node) = self.slots[id as usize - 1].node.as_mut() {
-                node.set_options(pre_vote, check_quorum);
+                node.set_options(now, pre_vote, check_quorum);
             }
             self.reschedule_timer(id);
         }

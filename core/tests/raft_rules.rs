@@ -1246,3 +1246,21 @@ fn a_learner_never_counts_toward_a_quorum() {
     r.step(6, accepted(2, 1, 2, 1, index));
     assert_eq!(r.commit_index(), index, "a voter's copy makes the majority");
 }
+
+#[test]
+fn check_quorum_switched_on_counts_from_that_moment() {
+    // Thesis §6.2: a leader steps down if an election timeout passes without
+    // hearing from a majority. Switched on at 10 s, the first check is due an
+    // election timeout after 10 s — not after the leader's last input (2 ms).
+    let mut r = leader(1, 3, 2, &[1], &[2]);
+    let max_ms = r.config().election_timeout_max_ms;
+    r.set_options(10_000, false, true);
+    r.tick(10_001);
+    assert_eq!(r.role(), Role::Leader, "checked too early");
+    r.tick(10_000 + max_ms);
+    assert_ne!(
+        r.role(),
+        Role::Leader,
+        "nobody answered for an election timeout: the leader steps down"
+    );
+}
