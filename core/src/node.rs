@@ -306,6 +306,14 @@ impl<M: StateMachine> Node<M> {
         self.collect(Vec::new())
     }
 
+    /// This node's disk completed a write ([`Raft::persisted`]): what follows,
+    /// if anything (a node that is the only voter wins its election, or
+    /// commits).
+    pub fn persisted(&mut self, done: crate::storage::WriteDone) -> Option<Batch<M::Command>> {
+        self.raft.persisted(done);
+        self.raft.has_ready().then(|| self.collect(Vec::new()))
+    }
+
     /// A client submits `request` through this node. A request already applied
     /// (a retry) ends at once with its original index: it is not appended again.
     pub fn submit(&mut self, now_ms: u64, request: Request<M::Command>) -> Batch<M::Command> {

@@ -6,10 +6,17 @@
 //! the entries newly committed.
 //!
 //! The driver's contract: a batch's write is made durable before any of its
-//! messages leave and before its committed entries are applied, and a node's
-//! batches are released in order. Because of that contract the leader may count
-//! its own log as replicated as soon as it appends: any acknowledgement it later
-//! counts was caused by a message that left after the leader's own write.
+//! messages leave and before its committed entries are applied, a node's
+//! batches are released in order, and each completed write is reported back
+//! ([`Raft::persisted`]). A node counts itself only for what its disk holds: a
+//! candidate its own vote once its term and vote are durable, a leader its own
+//! log toward a quorum as far as it is durable (thesis §10.2.1: the leader may
+//! write in parallel with replicating, but its own copy counts once durable).
+//! With other voters this changes nothing — their votes and acknowledgements
+//! answer messages that left after the node's own write — but a node that is
+//! the only voter would otherwise lead a term and commit entries that no disk
+//! holds, which a crash then erases: after a restart it could lead the same
+//! term again, with other entries at the same indexes.
 //!
 //! Every rule of the paper's Figure 2 is named where it is enforced.
 
@@ -298,6 +305,13 @@ pub struct Raft<C> {
     ready: Ready<C>,
     /// The last index already handed out in a `Ready` write (durable or on its way).
     stable_index: Index,
+    /// The last index the driver reported durable ([`Raft::persisted`]), as
+    /// far as the log still holds those entries: how far a leader counts
+    /// itself toward a quorum.
+    durable_index: Index,
+    /// The term of the last hard state reported durable: a candidate counts
+    /// its own vote once it is.
+    durable_term: Term,
     /// The last index already handed out in `Ready::committed`.
     committed_out: Index,
     /// New entries await replication to the followers.
@@ -351,6 +365,9 @@ impl<C: Clone> Raft<C> {
             forwarded: BTreeMap::new(),
             ready: Ready::default(),
             stable_index,
+            // What a node starts from is on its disk.
+            durable_index: stable_index,
+            durable_term: persisted.hard_state.term,
             committed_out: base_index,
             broadcast_pending: false,
             snapshot,
@@ -453,6 +470,26 @@ impl<C: Clone> Raft<C> {
                 .ready
                 .reads_failed
                 .push((read_id, "no leader is known")),
+        }
+    }
+
+    /// The driver made one of this node's writes durable (report each as it
+    /// completes, before releasing its messages: [`DurableWrite::done`]). An
+    /// entry report that no longer matches the log (the entries were replaced
+    /// since) is ignored. A node that is the only voter wins its election and
+    /// commits here.
+    pub fn persisted(&mut self, done: crate::storage::WriteDone) {
+        if let Some(term) = done.term {
+            self.durable_term = self.durable_term.max(term);
+            self.maybe_win_election();
+        }
+        if let Some((index, term)) = done.last_entry {
+            if index > self.durable_index && self.log.term(index) == Some(term) {
+                self.durable_index = index;
+                if self.role == Role::Leader {
+                    self.maybe_commit();
+                }
+            }
         }
     }
 
@@ -843,12 +880,10 @@ impl<C: Clone> Raft<C> {
     /// out with the next one.
     pub(crate) fn ready_to_take(&mut self) -> &mut Ready<C> {
         if std::mem::take(&mut self.broadcast_pending) && self.role == Role::Leader {
-            // New entries: a leader that is the only voter commits them now.
-            self.maybe_commit();
-            if self.role == Role::Leader {
-                for peer in self.peers() {
-                    self.replicate_to(peer);
-                }
+            // New entries: to the followers. (They commit once durable here
+            // too: a leader that is the only voter commits in `persisted`.)
+            for peer in self.peers() {
+                self.replicate_to(peer);
             }
         }
         self.stable_index = self.log.last_index();
@@ -1367,7 +1402,13 @@ impl<C: Clone> Raft<C> {
 
     fn maybe_win_election(&mut self) {
         // Candidates: "If votes received from majority of servers: become leader".
-        if self.role == Role::Candidate && self.membership().has_quorum(|v| self.votes.contains(&v))
+        // Its own vote counts once durable (other votes answer a RequestVote
+        // that left after it was).
+        let own_vote = self.durable_term >= self.term;
+        if self.role == Role::Candidate
+            && self
+                .membership()
+                .has_quorum(|v| self.votes.contains(&v) && (v != self.cfg.id || own_vote))
         {
             self.become_leader();
         }
@@ -1775,6 +1816,7 @@ impl<C: Clone> Raft<C> {
                 w.truncate_from = Some(index + 1);
             }
             self.stable_index = index;
+            self.durable_index = self.durable_index.min(index);
         }
         self.commit_index = self.commit_index.max(index);
         self.committed_out = self.committed_out.max(index);
@@ -1845,7 +1887,8 @@ impl<C: Clone> Raft<C> {
             .iter()
             .map(|v| {
                 if *v == self.cfg.id {
-                    self.log.last_index()
+                    // Thesis §10.2.1: the leader's own copy counts once durable.
+                    self.durable_index
                 } else {
                     self.progress.get(v).map_or(0, |p| p.match_index)
                 }
@@ -1987,5 +2030,6 @@ impl<C: Clone> Raft<C> {
             w.truncate_from = Some(w.truncate_from.map_or(index, |t| t.min(index)));
             self.stable_index = index - 1;
         }
+        self.durable_index = self.durable_index.min(index - 1);
     }
 }

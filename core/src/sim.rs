@@ -1882,7 +1882,8 @@ impl<M: StateMachine + 'static> Simulator<M> {
         if let Some(from) = write.truncate_from {
             d.last_index = d.last_index.min(from - 1);
         }
-        let last_written = write.entries.last().map(|e| e.index);
+        let done = write.done();
+        let last_written = done.last_entry.map(|(index, _)| index);
         if let Some(last) = last_written {
             d.last_index = last;
         }
@@ -1904,6 +1905,18 @@ impl<M: StateMachine + 'static> Simulator<M> {
             term,
         });
         self.release(id, messages, committed, snapshot);
+        // The node learns its write is durable (a node that is the only voter
+        // wins its election or commits now); what follows queues behind any
+        // batch still waiting for its own write.
+        if !done.is_empty() {
+            let batch = self.slots[id as usize - 1]
+                .node
+                .as_mut()
+                .and_then(|n| n.persisted(done));
+            if let Some(batch) = batch {
+                self.process(id, batch);
+            }
+        }
         self.release_ready(id);
     }
 

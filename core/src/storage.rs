@@ -35,6 +35,31 @@ impl<C> DurableWrite<C> {
             && self.truncate_from.is_none()
             && self.entries.is_empty()
     }
+
+    /// What this write makes durable, for the node to be told once it has
+    /// ([`crate::raft::Raft::persisted`]).
+    pub fn done(&self) -> WriteDone {
+        WriteDone {
+            term: self.hard_state.map(|hs| hs.term),
+            last_entry: self.entries.last().map(|e| (e.index, e.term)),
+        }
+    }
+}
+
+/// What one completed write made durable: the driver reports it back to the
+/// node ([`crate::raft::Raft::persisted`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteDone {
+    /// The term of its hard state (term and vote), if it had one.
+    pub term: Option<Term>,
+    /// Its last entry's index and term, if it had entries.
+    pub last_entry: Option<(Index, Term)>,
+}
+
+impl WriteDone {
+    pub fn is_empty(&self) -> bool {
+        self.term.is_none() && self.last_entry.is_none()
+    }
 }
 
 /// Everything a restarted node is rebuilt from.

@@ -9,6 +9,20 @@ use std::collections::BTreeMap;
 
 type R = Raft<String>;
 
+/// The driver's side of the contract, as these tests play it: a `Ready`'s
+/// write is durable at once, and the node is told so (`Raft::persisted`).
+trait Driver {
+    fn take_written(&mut self) -> Ready<String>;
+}
+
+impl Driver for R {
+    fn take_written(&mut self) -> Ready<String> {
+        let ready = self.take_ready();
+        self.persisted(ready.write.done());
+        ready
+    }
+}
+
 fn entry(index: Index, term: Term) -> Entry<String> {
     Entry {
         index,
@@ -108,6 +122,7 @@ fn append_replies(ready: &Ready<String>) -> Vec<(bool, Index, Term)> {
 fn leader(id: NodeId, voters: u32, term: Term, log: &[Term], voters_granting: &[NodeId]) -> R {
     let mut r = node(id, voters, term - 1, log);
     r.timeout_now(1);
+    r.take_written(); // its RequestVotes leave once its vote is durable
     assert_eq!((r.role(), r.term()), (Role::Candidate, term));
     for &v in voters_granting {
         r.step(
@@ -116,7 +131,7 @@ fn leader(id: NodeId, voters: u32, term: Term, log: &[Term], voters_granting: &[
         );
     }
     assert_eq!(r.role(), Role::Leader);
-    r.take_ready();
+    r.take_written();
     r
 }
 
@@ -136,7 +151,7 @@ fn vote_only_for_a_candidate_whose_log_is_at_least_as_up_to_date() {
         let mut r = node(1, 5, 3, &[1, 1, 3]);
         r.step(1, request_vote(2, 1, 4, last_index, last_term));
         assert_eq!(
-            granted(&r.take_ready()),
+            granted(&r.take_written()),
             vec![expect],
             "candidate log ending at {last_index}@{last_term}"
         );
@@ -151,7 +166,7 @@ fn at_most_one_vote_per_term() {
     r.step(1, request_vote(2, 1, 4, 1, 1));
     r.step(1, request_vote(3, 1, 4, 1, 1));
     r.step(1, request_vote(2, 1, 4, 1, 1)); // a retransmission is answered the same
-    assert_eq!(granted(&r.take_ready()), vec![true, false, true]);
+    assert_eq!(granted(&r.take_written()), vec![true, false, true]);
 }
 
 #[test]
@@ -161,7 +176,7 @@ fn a_vote_is_durable_before_the_reply_and_survives_a_restart() {
     let mut disk = MemStorage::new(Membership::new(1..=3));
     let mut r: R = Raft::new(Config::new(1, 1), disk.load().unwrap(), 0);
     r.step(1, request_vote(2, 1, 4, 0, 0));
-    let ready = r.take_ready();
+    let ready = r.take_written();
     assert_eq!(granted(&ready), vec![true]);
     assert_eq!(
         ready.write.hard_state,
@@ -175,7 +190,7 @@ fn a_vote_is_durable_before_the_reply_and_survives_a_restart() {
     let mut r: R = Raft::new(Config::new(1, 1), disk.load().unwrap(), 5);
     assert_eq!((r.term(), r.voted_for()), (4, Some(2)));
     r.step(6, request_vote(3, 1, 4, 0, 0));
-    assert_eq!(granted(&r.take_ready()), vec![false]);
+    assert_eq!(granted(&r.take_written()), vec![false]);
 }
 
 #[test]
@@ -190,7 +205,7 @@ fn append_entries_from_a_stale_term_is_rejected() {
         leader_commit: 3,
     };
     r.step(1, msg(2, 1, 2, stale));
-    let ready = r.take_ready();
+    let ready = r.take_written();
     assert_eq!(
         append_replies(&ready),
         vec![(false, 0, 3)],
@@ -222,7 +237,7 @@ fn a_conflicting_suffix_is_truncated() {
         leader_commit: 0,
     };
     r.step(1, msg(2, 1, 3, body));
-    let ready = r.take_ready();
+    let ready = r.take_written();
     assert_eq!(
         log_terms(&r),
         vec![1, 1, 3],
@@ -250,7 +265,7 @@ fn a_stale_append_never_shortens_the_log() {
     };
     r.step(1, msg(2, 1, 3, body));
     assert_eq!(log_terms(&r), vec![1, 1, 3]);
-    assert_eq!(append_replies(&r.take_ready()), vec![(true, 2, 3)]);
+    assert_eq!(append_replies(&r.take_written()), vec![(true, 2, 3)]);
 }
 
 #[test]
@@ -267,7 +282,7 @@ fn append_entries_fails_without_a_matching_previous_entry() {
     r.step(1, msg(2, 1, 3, body(4, 3)));
     r.step(1, msg(2, 1, 3, body(9, 3)));
     let hints: Vec<_> = r
-        .take_ready()
+        .take_written()
         .messages
         .into_iter()
         .filter_map(|m| match m.body {
@@ -328,7 +343,7 @@ fn a_leader_commits_only_current_term_entries_by_counting_replicas() {
     r.step(6, ack(2, 3));
     r.step(6, ack(3, 3));
     assert_eq!(r.commit_index(), 3);
-    let committed: Vec<Index> = r.take_ready().committed.iter().map(|e| e.index).collect();
+    let committed: Vec<Index> = r.take_written().committed.iter().map(|e| e.index).collect();
     assert_eq!(committed, vec![1, 2, 3]);
 }
 
@@ -338,6 +353,7 @@ fn candidates_need_a_majority_and_leaders_start_with_a_no_op() {
     // the servers in the full cluster for the same term."
     let mut r = node(1, 5, 0, &[]);
     r.timeout_now(1);
+    r.take_written(); // its RequestVotes leave once its vote is durable
     r.step(
         2,
         msg(2, 1, 1, MessageBody::RequestVoteReply { granted: true }),
@@ -405,7 +421,7 @@ fn pump(nodes: &mut BTreeMap<NodeId, R>) -> Vec<Message<String>> {
     let mut all = Vec::new();
     let mut queue: Vec<Message<String>> = nodes
         .values_mut()
-        .flat_map(|r| r.take_ready().messages)
+        .flat_map(|r| r.take_written().messages)
         .collect();
     while !queue.is_empty() {
         let mut next = Vec::new();
@@ -413,7 +429,7 @@ fn pump(nodes: &mut BTreeMap<NodeId, R>) -> Vec<Message<String>> {
             all.push(m.clone());
             if let Some(r) = nodes.get_mut(&m.to) {
                 r.step(10, m);
-                next.extend(r.take_ready().messages);
+                next.extend(r.take_written().messages);
             }
         }
         queue = next;
@@ -485,7 +501,7 @@ fn requests_through_a_follower_are_forwarded_or_queued_until_a_leader_is_known()
     f.propose(1, req(1));
     f.propose(1, req(2));
     f.propose(1, req(3));
-    let ready = f.take_ready();
+    let ready = f.take_written();
     assert!(ready.messages.is_empty());
     assert_eq!(ready.refused, vec![(7, 3, FailReason::QueueFull)]);
     assert_eq!(f.queued_requests(), 2);
@@ -498,7 +514,7 @@ fn requests_through_a_follower_are_forwarded_or_queued_until_a_leader_is_known()
     };
     f.step(2, msg(1, 2, 1, hb));
     let forwarded: Vec<u64> = f
-        .take_ready()
+        .take_written()
         .messages
         .iter()
         .filter_map(|m| match &m.body {
@@ -531,7 +547,7 @@ fn a_pre_candidate_changes_no_term_until_a_majority_would_vote() {
     // election."
     let mut r = with_options(1, 5, 3, &[1, 3], true, false);
     r.timeout_now(1);
-    let ready = r.take_ready();
+    let ready = r.take_written();
     assert_eq!((r.role(), r.term()), (Role::PreCandidate, 3));
     assert_eq!(ready.write.hard_state, None, "nothing to persist");
     assert!(ready
@@ -568,7 +584,7 @@ fn a_pre_vote_changes_nothing_on_the_receiver_and_respects_a_live_leader() {
     };
     let mut r = with_options(1, 5, 3, &[1, 3], true, false);
     r.step(1, pre_vote(2));
-    let ready = r.take_ready();
+    let ready = r.take_written();
     assert_eq!(ready.write.hard_state, None);
     assert_eq!((r.term(), r.voted_for()), (3, None));
     assert!(matches!(
@@ -585,9 +601,9 @@ fn a_pre_vote_changes_nothing_on_the_receiver_and_respects_a_live_leader() {
         leader_commit: 0,
     };
     r.step(10, msg(5, 1, 3, hb));
-    r.take_ready();
+    r.take_written();
     r.step(20, pre_vote(2));
-    let ready = r.take_ready();
+    let ready = r.take_written();
     assert!(matches!(
         ready.messages[0].body,
         MessageBody::PreVoteReply { granted: false }
@@ -609,9 +625,9 @@ fn a_server_that_hears_its_leader_ignores_vote_requests() {
     for check_quorum in [false, true] {
         let mut r = with_options(1, 3, 1, &[], false, check_quorum);
         r.step(10, msg(2, 1, 1, hb.clone()));
-        r.take_ready();
+        r.take_written();
         r.step(20, request_vote(3, 1, 2, 5, 2));
-        let ready = r.take_ready();
+        let ready = r.take_written();
         // Whatever CheckQuorum says: this is what keeps a removed server from
         // disrupting the cluster.
         assert!(ready.messages.is_empty(), "ignored");
@@ -619,7 +635,7 @@ fn a_server_that_hears_its_leader_ignores_vote_requests() {
         // Once the minimum election timeout has passed without the leader, it
         // votes again.
         r.step(20 + 150, request_vote(3, 1, 2, 5, 2));
-        assert_eq!(granted(&r.take_ready()), vec![true]);
+        assert_eq!(granted(&r.take_written()), vec![true]);
         assert_eq!(r.term(), 2);
     }
 }
@@ -630,7 +646,7 @@ fn a_transfer_sends_timeout_now_only_once_the_target_has_the_whole_log() {
     // then sends it a TimeoutNow request."
     let mut r = leader(1, 3, 2, &[1, 1], &[2]);
     assert!(r.transfer_leadership(5, 2).is_ok());
-    let ready = r.take_ready();
+    let ready = r.take_written();
     assert!(
         ready
             .messages
@@ -653,7 +669,7 @@ fn a_transfer_sends_timeout_now_only_once_the_target_has_the_whole_log() {
     };
     r.step(6, ack(3));
     let sent: Vec<_> = r
-        .take_ready()
+        .take_written()
         .messages
         .iter()
         .map(|m| (m.to, m.kind()))
@@ -686,7 +702,7 @@ fn a_transfer_sends_timeout_now_only_once_the_target_has_the_whole_log() {
         ),
     );
     assert_eq!(
-        r.take_ready().transfer,
+        r.take_written().transfer,
         Some(raft::TransferOutcome::Done { target: 2 })
     );
     assert_eq!(r.role(), Role::Follower);
@@ -714,7 +730,7 @@ fn settled_leader() -> R {
     let mut r = leader(1, 3, 2, &[], &[2]);
     // Node 2 acknowledges the no-op: it commits.
     r.step(3, accepted(2, 1, 2, 0, 1));
-    r.take_ready();
+    r.take_written();
     assert_eq!(r.commit_index(), 1);
     r
 }
@@ -742,8 +758,9 @@ fn only_one_configuration_change_may_be_uncommitted() {
     assert!(r.commit_index() < index);
     let err = r.change_membership(5, ConfChange::Remove(2)).unwrap_err();
     assert!(err.contains("not committed"), "{err}");
-    // Once node 2 acknowledges it, it commits (2 of the 2 voters) and the next
-    // change is allowed.
+    // Once node 2 acknowledges it (the entry went out, written here first), it
+    // commits (2 of the 2 voters) and the next change is allowed.
+    r.take_written();
     r.step(6, accepted(2, 1, 2, 1, index));
     assert_eq!(r.commit_index(), index);
     assert!(r.change_membership(7, ConfChange::Add(4)).is_ok());
@@ -757,7 +774,7 @@ fn a_new_server_is_a_learner_until_a_round_ends_within_an_election_timeout() {
     let m = r.membership().clone();
     assert!(m.learners.contains(&4) && !m.contains(4));
     // Entries go to the learner too.
-    let ready = r.take_ready();
+    let ready = r.take_written();
     assert!(ready.messages.iter().any(|m| m.to == 4));
     // The learner alone acknowledging does not commit (it is no voter)...
     r.step(10, accepted(4, 1, 2, 1, index));
@@ -766,7 +783,7 @@ fn a_new_server_is_a_learner_until_a_round_ends_within_an_election_timeout() {
     // promoted at once.
     r.step(11, accepted(2, 1, 2, 1, index));
     assert_eq!(r.commit_index(), index);
-    let ready = r.take_ready();
+    let ready = r.take_written();
     assert!(matches!(
         ready.catch_up,
         Some(raft::CatchUpOutcome::Promoted { node: 4, rounds: 1 })
@@ -785,7 +802,7 @@ fn a_leader_that_removes_itself_steps_down_once_the_change_commits() {
         Role::Leader,
         "it still leads until the change commits"
     );
-    r.take_ready();
+    r.take_written();
     r.step(5, accepted(2, 1, 2, 1, index));
     // 1 of the 2 voters (2, 3) is not a majority: not committed yet.
     assert_eq!(r.role(), Role::Leader);
@@ -793,7 +810,7 @@ fn a_leader_that_removes_itself_steps_down_once_the_change_commits() {
     assert_eq!(r.commit_index(), index);
     assert_eq!((r.role(), r.leader()), (Role::Follower, None));
     // Its last heartbeats tell the others the change committed.
-    let ready = r.take_ready();
+    let ready = r.take_written();
     assert!(ready.messages.iter().any(|m| matches!(
         m.body,
         MessageBody::AppendEntries { leader_commit, .. } if leader_commit == index
@@ -836,18 +853,18 @@ fn install_snapshot_arrives_in_chunks_each_resetting_the_election_timer() {
     r.step(100, msg(1, 2, 1, chunk(0, 4)));
     let deadline = r.election_deadline_ms();
     assert!(deadline >= 100 + 150);
-    assert_eq!(reply(&r.take_ready()), (4, false));
+    assert_eq!(reply(&r.take_written()), (4, false));
     // A chunk out of place is answered with where to resume.
     r.step(200, msg(1, 2, 1, chunk(8, 2)));
-    assert_eq!(reply(&r.take_ready()), (4, false));
+    assert_eq!(reply(&r.take_written()), (4, false));
     assert!(
         r.election_deadline_ms() >= 200 + 150,
         "each chunk resets the timer"
     );
     r.step(210, msg(1, 2, 1, chunk(4, 4)));
-    assert_eq!(reply(&r.take_ready()), (8, false));
+    assert_eq!(reply(&r.take_written()), (8, false));
     r.step(220, msg(1, 2, 1, chunk(8, 2)));
-    let ready = r.take_ready();
+    let ready = r.take_written();
     assert_eq!(reply(&ready), (10, true));
     // Figure 13: the log (which did not hold entry 5) is discarded; the
     // snapshot is made durable and handed to the state machine.
@@ -881,13 +898,13 @@ fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
             },
         );
     }
-    r.take_ready();
+    r.take_written();
     // Node 3 answers its first probe (it holds nothing): the leader streams
     // entries 1..=3 to it, which are lost.
     r.step(5, accepted(3, 1, 2, 0, 0));
     r.step(5, accepted(2, 1, 2, 1, 3));
     assert_eq!(r.commit_index(), 3);
-    r.take_ready();
+    r.take_written();
     r.compact(3, std::sync::Arc::from(vec![7u8; 2500])).unwrap();
     // Node 3 still has nothing: a later append is rejected and it gets the
     // snapshot, in chunks of 1024 bytes, one at a time.
@@ -909,7 +926,7 @@ fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
         ),
     );
     let chunks: Vec<(u64, usize, bool)> = r
-        .take_ready()
+        .take_written()
         .messages
         .iter()
         .filter_map(|m| match &m.body {
@@ -935,7 +952,7 @@ fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
     r.step(7, ack(1024, false));
     r.step(8, ack(2048, false));
     let sent: Vec<_> = r
-        .take_ready()
+        .take_written()
         .messages
         .into_iter()
         .filter_map(|m| match m.body {
@@ -956,14 +973,16 @@ fn a_learner_that_never_catches_up_is_removed_again() {
     // is unavailable".
     let mut r = settled_leader();
     let index = r.change_membership(4, ConfChange::Add(4)).unwrap();
-    // The learner entry commits (node 2 acknowledges it); node 4 never answers.
+    // The learner entry commits (it goes out, node 2 acknowledges it); node 4
+    // never answers.
+    r.take_written();
     r.step(5, accepted(2, 1, 2, 1, index));
     assert_eq!(r.commit_index(), index);
     assert_eq!(r.catching_up(), Some((4, 1)));
     let mut outcome = None;
     for t in (10..=4_000).step_by(50) {
         r.tick(t);
-        outcome = outcome.or(r.take_ready().catch_up);
+        outcome = outcome.or(r.take_written().catch_up);
     }
     assert!(matches!(
         outcome,
@@ -1004,7 +1023,7 @@ fn repair(
             now += 50; // the heartbeat interval
             heartbeats += 1;
             nodes.get_mut(&1).unwrap().tick(now);
-            queue.extend(nodes.get_mut(&1).unwrap().take_ready().messages);
+            queue.extend(nodes.get_mut(&1).unwrap().take_written().messages);
         }
         let m = queue.swap_remove(random(queue.len() as u64) as usize);
         if random(100) < duplicate_percent {
@@ -1018,7 +1037,7 @@ fn repair(
         }
         let to = nodes.get_mut(&m.to).unwrap();
         to.step(now, m);
-        queue.extend(to.take_ready().messages);
+        queue.extend(to.take_written().messages);
         if log_terms(&nodes[&2]) == log_terms(&nodes[&1]) {
             return (appends_to_2, heartbeats, duplicated_rejections);
         }
@@ -1088,7 +1107,7 @@ fn a_follower_commits_no_further_than_its_last_new_entry() {
             },
         ),
     );
-    assert_eq!(append_replies(&f.take_ready()), vec![(true, 2, 2)]);
+    assert_eq!(append_replies(&f.take_written()), vec![(true, 2, 2)]);
     assert_eq!(
         f.commit_index(),
         2,
@@ -1112,7 +1131,7 @@ fn a_follower_commits_no_further_than_its_last_new_entry() {
         ),
     );
     assert_eq!(g.commit_index(), 2);
-    let applied: Vec<Index> = g.take_ready().committed.iter().map(|e| e.index).collect();
+    let applied: Vec<Index> = g.take_written().committed.iter().map(|e| e.index).collect();
     assert_eq!(
         applied,
         vec![1, 2],
@@ -1136,11 +1155,11 @@ fn a_leader_steps_down_on_a_higher_term_in_any_reply() {
     ] {
         let mut r = settled_leader();
         r.read(4, 77);
-        r.take_ready();
+        r.take_written();
         r.step(5, msg(2, 1, 5, reply.clone()));
         assert_eq!((r.role(), r.term()), (Role::Follower, 5), "{reply:?}");
         // A read it was confirming is not served: it fails.
-        let ready = r.take_ready();
+        let ready = r.take_written();
         assert!(ready.reads_ready.is_empty(), "{reply:?}");
         assert!(ready.reads_failed.iter().any(|f| f.0 == 77), "{reply:?}");
     }
@@ -1153,7 +1172,7 @@ fn a_deposed_leaders_read_heartbeat_is_answered_with_the_newer_term() {
     // sender's term.
     let mut f = node(2, 3, 5, &[1]);
     f.step(1, msg(1, 2, 2, MessageBody::ReadHeartbeat { round: 3 }));
-    let out = f.take_ready().messages;
+    let out = f.take_written().messages;
     assert_eq!(out.len(), 1);
     assert!(matches!(
         out[0].body,
@@ -1168,6 +1187,7 @@ fn a_duplicated_vote_counts_once() {
     // a majority of servers, not of messages: a duplicated reply is one vote.
     let mut r = node(1, 5, 1, &[1]);
     r.timeout_now(1);
+    r.take_written(); // its RequestVotes leave once its vote is durable
     for _ in 0..3 {
         r.step(
             2,
@@ -1193,7 +1213,7 @@ fn a_restarted_node_restores_term_vote_and_log_and_relearns_the_commit_index() {
     let mut disk = MemStorage::new(Membership::new(1..=3));
     let mut r: R = Raft::new(Config::new(2, 2), disk.load().unwrap(), 0);
     r.step(1, request_vote(3, 2, 4, 0, 0));
-    disk.write(&r.take_ready().write).unwrap();
+    disk.write(&r.take_written().write).unwrap();
     r.step(
         2,
         msg(
@@ -1209,7 +1229,7 @@ fn a_restarted_node_restores_term_vote_and_log_and_relearns_the_commit_index() {
         ),
     );
     assert_eq!(r.commit_index(), 2);
-    disk.write(&r.take_ready().write).unwrap();
+    disk.write(&r.take_written().write).unwrap();
     let r: R = Raft::new(Config::new(2, 2), disk.load().unwrap(), 3);
     assert_eq!((r.term(), r.voted_for()), (4, Some(3)));
     assert_eq!(log_terms(&r), vec![4, 4]);
@@ -1239,7 +1259,7 @@ fn a_learner_never_counts_toward_a_quorum() {
     let mut r = settled_leader();
     r.change_membership(4, ConfChange::Add(4)).unwrap();
     let index = r.log().last_index();
-    r.take_ready();
+    r.take_written();
     // Only the learner has the configuration entry: nothing commits.
     r.step(5, accepted(4, 1, 2, 0, index));
     assert!(r.commit_index() < index);
@@ -1262,5 +1282,69 @@ fn check_quorum_switched_on_counts_from_that_moment() {
         r.role(),
         Role::Leader,
         "nobody answered for an election timeout: the leader steps down"
+    );
+}
+
+#[test]
+fn a_lone_voter_leads_and_commits_only_what_its_disk_holds() {
+    // Figure 2: persistent state is "updated on stable storage before
+    // responding to RPCs"; thesis §10.2.1: a leader's own copy of an entry
+    // counts once it is durable. With other voters, their votes and
+    // acknowledgements come after the node's own write; a lone voter has no
+    // one else to wait for, so it waits for its disk.
+    let mut r = node(1, 1, 0, &[]);
+    r.timeout_now(1);
+    let ready = r.take_ready();
+    assert_eq!(
+        (r.role(), r.term()),
+        (Role::Candidate, 1),
+        "its vote is handed out, not yet durable"
+    );
+    r.persisted(ready.write.done());
+    assert_eq!(
+        r.role(),
+        Role::Leader,
+        "its own vote is on disk: a majority"
+    );
+    r.propose(
+        2,
+        Request {
+            client: 1,
+            seq: 1,
+            command: "hello".to_string(),
+        },
+    );
+    let ready = r.take_ready();
+    assert_eq!(ready.write.entries.len(), 2, "the no-op and the request");
+    assert!(ready.committed.is_empty());
+    assert_eq!(r.commit_index(), 0, "no disk holds them yet");
+    r.persisted(ready.write.done());
+    assert_eq!(r.commit_index(), 2);
+    let committed: Vec<Index> = r.take_ready().committed.iter().map(|e| e.index).collect();
+    assert_eq!(committed, vec![1, 2]);
+}
+
+#[test]
+fn a_report_that_does_not_match_the_log_counts_for_nothing() {
+    // A write's report names its last entry by index and term: a report of
+    // other entries at that index (replaced since, §5.3) is not taken as
+    // durable.
+    let mut r = node(1, 1, 1, &[1, 1]);
+    r.timeout_now(1);
+    let ready = r.take_ready();
+    r.persisted(ready.write.done());
+    assert_eq!((r.role(), r.term()), (Role::Leader, 2));
+    let ready = r.take_ready();
+    assert_eq!(ready.write.done().last_entry, Some((3, 2)), "its no-op");
+    r.persisted(storage::WriteDone {
+        term: None,
+        last_entry: Some((3, 1)),
+    });
+    assert_eq!(r.commit_index(), 0, "entry 3 of term 1 is not in the log");
+    r.persisted(ready.write.done());
+    assert_eq!(
+        r.commit_index(),
+        3,
+        "the no-op, and with it what precedes it"
     );
 }

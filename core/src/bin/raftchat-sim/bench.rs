@@ -126,7 +126,7 @@ trait Load {
 }
 
 /// The Raft core alone: five `Raft`s, every message delivered at once, every
-/// write taken as durable the moment it is handed out, committed entries
+/// write taken as durable the moment it is handed out (and reported so), committed entries
 /// counted and dropped; the log compacted every 64 Ki entries.
 struct BareCore {
     nodes: Vec<Raft<ChatCommand>>,
@@ -171,6 +171,8 @@ impl BareCore {
             for n in self.nodes.iter_mut() {
                 if n.has_ready() {
                     let ready = n.take_ready();
+                    // Every write is durable the moment it is handed out.
+                    n.persisted(ready.write.done());
                     if n.id() == BARE_LEADER {
                         committed += ready
                             .committed
