@@ -1,7 +1,7 @@
 //! The in-memory Raft log. It may start after index 0 (the prefix covered by a
 //! snapshot), so every lookup goes through `first_index`/`last_index`.
 
-use crate::types::{ConflictHint, Entry, Index, Membership, Payload, Term};
+use crate::types::{ConflictHint, Entry, Index, Membership, NodeId, Payload, Term};
 
 #[derive(Clone, Debug)]
 pub struct RaftLog<C> {
@@ -152,6 +152,23 @@ impl<C: Clone> RaftLog<C> {
             }) => m,
             _ => &self.base_config,
         }
+    }
+
+    /// Whether `id` is a voter of the configuration in effect at `index`, or
+    /// of any configuration the log holds after it.
+    pub fn voter_at_or_after(&self, index: Index, id: NodeId) -> bool {
+        self.config_at(index).contains(id)
+            || self
+                .config_indexes
+                .iter()
+                .filter(|&&i| i > index)
+                .any(|&i| match self.entry(i) {
+                    Some(Entry {
+                        payload: Payload::Config(m),
+                        ..
+                    }) => m.contains(id),
+                    _ => false,
+                })
     }
 
     /// The index of the latest configuration entry in the log, if any is (the

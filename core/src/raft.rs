@@ -1326,10 +1326,29 @@ impl<C: Clone> Raft<C> {
         self.campaign_with(false);
     }
 
+    /// Whether this node may stand for election: it is a voter of the
+    /// configuration in effect at its commit index, or of any configuration
+    /// its log holds after it — the one in effect (thesis §4.1: the latest in
+    /// the log) and any still uncommitted as far as it knows. The others
+    /// matter when the latest configuration removes this node while it holds
+    /// the newest log: servers that stopped at an earlier configuration still
+    /// count on its vote, none of their less up-to-date logs gets it
+    /// (§5.4.1), and without it standing no leader could ever be elected. It
+    /// needs the votes of a majority of the configuration in effect, in which
+    /// its own counts only if it is a voter there; elected, it leads until
+    /// that configuration commits, then steps down (§4.2.2). (openraft fixed
+    /// the same deadlock in its #2098; the intermediate configurations matter
+    /// here because a restarted node knows its commit index only from its
+    /// snapshot.)
+    fn may_stand(&self) -> bool {
+        self.log.voter_at_or_after(self.commit_index, self.cfg.id)
+    }
+
     /// Starts a round of (pre-)votes as `role`: forgets the leader, counts its
-    /// own vote, resets the election timer. Only voters stand: false otherwise.
+    /// own vote, resets the election timer. Only voters stand ([`Raft::may_stand`]):
+    /// false otherwise.
     fn become_campaigner(&mut self, role: Role) -> bool {
-        if !self.membership().contains(self.cfg.id) {
+        if !self.may_stand() {
             self.reset_election_timer();
             return false;
         }

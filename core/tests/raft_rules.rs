@@ -1348,3 +1348,68 @@ fn a_report_that_does_not_match_the_log_counts_for_nothing() {
         "the no-op, and with it what precedes it"
     );
 }
+
+#[test]
+fn a_server_whose_removal_is_uncommitted_may_stand_and_hand_over() {
+    // Node 3 was added ({2} + learner 3, then voters {2, 3}), led term 2 and
+    // appended its own removal (voters {2}), which reached no one; it
+    // restarted, knowing its commit index only from its (empty) snapshot.
+    // Node 2 still has {2, 3} in effect and needs node 3's vote, which only a
+    // log as up to date as node 3's gets (§5.4.1): unless node 3 stands, no
+    // leader is ever elected. It stands, needs a majority of {2} — node 2; its
+    // own vote does not count there — leads until {2} commits, and steps
+    // down (thesis §4.2.2).
+    let config = |voters: &[NodeId], learners: &[NodeId]| Membership {
+        voters: voters.iter().copied().collect(),
+        learners: learners.iter().copied().collect(),
+    };
+    let entries = vec![
+        Entry {
+            index: 1,
+            term: 1,
+            payload: Payload::Config(Box::new(config(&[2], &[3]))),
+        },
+        Entry {
+            index: 2,
+            term: 1,
+            payload: Payload::Config(Box::new(config(&[2, 3], &[]))),
+        },
+        Entry {
+            index: 3,
+            term: 2,
+            payload: Payload::Config(Box::new(config(&[2], &[]))),
+        },
+    ];
+    let disk = PersistedState {
+        hard_state: storage::HardState {
+            term: 2,
+            voted_for: Some(3),
+        },
+        base_index: 0,
+        base_term: 0,
+        base_config: config(&[2], &[]),
+        snapshot: None,
+        entries,
+    };
+    let mut r = Raft::new(Config::new(3, 3), disk, 0);
+    assert!(
+        !r.membership().contains(3),
+        "removed in the configuration in effect"
+    );
+    r.timeout_now(1);
+    r.take_written();
+    assert_eq!(
+        (r.role(), r.term()),
+        (Role::Candidate, 3),
+        "it stands; its own vote is not enough"
+    );
+    r.step(
+        2,
+        msg(2, 3, 3, MessageBody::RequestVoteReply { granted: true }),
+    );
+    assert_eq!(r.role(), Role::Leader, "node 2 is a majority of {{2}}");
+    r.take_written();
+    r.step(3, accepted(2, 3, 3, 3, 4));
+    assert_eq!(r.commit_index(), 4, "{{2}} and the no-op commit on node 2");
+    assert_ne!(r.role(), Role::Leader, "removed, it steps down");
+}
