@@ -1205,6 +1205,23 @@ impl<C: Clone> Raft<C> {
                 }
             }
             MessageBody::ForwardRejected { client, seq } => {
+                // Only the answer to the copy outstanding counts: a duplicated
+                // or late rejection would hand the request on again each time,
+                // and two nodes could bounce it back and forth, multiplying
+                // copies with every duplicate (a storm the user-commands test
+                // found: 260,000 messages in flight within 2 s).
+                if self
+                    .forwarded
+                    .get(&(client, seq))
+                    .is_none_or(|f| f.to != msg.from)
+                {
+                    return;
+                }
+                if self.leader == Some(msg.from) && msg.term == self.term {
+                    // It no longer leads this term (it stepped down), and no
+                    // other server can lead it (§5.2): no leader is known.
+                    self.set_leader(None);
+                }
                 if let Some(f) = self.forwarded.remove(&(client, seq)) {
                     self.propose(self.now_ms, f.request);
                 }
