@@ -12,7 +12,8 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: serve test tools wasm-target trunk wasm-bindgen browser e2e-deps \
-        test-core test-components build-wasm build-release e2e bench bugs campaign-long
+        test-core test-components build-wasm build-release e2e bench bugs campaign-long \
+        user-actions-long
 
 serve: tools
 	trunk serve
@@ -83,3 +84,7 @@ bugs:
 # The fault campaign's long mode: 10,000 seeds.
 campaign-long:
 	RAFTCHAT_SEEDS=10000 cargo test --release -p raftchat-core --test campaign -- --nocapture
+
+# The user-commands test's long mode: 1,000 seeds (every page command at random).
+user-actions-long:
+	RAFTCHAT_SEEDS=1000 cargo test --release -p raftchat-core --test user_actions -- --nocapture

@@ -509,7 +509,7 @@ fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Ac
 
 /// A leader is known to every member of the committed configuration, and every
 /// acknowledged request is applied on each of their replicas.
-fn converged(sim: &Simulator<ChatRoom>) -> Result<(), String> {
+pub fn converged(sim: &Simulator<ChatRoom>) -> Result<(), String> {
     let Some(leader) = sim.leader() else {
         return Err("no leader".into());
     };
