@@ -10,7 +10,9 @@
 use raftchat_core::campaign::{campaign_config, replay_command, run};
 use raftchat_core::node::ReadOutcome;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+
+mod common;
+use common::{run_seeds, seeds_from_env};
 
 const DURATION_MS: u64 = 20_000;
 
@@ -28,65 +30,37 @@ static RETIRED: AtomicU64 = AtomicU64::new(0);
 
 /// Runs `seeds` on every core; returns the failures, each with its replay command.
 fn campaign(seeds: std::ops::Range<u64>) -> Vec<String> {
-    let next = AtomicU64::new(seeds.start);
-    let failures = Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed >= seeds.end {
-                    break;
-                }
-                let report =
-                    run(&campaign_config(seed, DURATION_MS)).expect("valid campaign config");
-                let (acks, nevers) = report.promises_checked;
-                ACKS.fetch_add(acks as usize, Ordering::Relaxed);
-                NEVERS.fetch_add(nevers, Ordering::Relaxed);
-                let served = report
-                    .sim
-                    .reads()
-                    .iter()
-                    .filter(|r| matches!(r.outcome, Some(ReadOutcome::Served { .. })))
-                    .count();
-                READS_SERVED.fetch_add(served, Ordering::Relaxed);
-                let st = report.sim.stats();
-                TAKEN.fetch_add(st.snapshots_taken, Ordering::Relaxed);
-                INSTALLED.fetch_add(st.snapshots_installed, Ordering::Relaxed);
-                ADDED.fetch_add(st.nodes_added, Ordering::Relaxed);
-                PROMOTED.fetch_add(st.promotions, Ordering::Relaxed);
-                RETIRED.fetch_add(st.nodes_retired, Ordering::Relaxed);
-                if !report.passed() {
-                    let why = match (&report.violation, &report.liveness) {
-                        (Some(v), _) => v.to_string(),
-                        (None, Some(Err(l))) => format!("liveness: {l}"),
-                        _ => unreachable!(),
-                    };
-                    let line = format!(
-                        "seed {seed} FAILED: {why}\n  replay: {}",
-                        replay_command(seed, DURATION_MS)
-                    );
-                    eprintln!("{line}");
-                    failures.lock().unwrap().push(line);
-                }
-            });
+    run_seeds(seeds, |seed| {
+        let report = run(&campaign_config(seed, DURATION_MS)).expect("valid campaign config");
+        let (acks, nevers) = report.promises_checked;
+        ACKS.fetch_add(acks as usize, Ordering::Relaxed);
+        NEVERS.fetch_add(nevers, Ordering::Relaxed);
+        let served = report
+            .sim
+            .reads()
+            .iter()
+            .filter(|r| matches!(r.outcome, Some(ReadOutcome::Served { .. })))
+            .count();
+        READS_SERVED.fetch_add(served, Ordering::Relaxed);
+        let st = report.sim.stats();
+        TAKEN.fetch_add(st.snapshots_taken, Ordering::Relaxed);
+        INSTALLED.fetch_add(st.snapshots_installed, Ordering::Relaxed);
+        ADDED.fetch_add(st.nodes_added, Ordering::Relaxed);
+        PROMOTED.fetch_add(st.promotions, Ordering::Relaxed);
+        RETIRED.fetch_add(st.nodes_retired, Ordering::Relaxed);
+        if report.passed() {
+            return None;
         }
-    });
-    let mut f = failures.into_inner().unwrap();
-    f.sort();
-    f
-}
-
-fn seeds_from_env(default: u64) -> std::ops::Range<u64> {
-    if let Ok(one) = std::env::var("RAFTCHAT_SEED") {
-        let seed: u64 = one.parse().expect("RAFTCHAT_SEED must be a number");
-        return seed..seed + 1;
-    }
-    let n = std::env::var("RAFTCHAT_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default);
-    1..n + 1
+        let why = match (&report.violation, &report.liveness) {
+            (Some(v), _) => v.to_string(),
+            (None, Some(Err(l))) => format!("liveness: {l}"),
+            _ => unreachable!(),
+        };
+        Some(format!(
+            "seed {seed} FAILED: {why}\n  replay: {}",
+            replay_command(seed, DURATION_MS)
+        ))
+    })
 }
 
 #[test]

@@ -30,7 +30,9 @@ use raftchat_core::timeline::Timeline;
 use raftchat_core::*;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+
+mod common;
+use common::{run_seeds, seeds_from_env};
 
 /// Virtual time of clicking, per seed; then up to `CONVERGE_MS` to converge.
 const SESSION_MS: u64 = 20_000;
@@ -330,54 +332,28 @@ fn drive(t: &mut Timeline, user: &mut User, tally: &Tally) -> Result<(), String>
     Ok(())
 }
 
-fn seeds_from_env(default: u64) -> std::ops::Range<u64> {
-    if let Ok(one) = std::env::var("RAFTCHAT_SEED") {
-        let seed: u64 = one.parse().expect("RAFTCHAT_SEED must be a number");
-        return seed..seed + 1;
-    }
-    let n = std::env::var("RAFTCHAT_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default);
-    1..n + 1
-}
-
 #[test]
 fn random_user_commands_break_no_rule_and_the_cluster_recovers() {
     let seeds = seeds_from_env(64);
     let count = seeds.end - seeds.start;
     let tally = Tally::default();
-    let next = AtomicU64::new(seeds.start);
-    let failures = Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let started = std::time::Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed >= seeds.end {
-                    break;
-                }
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    session(seed, &tally)
-                }));
-                let why = match outcome {
-                    Ok(Ok(())) => continue,
-                    Ok(Err(e)) => e,
-                    Err(panic) => format!(
-                        "panicked: {}",
-                        panic
-                            .downcast_ref::<String>()
-                            .map(String::as_str)
-                            .or_else(|| panic.downcast_ref::<&str>().copied())
-                            .unwrap_or("(no message)")
-                    ),
-                };
-                let line = format!("seed {seed} FAILED (RAFTCHAT_SEED={seed}): {why}");
-                eprintln!("{line}");
-                failures.lock().unwrap().push(line);
-            });
-        }
+    let failures = run_seeds(seeds, |seed| {
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session(seed, &tally)));
+        let why = match outcome {
+            Ok(Ok(())) => return None,
+            Ok(Err(e)) => e,
+            Err(panic) => format!(
+                "panicked: {}",
+                panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("(no message)")
+            ),
+        };
+        Some(format!("seed {seed} FAILED (RAFTCHAT_SEED={seed}): {why}"))
     });
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
     println!(
@@ -390,8 +366,6 @@ fn random_user_commands_break_no_rule_and_the_cluster_recovers() {
         load(&tally.forks),
         load(&tally.acks),
     );
-    let mut failures = failures.into_inner().unwrap();
-    failures.sort();
     assert!(
         failures.is_empty(),
         "{} of {count} seeds failed:\n{}",
