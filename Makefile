@@ -85,6 +85,6 @@ bugs:
 campaign-long:
 	RAFTCHAT_SEEDS=10000 cargo test --release -p raftchat-core --test campaign -- --nocapture
 
-# The user-commands test's long mode: 1,000 seeds (every page command at random).
+# The user-commands test's long mode: 10,000 seeds (every page command at random).
 user-actions-long:
-	RAFTCHAT_SEEDS=1000 cargo test --release -p raftchat-core --test user_actions -- --nocapture
+	RAFTCHAT_SEEDS=10000 cargo test --release -p raftchat-core --test user_actions -- --nocapture

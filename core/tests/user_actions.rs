@@ -4,26 +4,27 @@
 //! power supply would. A user does more: holds messages and delivers them in any
 //! order, duplicates or drops one by hand, times a node out, hands leadership
 //! over, adds and removes servers, compacts a log, changes the network and the
-//! options mid-run, rewinds and acts in the past (forking the run) — and
-//! clicks on things that are not there (a node that never existed, a message
-//! already delivered, settings out of range). Each seed here drives a
+//! options mid-run, rewinds, steps back, returns to another branch and acts
+//! in the past (forking the run) — and clicks on things that are not there (a
+//! node that never existed, a message already delivered, settings out of
+//! range). Each seed here drives a
 //! [`Timeline`], as the page does, through such a session with the safety
 //! checker on, and asserts:
 //!
 //! - no rule breaks (no bug switch is on): the checker finds nothing, after
 //!   every event and every command;
 //! - a command that fails changes nothing and is not recorded;
-//! - nothing panics;
+//! - nothing panics, and no message storm fills memory;
 //! - once the faults are undone (links healed, nodes restarted, messages
 //!   released), the cluster converges within a bound: a leader everyone
 //!   follows, every acknowledged write applied on every member;
-//! - the recorded run replays to the same state.
+//! - the recorded run, shared as a link, replays to the same state.
 //!
 //! `RAFTCHAT_SEEDS=N` runs N seeds; `RAFTCHAT_SEED=N` one.
 
 use raftchat_core::campaign::converged;
 use raftchat_core::chat::ChatRoom;
-use raftchat_core::recipe::Action;
+use raftchat_core::recipe::{Action, Recipe};
 use raftchat_core::rng::Rng;
 use raftchat_core::sim::{NetConfig, SimConfig, Simulator};
 use raftchat_core::timeline::Timeline;
@@ -280,13 +281,26 @@ fn drive(t: &mut Timeline, user: &mut User, tally: &Tally) -> Result<(), String>
             }
             broken(t, &format!("a rule broke after {action:?}"))?;
         }
-        // Now and then, rewind (the next command forks the run there).
-        if below(&mut user.rng, 150) == 0 {
-            let back = below(&mut user.rng, t.now_ms() + 1);
-            t.seek(back)?;
-            tally.forks.fetch_add(1, Ordering::Relaxed);
-            broken(t, "a rule broke after a seek")?;
+        // Now and then, travel in time: rewind (the next command forks the
+        // run there), step back, or go back to another branch.
+        // (A few seconds back at most: the session still moves forward.)
+        match below(&mut user.rng, 600) {
+            0..=3 => {
+                let back_ms = below(&mut user.rng, t.now_ms().min(3_000) + 1);
+                t.seek(t.now_ms() - back_ms)?;
+                tally.forks.fetch_add(1, Ordering::Relaxed);
+            }
+            4 | 5 => {
+                t.step_back()?;
+            }
+            6 => {
+                let ids: Vec<u32> = t.branches().iter().map(|b| b.id).collect();
+                let id = ids[below(&mut user.rng, ids.len() as u64) as usize];
+                t.switch_branch(id)?;
+            }
+            _ => {}
         }
+        broken(t, "a rule broke after travelling in time")?;
     }
     // Undo every fault the user made, as a teacher would before moving on.
     let mut undo = vec![
@@ -321,8 +335,10 @@ fn drive(t: &mut Timeline, user: &mut User, tally: &Tally) -> Result<(), String>
     tally
         .acks
         .fetch_add(t.sim().acks().len() as u64, Ordering::Relaxed);
-    // The run as recorded (the current branch) replays to the same state.
-    let replayed = Timeline::from_recipe(&t.recipe())?;
+    // The run as recorded (the current branch), shared as a link (its compact
+    // form, read back as the page reads one), replays to the same state.
+    let link = Recipe::from_json(&t.recipe().to_link_json())?;
+    let replayed = Timeline::from_recipe(&link)?;
     let (live, again) = (fingerprint(t.sim()), fingerprint(replayed.sim()));
     if live != again {
         return Err(format!(
@@ -334,7 +350,7 @@ fn drive(t: &mut Timeline, user: &mut User, tally: &Tally) -> Result<(), String>
 
 #[test]
 fn random_user_commands_break_no_rule_and_the_cluster_recovers() {
-    let seeds = seeds_from_env(64);
+    let seeds = seeds_from_env(256);
     let count = seeds.end - seeds.start;
     let tally = Tally::default();
     let started = std::time::Instant::now();
