@@ -26,7 +26,7 @@ use raftchat_core::campaign::converged;
 use raftchat_core::chat::ChatRoom;
 use raftchat_core::recipe::{Action, Recipe};
 use raftchat_core::rng::Rng;
-use raftchat_core::sim::{NetConfig, SimConfig, Simulator};
+use raftchat_core::sim::{DiskTail, NetConfig, SimConfig, Simulator};
 use raftchat_core::timeline::Timeline;
 use raftchat_core::*;
 use std::collections::BTreeMap;
@@ -44,15 +44,40 @@ fn below(rng: &mut Rng, n: u64) -> u64 {
 }
 
 fn config(seed: u64, rng: &mut Rng) -> SimConfig {
-    SimConfig {
+    let mut c = SimConfig {
         seed,
-        nodes: 1 + below(rng, 7) as u32,
+        nodes: 1 + below(rng, 9) as u32,
         // Small snapshots, so that compaction and InstallSnapshot happen.
         snapshot_min_log_bytes: 1_024,
         pre_vote: below(rng, 2) == 0,
         check_quorum: below(rng, 2) == 0,
         ..SimConfig::default()
+    };
+    // Half the clusters are set up otherwise than the page's default (timings
+    // still such that elections succeed soon: broadcast time ≪ election
+    // timeout, §5.6, and timeouts spread widely enough that split votes do
+    // not repeat for long — Figure 16: 150–151 ms can take many seconds).
+    if below(rng, 2) == 0 {
+        let min_ms = 60 + below(rng, 240);
+        c.election_timeout_min_ms = min_ms;
+        c.election_timeout_max_ms = min_ms + 50 + below(rng, 300);
+        c.heartbeat_interval_ms = min_ms / (2 + below(rng, 4));
+        c.disk_latency_min_ms = below(rng, 3);
+        c.disk_latency_max_ms = c.disk_latency_min_ms + below(rng, 4);
+        if below(rng, 4) == 0 {
+            c.disk_tail = Some(DiskTail {
+                chance: 0.05,
+                extra_min_ms: 5,
+                extra_max_ms: 50,
+            });
+        }
+        c.max_entries_per_append = 1 + below(rng, 64) as usize;
+        c.max_queued_requests = 1 + below(rng, 64) as usize;
+        c.request_timeout_ms = 500 + below(rng, 5_000);
+        c.snapshot_chunk_bytes = 64 << below(rng, 6);
+        c.snapshot_log_ratio = 1 + below(rng, 8);
     }
+    c
 }
 
 /// What a session did, summed over the seeds (printed, and asserted to be
