@@ -473,11 +473,11 @@ impl<C: Clone> Raft<C> {
         }
     }
 
-    /// The driver made one of this node's writes durable (report each as it
-    /// completes, before releasing its messages: [`DurableWrite::done`]). An
-    /// entry report that no longer matches the log (the entries were replaced
-    /// since) is ignored. A node that is the only voter wins its election and
-    /// commits here.
+    /// The driver made one of this node's writes durable ([`DurableWrite::done`]):
+    /// report each as it completes, in order, and before stepping any answer
+    /// to the messages it held back. An entry report that no longer matches
+    /// the log (the entries were replaced since) is ignored. A node that is
+    /// the only voter wins its election and commits here.
     pub fn persisted(&mut self, done: crate::storage::WriteDone) {
         if let Some(term) = done.term {
             self.durable_term = self.durable_term.max(term);
@@ -653,8 +653,8 @@ impl<C: Clone> Raft<C> {
     }
 
     /// Turns PreVote and CheckQuorum on or off at `now_ms`: switching
-    /// CheckQuorum on starts a leader's first check
-    /// from then (not from this node's last input, which may be long past).
+    /// CheckQuorum on starts a leader's first check from then (not from this
+    /// node's last input, which may be long past).
     pub fn set_options(&mut self, now_ms: u64, pre_vote: bool, check_quorum: bool) {
         self.now_ms = self.now_ms.max(now_ms);
         self.cfg.pre_vote = pre_vote;

@@ -109,7 +109,10 @@ test('a lesson by link, Skip and PageDown, a wrong answer, and bad lesson files 
   const bad = async (name, text, message) => {
     await page.click('[data-testid="lessons"] summary');
     await page.setInputFiles('[data-testid="lesson-file"]', { name, mimeType: 'application/json', buffer: Buffer.from(text) });
-    await page.waitForSelector('[data-testid="import-error"]');
+    // The previous file's message may still be up: wait for this one's (as
+    // timeline.test.mjs does), then assert on it.
+    await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('[data-testid="import-error"]')?.textContent ?? ''),
+      message.source, { timeout: 10_000 }).catch(() => {});
     assert.match(await page.textContent('[data-testid="import-error"]'), message);
     await page.click('[data-testid="lessons"] summary');
   };
