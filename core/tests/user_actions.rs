@@ -94,7 +94,8 @@ struct Tally {
 /// A user at the page: what it clicks next.
 struct User {
     rng: Rng,
-    /// Each chat pane's client: its last sequence number and texts, to retry.
+    /// Each chat pane's client: the texts it sent, by sequence number (the
+    /// first is 1), to retry one.
     sent: BTreeMap<ClientId, Vec<String>>,
 }
 
