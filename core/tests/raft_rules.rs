@@ -1413,3 +1413,45 @@ fn a_server_whose_removal_is_uncommitted_may_stand_and_hand_over() {
     assert_eq!(r.commit_index(), 4, "{{2}} and the no-op commit on node 2");
     assert_ne!(r.role(), Role::Leader, "removed, it steps down");
 }
+
+#[test]
+fn a_rejected_forward_is_handed_on_once_and_its_duplicate_ignored() {
+    // A follower forwards a request to the leader it knows; that node no
+    // longer leads (it stepped down in the same term) and rejects it, and the
+    // network duplicates the rejection. Acting on every copy would forward the
+    // request again each time — back to the same node, which rejects it again:
+    // copies multiply. Only the rejection of the copy outstanding counts, and
+    // since no other server can lead that term (§5.2), the follower knows no
+    // leader and holds the request until one is known.
+    let mut f: R = Raft::new(Config::new(2, 2), persisted(3, 1, None, &[]), 0);
+    let hb = MessageBody::AppendEntries {
+        prev_log_index: 0,
+        prev_log_term: 0,
+        entries: vec![],
+        leader_commit: 0,
+    };
+    f.step(1, msg(1, 2, 1, hb));
+    f.take_written();
+    f.propose(
+        2,
+        Request {
+            client: 7,
+            seq: 1,
+            command: "hi".to_string(),
+        },
+    );
+    let forwards = |ready: &Ready<String>| {
+        ready
+            .messages
+            .iter()
+            .filter(|m| matches!(m.body, MessageBody::Forward { .. }))
+            .count()
+    };
+    assert_eq!(forwards(&f.take_written()), 1);
+    let rejected = || msg(1, 2, 1, MessageBody::ForwardRejected { client: 7, seq: 1 });
+    f.step(3, rejected());
+    f.step(3, rejected()); // the duplicate
+    assert_eq!(forwards(&f.take_written()), 0, "not sent back to node 1");
+    assert_eq!(f.leader(), None, "node 1 no longer leads term 1");
+    assert_eq!(f.queued_requests(), 1, "held until a leader is known");
+}
