@@ -72,6 +72,16 @@ fn msg(from: NodeId, to: NodeId, term: Term, body: MessageBody<String>) -> Messa
     }
 }
 
+/// A heartbeat from the leader of an empty log: AppendEntries with no entries.
+fn heartbeat() -> MessageBody<String> {
+    MessageBody::AppendEntries {
+        prev_log_index: 0,
+        prev_log_term: 0,
+        entries: vec![],
+        leader_commit: 0,
+    }
+}
+
 fn request_vote(
     from: NodeId,
     to: NodeId,
@@ -386,12 +396,7 @@ fn a_candidate_steps_down_when_it_hears_from_a_leader_of_its_term() {
     // returns to follower state."
     let mut r = node(1, 3, 0, &[]);
     r.timeout_now(1);
-    let hb = MessageBody::AppendEntries {
-        prev_log_index: 0,
-        prev_log_term: 0,
-        entries: vec![],
-        leader_commit: 0,
-    };
+    let hb = heartbeat();
     r.step(2, msg(2, 1, 1, hb));
     assert_eq!(
         (r.role(), r.leader(), r.term()),
@@ -506,12 +511,7 @@ fn requests_through_a_follower_are_forwarded_or_queued_until_a_leader_is_known()
     assert_eq!(ready.refused, vec![(7, 3, FailReason::QueueFull)]);
     assert_eq!(f.queued_requests(), 2);
     // A leader appears: the queue is forwarded to it.
-    let hb = MessageBody::AppendEntries {
-        prev_log_index: 0,
-        prev_log_term: 0,
-        entries: vec![],
-        leader_commit: 0,
-    };
+    let hb = heartbeat();
     f.step(2, msg(1, 2, 1, hb));
     let forwarded: Vec<u64> = f
         .take_written()
@@ -616,12 +616,7 @@ fn a_server_that_hears_its_leader_ignores_vote_requests() {
     // §4.2.3: "if a server receives a RequestVote request within the minimum
     // election timeout of hearing from a current leader, it does not update its
     // term or grant its vote."
-    let hb = MessageBody::AppendEntries {
-        prev_log_index: 0,
-        prev_log_term: 0,
-        entries: vec![],
-        leader_commit: 0,
-    };
+    let hb = heartbeat();
     for check_quorum in [false, true] {
         let mut r = with_options(1, 3, 1, &[], false, check_quorum);
         r.step(10, msg(2, 1, 1, hb.clone()));
@@ -1424,12 +1419,7 @@ fn a_rejected_forward_is_handed_on_once_and_its_duplicate_ignored() {
     // since no other server can lead that term (§5.2), the follower knows no
     // leader and holds the request until one is known.
     let mut f: R = Raft::new(Config::new(2, 2), persisted(3, 1, None, &[]), 0);
-    let hb = MessageBody::AppendEntries {
-        prev_log_index: 0,
-        prev_log_term: 0,
-        entries: vec![],
-        leader_commit: 0,
-    };
+    let hb = heartbeat();
     f.step(1, msg(1, 2, 1, hb));
     f.take_written();
     f.propose(
