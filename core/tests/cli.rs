@@ -312,12 +312,12 @@ fn number_after(text: &str, label: &str) -> f64 {
 }
 
 #[test]
-fn bench_runs_both_loads_side_by_side_and_prints_their_ratio_and_the_idle_speed() {
+fn bench_runs_the_three_loads_side_by_side_and_prints_their_ratios_and_the_idle_speed() {
     // Each load in a process of its own (`--bench-worker`), taking turns.
     let out = sim(&[
         "--bench",
         "--bench-only",
-        "bare,load,idle",
+        "bare,nodes,load,idle",
         "--bench-seconds",
         "0.5",
     ]);
@@ -327,22 +327,33 @@ fn bench_runs_both_loads_side_by_side_and_prints_their_ratio_and_the_idle_speed(
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let bare = number_after(&text, "bare core, 5 nodes, batches of 64:");
-    let sim_entries = number_after(&text, "simulator, 5 nodes, batches of 64:");
-    assert!(bare > 0.0 && sim_entries > 0.0, "{text}");
+    for load in ["bare core", "bare nodes", "simulator"] {
+        let entries = number_after(&text, &format!("{load}, 5 nodes, batches of 64:"));
+        assert!(entries > 0.0, "{load} committed nothing:\n{text}");
+    }
     let rate = |label: &str| {
-        let line = text.lines().find(|l| l.starts_with(label)).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{label}, 5 nodes")))
+            .unwrap();
         number_after(line, "s =")
     };
-    let ratio = number_after(&text, "simulator / bare core, time per entry:");
-    let expected = rate("bare core") / rate("simulator,");
-    assert!(
-        (ratio - expected).abs() < 0.01,
-        "ratio {ratio} printed, {expected} from the figures:\n{text}"
-    );
+    for (slow, fast) in [
+        ("simulator", "bare core"),
+        ("simulator", "bare nodes"),
+        ("bare nodes", "bare core"),
+    ] {
+        let ratio = number_after(&text, &format!("{slow} / {fast}, time per entry:"));
+        let expected = rate(fast) / rate(slow);
+        assert!(
+            (ratio - expected).abs() < 0.01,
+            "{slow} / {fast}: {ratio} printed, {expected} from the figures:\n{text}"
+        );
+    }
     assert!(text.contains("2 pairs of 0.25-s turns"), "{text}");
     assert!(
         text.contains("peak resident memory of the load runs: bare core ")
+            && text.contains(" MB, bare nodes ")
             && text.contains(" MB, simulator "),
         "{text}"
     );
@@ -362,5 +373,5 @@ fn a_bench_worker_asked_for_a_part_it_cannot_run_says_so() {
     let out = sim(&["--bench-worker", "idle"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("--bench-worker runs bare or load"), "{err}");
+    assert!(err.contains("--bench-worker runs bare, nodes or load"), "{err}");
 }

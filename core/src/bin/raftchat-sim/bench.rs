@@ -2,10 +2,12 @@
 //! by the run that prints it.
 //!
 //! - Saturating load through the simulator (5 nodes, chat entries in batches of
-//!   64), and the same load through the bare Raft core driven by a minimal
-//!   in-memory loop (no simulator, no state machine): their ratio is what the
-//!   simulator costs. Side by side: each in a process of its own, taking
-//!   turns ([`side_by_side`]).
+//!   64), and the same load through two minimal in-memory loops with no
+//!   simulator: the bare Raft core (five `Raft`s, nothing applied) and the
+//!   bare nodes (five `Node`s: Raft plus the chat replicas, their sessions and
+//!   snapshots). The ratios split the simulator's time per entry into what
+//!   the replicas cost and what the simulator itself adds. Side by side: each
+//!   in a process of its own, taking turns ([`side_by_side`]).
 //! - An idle 5-node cluster: virtual time per wall second (median of 5 runs).
 //! - A day of virtual time, idle plus one chat message a second.
 //! - A 30-minute lesson on the timeline: seeks and checkpoint memory.
@@ -13,6 +15,7 @@
 //!   this one.
 
 use raftchat_core::chat::{ChatCommand, ChatRoom, ChatText};
+use raftchat_core::node::{Batch, Node};
 use raftchat_core::raft::{Config, Raft};
 use raftchat_core::sim::{SimConfig, Simulator};
 use raftchat_core::storage::PersistedState;
@@ -30,6 +33,7 @@ const NODES: u32 = 5;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
     Bare,
+    Nodes,
     Load,
     Idle,
     Day,
@@ -40,13 +44,14 @@ impl Part {
     pub fn from_name(name: &str) -> Result<Part, String> {
         Ok(match name {
             "bare" => Part::Bare,
+            "nodes" => Part::Nodes,
             "load" => Part::Load,
             "idle" => Part::Idle,
             "day" => Part::Day,
             "timeline" => Part::Timeline,
             _ => {
                 return Err(format!(
-                    "unknown benchmark part {name:?}: bare, load, idle, day or timeline"
+                    "unknown benchmark part {name:?}: bare, nodes, load, idle, day or timeline"
                 ))
             }
         })
@@ -69,8 +74,13 @@ pub fn run(load_seconds: f64, only: Option<Vec<Part>>) -> ExitCode {
 
 fn run_parts(load_seconds: f64, only: Option<Vec<Part>>) -> Result<(), String> {
     let runs = |part| only.as_ref().is_none_or(|parts| parts.contains(&part));
-    if runs(Part::Bare) || runs(Part::Load) {
-        side_by_side(load_seconds, runs(Part::Bare), runs(Part::Load))?;
+    if runs(Part::Bare) || runs(Part::Nodes) || runs(Part::Load) {
+        side_by_side(
+            load_seconds,
+            runs(Part::Bare),
+            runs(Part::Nodes),
+            runs(Part::Load),
+        )?;
     }
     if runs(Part::Idle) {
         out!("{}", idle()?);
@@ -216,6 +226,110 @@ impl Load for BareCore {
     }
 }
 
+/// The core's nodes without the simulator: five [`Node`]s (Raft, the chat
+/// replica with its client sessions, snapshots by the core's own rule, request
+/// tracking) driven by the same minimal loop as [`BareCore`]: every message
+/// delivered at once, every write durable the moment it is handed out. What
+/// the simulator adds to this is its own cost: the event queue, the network
+/// and disk models, the client history and its records for the checker.
+struct BareNodes {
+    nodes: Vec<Node<ChatRoom>>,
+    net: VecDeque<Message<ChatCommand>>,
+    /// Reused for every batch's applied records.
+    applied: Vec<raftchat_core::state_machine::Applied>,
+    seq: u64,
+}
+
+impl BareNodes {
+    fn new() -> Result<Self, String> {
+        let membership = Membership::new(1..=NODES);
+        let nodes = (1..=NODES)
+            .map(|id| {
+                let cfg = Config {
+                    max_entries_per_append: BATCH,
+                    max_queued_requests: 1 << 20,
+                    ..Config::new(id, id as u64)
+                };
+                Node::new(cfg, PersistedState::bootstrap(membership.clone()), 60_000, 0)
+            })
+            .collect::<Result<_, _>>()?;
+        let mut bare = BareNodes {
+            nodes,
+            net: VecDeque::new(),
+            applied: Vec::new(),
+            seq: 0,
+        };
+        let batch = bare.nodes[0].timeout_now(NOW_MS);
+        bare.pump(0, batch)?;
+        if bare.nodes[0].raft().role() != Role::Leader {
+            return Err("the bare nodes elected no leader".into());
+        }
+        Ok(bare)
+    }
+
+    /// Releases node `i`'s batch (its write durable at once: messages out,
+    /// committed entries applied), then delivers every message until none is
+    /// left, releasing each batch in turn.
+    fn pump(&mut self, i: usize, batch: Batch<ChatCommand>) -> Result<(), String> {
+        let mut batches = VecDeque::from([(i, batch)]);
+        loop {
+            while let Some((i, mut b)) = batches.pop_front() {
+                let node = &mut self.nodes[i];
+                let done = b.write.done();
+                self.net.extend(b.messages.drain(..));
+                node.recycle_messages(b.messages);
+                self.applied.clear();
+                node.apply_committed(b.snapshot.as_deref(), &b.committed, &mut self.applied)?;
+                if let Some(next) = node.persisted(done) {
+                    batches.push_back((i, next));
+                }
+            }
+            let Some(m) = self.net.pop_front() else {
+                return Ok(());
+            };
+            let to = m.to as usize - 1;
+            let batch = self.nodes[to].step(NOW_MS, m);
+            batches.push_back((to, batch));
+        }
+    }
+
+    fn applied_on_leader(&self) -> u64 {
+        self.nodes[0].replica().machine().total_messages()
+    }
+}
+
+impl Load for BareNodes {
+    fn run_for(&mut self, seconds: f64) -> Result<u64, String> {
+        let before = self.applied_on_leader();
+        let t = Instant::now();
+        while t.elapsed().as_secs_f64() < seconds {
+            for _ in 0..64 {
+                let requests = (0..BATCH)
+                    .map(|_| {
+                        self.seq += 1;
+                        request(self.seq)
+                    })
+                    .collect();
+                let batch = self.nodes[0].submit_many(NOW_MS, requests);
+                self.pump(0, batch)?;
+            }
+        }
+        // Every replica did the work: the followers trail the leader by at
+        // most the last batch (its commit reaches them with the next one).
+        let leader = self.applied_on_leader();
+        for n in &self.nodes[1..] {
+            let total = n.replica().machine().total_messages();
+            if total + (BATCH as u64) < leader {
+                return Err(format!(
+                    "replica {} applied {total} messages, the leader {leader}",
+                    n.raft().id()
+                ));
+            }
+        }
+        Ok(leader - before)
+    }
+}
+
 /// The same load through the simulator: the driver contract (writes durable
 /// before messages leave, on simulated disks), the chat state machine on every
 /// replica, client sessions and outcomes, snapshots. Virtual time moves 1 ms
@@ -284,20 +398,23 @@ impl Load for SimLoad {
     }
 }
 
-/// Runs the bare core and the simulator (either may be left out) for
-/// `seconds` each, a turn of each in turn, and prints both figures and the
-/// ratio of their times per entry: over the whole run, and the median and
+/// Runs the bare core, the bare nodes and the simulator (any may be left
+/// out) for `seconds` each, a turn of each in turn, and prints each figure and
+/// the ratios of their times per entry: over the whole run, and the median and
 /// range of the ratio turn by turn. Each load runs in a process of its own
-/// (this program, `--bench-worker`), so that neither shares the other's heap
-/// or caches: the bare core frees 64 Ki entries at a time, which would
-/// fragment the simulator's heap.
-fn side_by_side(seconds: f64, bare: bool, sim: bool) -> Result<(), String> {
+/// (this program, `--bench-worker`), so that none shares another's heap or
+/// caches: the bare core frees 64 Ki entries at a time, which would fragment
+/// the simulator's heap.
+fn side_by_side(seconds: f64, bare: bool, nodes: bool, sim: bool) -> Result<(), String> {
     let mut workers = Vec::new();
-    if bare {
-        workers.push(Worker::start("bare", "bare core")?);
-    }
-    if sim {
-        workers.push(Worker::start("load", "simulator")?);
+    for (runs, part, name) in [
+        (bare, "bare", "bare core"),
+        (nodes, "nodes", "bare nodes"),
+        (sim, "load", "simulator"),
+    ] {
+        if runs {
+            workers.push(Worker::start(part, name)?);
+        }
     }
     let mut stats: Vec<Throughput> = workers.iter().map(|_| Throughput::default()).collect();
     let turns = (seconds / TURN_S).ceil().max(1.0) as usize;
@@ -322,22 +439,15 @@ fn side_by_side(seconds: f64, bare: bool, sim: bool) -> Result<(), String> {
             st.per_s()
         );
     }
-    if let [bare, sim] = &stats[..] {
-        let mut ratios: Vec<f64> = bare
-            .turns
-            .iter()
-            .zip(&sim.turns)
-            .map(|(b, s)| b / s)
-            .collect();
-        ratios.sort_by(f64::total_cmp);
-        out!(
-            "simulator / bare core, time per entry: {:.2}x over the run; turn by turn ({} pairs of {TURN_S}-s turns, taken alternately): median {:.2}x, {:.2}x to {:.2}x",
-            bare.per_s() / sim.per_s(),
-            ratios.len(),
-            ratios[ratios.len() / 2],
-            ratios[0],
-            ratios[ratios.len() - 1],
-        );
+    let figure = |name: &str| names.iter().position(|n| *n == name).map(|i| &stats[i]);
+    for (slow, fast) in [
+        ("simulator", "bare core"),
+        ("simulator", "bare nodes"),
+        ("bare nodes", "bare core"),
+    ] {
+        if let (Some(s), Some(f)) = (figure(slow), figure(fast)) {
+            out!("{}", ratio_line(slow, s, fast, f));
+        }
     }
     let peaks: Vec<String> = names
         .iter()
@@ -349,6 +459,26 @@ fn side_by_side(seconds: f64, bare: bool, sim: bool) -> Result<(), String> {
         peaks.join(", ")
     );
     Ok(())
+}
+
+/// How much longer an entry takes through `slow` than through `fast`: over
+/// the run, and turn by turn (the turns were taken alternately).
+fn ratio_line(slow: &str, s: &Throughput, fast: &str, f: &Throughput) -> String {
+    let mut ratios: Vec<f64> = f
+        .turns
+        .iter()
+        .zip(&s.turns)
+        .map(|(f, s)| f / s)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    format!(
+        "{slow} / {fast}, time per entry: {:.2}x over the run; turn by turn ({} pairs of {TURN_S}-s turns, taken alternately): median {:.2}x, {:.2}x to {:.2}x",
+        f.per_s() / s.per_s(),
+        ratios.len(),
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1],
+    )
 }
 
 /// A load running in a child process (`raftchat-sim --bench-worker PART`),
@@ -442,11 +572,15 @@ pub fn worker(part: Part) -> ExitCode {
             Ok(b) => Box::new(b),
             Err(e) => return worker_failed(&e),
         },
+        Part::Nodes => match BareNodes::new() {
+            Ok(b) => Box::new(b),
+            Err(e) => return worker_failed(&e),
+        },
         Part::Load => match SimLoad::new() {
             Ok(s) => Box::new(s),
             Err(e) => return worker_failed(&e),
         },
-        _ => return worker_failed("--bench-worker runs bare or load"),
+        _ => return worker_failed("--bench-worker runs bare, nodes or load"),
     };
     out!("ready");
     for line in std::io::stdin().lines() {

@@ -72,9 +72,10 @@ OPTIONS (times in ms unless a unit is given: 250ms, 20s, 2m):
   --bench                   measure simulator speed and memory (ignores other options)
   --bench-seconds S         how long the saturating load runs      [10]
   --bench-only PARTS        only these parts of the benchmark (for profiling),
-                            comma-separated: bare, load, idle, day, timeline
-  --bench-worker PART       (used by --bench) run the bare or load part a
-                            turn at a time, one turn per line read
+                            comma-separated: bare, nodes, load, idle, day,
+                            timeline
+  --bench-worker PART       (used by --bench) run the bare, nodes or load
+                            part a turn at a time, one turn per line read
   -h, --help                this help
 ";
 
