@@ -373,5 +373,8 @@ fn a_bench_worker_asked_for_a_part_it_cannot_run_says_so() {
     let out = sim(&["--bench-worker", "idle"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("--bench-worker runs bare, nodes or load"), "{err}");
+    assert!(
+        err.contains("--bench-worker runs bare, nodes or load"),
+        "{err}"
+    );
 }

@@ -250,7 +250,12 @@ impl BareNodes {
                     max_queued_requests: 1 << 20,
                     ..Config::new(id, id as u64)
                 };
-                Node::new(cfg, PersistedState::bootstrap(membership.clone()), 60_000, 0)
+                Node::new(
+                    cfg,
+                    PersistedState::bootstrap(membership.clone()),
+                    60_000,
+                    0,
+                )
             })
             .collect::<Result<_, _>>()?;
         let mut bare = BareNodes {
@@ -464,12 +469,7 @@ fn side_by_side(seconds: f64, bare: bool, nodes: bool, sim: bool) -> Result<(), 
 /// How much longer an entry takes through `slow` than through `fast`: over
 /// the run, and turn by turn (the turns were taken alternately).
 fn ratio_line(slow: &str, s: &Throughput, fast: &str, f: &Throughput) -> String {
-    let mut ratios: Vec<f64> = f
-        .turns
-        .iter()
-        .zip(&s.turns)
-        .map(|(f, s)| f / s)
-        .collect();
+    let mut ratios: Vec<f64> = f.turns.iter().zip(&s.turns).map(|(f, s)| f / s).collect();
     ratios.sort_by(f64::total_cmp);
     format!(
         "{slow} / {fast}, time per entry: {:.2}x over the run; turn by turn ({} pairs of {TURN_S}-s turns, taken alternately): median {:.2}x, {:.2}x to {:.2}x",
