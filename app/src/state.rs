@@ -461,6 +461,10 @@ impl AppState {
             up.len(),
             recipe.steps.len()
         ));
+        if let (Some(notice), Some(note)) = (fresh.notice.as_mut(), recipe.replay_note()) {
+            notice.push(' ');
+            notice.push_str(&note);
+        }
         fresh
     }
 
@@ -1042,18 +1046,26 @@ impl AppState {
                 return Rc::new(s);
             }
             Action::OpenRun(Ok(recipe)) => {
-                let notice = format!(
+                let mut notice = format!(
                     "Opened a run of {} steps, paused at {}.",
                     recipe.steps.len(),
                     crate::text::seconds(recipe.at_ms, 1)
                 );
+                // A run recorded by a build whose Raft behaves differently.
+                let note = recipe.replay_note();
                 match s.open_recipe(&recipe) {
                     Ok(mut fresh) => {
+                        if let Some(note) = note {
+                            notice = format!("{notice} {note}");
+                        }
                         fresh.notice = Some(notice);
                         return Rc::new(fresh);
                     }
                     Err(e) => {
-                        s.import_error = Some(e);
+                        s.import_error = Some(match note {
+                            Some(note) => format!("{e}. {note}"),
+                            None => e,
+                        });
                         return Rc::new(s);
                     }
                 }

@@ -22,6 +22,16 @@ use serde::{Deserialize, Serialize};
 pub const RECIPE_VERSION: u32 = 1;
 /// The compact form a link carries ([`Recipe::to_link_json`]); read as well.
 pub const LINK_RECIPE_VERSION: u32 = 2;
+/// How the Raft core and the simulator behave, as a number: raised whenever a
+/// change makes the same recipe play out differently (a bug fixed, a rule
+/// changed). A recipe records the number of the build that recorded it, so
+/// that a build that behaves differently can say the run may not play out as
+/// it was seen ([`Recipe::replay_note`]). Runs recorded before raftchat kept
+/// the number have none (read as 0).
+///
+/// 1: from 2026-12-01 (after a lone voter's durability rule, `may_stand`, the
+/// rejected-forward fix and CheckQuorum's clock on `set_options`).
+pub const REPLAY_VERSION: u32 = 1;
 /// At most this many steps in a recipe (a busy hour of clicking and chatting
 /// is a few thousand).
 pub const MAX_RECIPE_STEPS: usize = 100_000;
@@ -179,6 +189,10 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
 /// An action and the virtual time it took effect.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
@@ -203,6 +217,10 @@ impl Step {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recipe {
     pub version: u32,
+    /// The [`REPLAY_VERSION`] of the build that recorded the run (0: a build
+    /// that kept none; left out of the JSON then).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub replay_version: u32,
     pub config: SimConfig,
     pub steps: Vec<Step>,
     /// How far the run went (virtual ms; at least its last step's time).
@@ -217,6 +235,7 @@ impl Recipe {
     pub fn new(config: SimConfig) -> Self {
         Recipe {
             version: RECIPE_VERSION,
+            replay_version: REPLAY_VERSION,
             config,
             steps: Vec::new(),
             end_ms: 0,
@@ -282,6 +301,28 @@ impl Recipe {
         }
         self.validate()?;
         Ok(self)
+    }
+
+    /// What to tell whoever opens this run if it was recorded by a build that
+    /// behaves differently ([`REPLAY_VERSION`]): the same steps may not play
+    /// out as they did when it was recorded. `None` for a run of this build.
+    pub fn replay_note(&self) -> Option<String> {
+        use std::cmp::Ordering;
+        let recorded = self.replay_version;
+        match recorded.cmp(&REPLAY_VERSION) {
+            Ordering::Equal => None,
+            Ordering::Less => Some(format!(
+                "This run was recorded by an earlier raftchat ({}; this one is {REPLAY_VERSION}), whose Raft core has been corrected since: it may not play out exactly as it was recorded.",
+                if recorded == 0 {
+                    "before replay versions were kept".to_string()
+                } else {
+                    format!("replay version {recorded}")
+                }
+            )),
+            Ordering::Greater => Some(format!(
+                "This run was recorded by a newer raftchat (replay version {recorded}; this one is {REPLAY_VERSION}): it may not play out here as it was recorded."
+            )),
+        }
     }
 
     pub fn to_json(&self) -> String {
@@ -597,5 +638,47 @@ mod tests {
         ]);
         let err = r.replay(2_000).err().expect("step 2 fails");
         assert!(err.contains("step 2 (at 1100 ms)"), "{err}");
+    }
+
+    #[test]
+    fn a_run_says_which_replay_version_recorded_it_and_an_older_or_newer_one_gets_a_note() {
+        // A run recorded now: this build's number, in the file and the link.
+        let r = recipe(vec![at(5, Action::HealAll)]);
+        assert_eq!(r.replay_version, REPLAY_VERSION);
+        assert_eq!(r.replay_note(), None);
+        let json = r.to_json();
+        assert!(
+            json.contains(&format!(r#""replay_version":{REPLAY_VERSION}"#)),
+            "{json}"
+        );
+        let via_link = Recipe::from_json(&r.to_link_json()).unwrap();
+        assert_eq!(via_link.replay_version, REPLAY_VERSION);
+        assert_eq!(via_link.replay_note(), None);
+        // A run from a build that kept no number: read as 0, noted, and
+        // written back as it was read.
+        let old = json.replace(&format!(r#""replay_version":{REPLAY_VERSION},"#), "");
+        assert!(!old.contains("replay_version"), "{old}");
+        let read = Recipe::from_json(&old).unwrap();
+        assert_eq!(read.replay_version, 0);
+        let note = read.replay_note().expect("an older run is noted");
+        assert!(
+            note.contains("recorded by an earlier raftchat (before replay versions were kept")
+                && note.contains("may not play out exactly as it was recorded"),
+            "{note}"
+        );
+        assert_eq!(read.to_json(), old);
+        // Opened here, it is this build's run from then on.
+        let timeline = crate::timeline::Timeline::from_recipe(&read).unwrap();
+        assert_eq!(timeline.recipe().replay_version, REPLAY_VERSION);
+        // A run from a newer build.
+        let newer = Recipe {
+            replay_version: REPLAY_VERSION + 1,
+            ..r.clone()
+        };
+        let note = Recipe::from_json(&newer.to_json())
+            .unwrap()
+            .replay_note()
+            .expect("a newer run is noted");
+        assert!(note.contains("recorded by a newer raftchat"), "{note}");
     }
 }

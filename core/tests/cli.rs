@@ -268,6 +268,23 @@ fn replay_runs_a_recorded_recipe_checked_and_rejects_bad_files_clearly() {
         committed, 2,
         "both messages were committed before the crash"
     );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("recorded by"),
+        "a run of this build gets no note"
+    );
+    // The same run recorded by a build that kept no replay version: it
+    // replays, with a note that it may not play out as recorded.
+    let mut old = t.recipe();
+    old.replay_version = 0;
+    let old_file = dir.join("old.json");
+    std::fs::write(&old_file, old.to_json()).unwrap();
+    let out = sim(&["--replay", old_file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("recorded by an earlier raftchat"),
+        "{stderr}"
+    );
     // Bad files: each a clear message, exit 2, no panic.
     let mut edited = t.recipe();
     edited.steps.push(Step {

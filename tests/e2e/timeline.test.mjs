@@ -143,6 +143,7 @@ test('a copied link and an exported file open the same run, paused at the same m
   await viaLink.goto(link);
   await viaLink.waitForFunction(() => /Opened a run/.test(document.querySelector('.notice')?.textContent ?? ''), null, { timeout: 20_000 });
   assert.equal(await now(viaLink), middle);
+  assert.doesNotMatch(await viaLink.textContent('.notice'), /recorded by/, 'a run of this build needs no note');
   assert.deepEqual(await seen(viaLink), want, 'every node\'s role, term, log and chat');
   assert.equal(new URL(viaLink.url()).hash, '', 'the address no longer carries the run');
   await databaseMatches(viaLink, 'a run opened from a link');
@@ -154,13 +155,17 @@ test('a copied link and an exported file open the same run, paused at the same m
   await viaFile.waitForFunction(() => /Opened a run/.test(document.querySelector('.notice')?.textContent ?? ''));
   assert.equal(await now(viaFile), middle);
   assert.deepEqual(await seen(viaFile), want);
-  // A link in the first format (`v1`: the file's plain JSON, deflated) still opens.
+  // A link in the first format (`v1`: the file's plain JSON, deflated) still opens. Made by a
+  // build that kept no replay version, it says that the run may not play out as recorded.
   const { readFile } = await import('node:fs/promises');
   const { deflateRawSync } = await import('node:zlib');
-  const v1 = `${server.url}#run=v1.${deflateRawSync(await readFile(file)).toString('base64url')}`;
+  const oldJson = (await readFile(file, 'utf8')).replace(/"replay_version":\d+,/, '');
+  assert.doesNotMatch(oldJson, /replay_version/);
+  const v1 = `${server.url}#run=v1.${deflateRawSync(oldJson).toString('base64url')}`;
   const viaOldLink = await open(browser, server);
   await viaOldLink.goto(v1);
   await viaOldLink.waitForFunction(() => /Opened a run/.test(document.querySelector('.notice')?.textContent ?? ''), null, { timeout: 20_000 });
+  assert.match(await viaOldLink.textContent('.notice'), /recorded by an earlier raftchat .*may not play out exactly as it was recorded/);
   assert.deepEqual(await seen(viaOldLink), want, 'a v1 link');
   await screenshot(viaLink, 'timeline-opened-link');
   assert.deepEqual(viaLink.errors, []);

@@ -446,6 +446,9 @@ fn replay(file: &std::path::Path, json: bool) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    if let Some(note) = recipe.replay_note() {
+        eprintln!("raftchat-sim: {}: {note}", file.display());
+    }
     let cfg = RunConfig {
         sim: recipe.config.clone(),
         faults: Faults::default(),
