@@ -147,18 +147,24 @@ struct BareCore {
 const NOW_MS: u64 = 1;
 const BARE_LEADER: NodeId = 1;
 
+/// The bare loops' nodes: each one's settings (batches of [`BATCH`], a queue
+/// the load never fills) and its first disk (the five of them voters).
+fn bare_cluster() -> impl Iterator<Item = (Config, PersistedState<ChatCommand>)> {
+    let membership = Membership::new(1..=NODES);
+    (1..=NODES).map(move |id| {
+        let cfg = Config {
+            max_entries_per_append: BATCH,
+            max_queued_requests: 1 << 20,
+            ..Config::new(id, id as u64)
+        };
+        (cfg, PersistedState::bootstrap(membership.clone()))
+    })
+}
+
 impl BareCore {
     fn new() -> Result<Self, String> {
-        let membership = Membership::new(1..=NODES);
-        let nodes = (1..=NODES)
-            .map(|id| {
-                let cfg = Config {
-                    max_entries_per_append: BATCH,
-                    max_queued_requests: 1 << 20,
-                    ..Config::new(id, id as u64)
-                };
-                Raft::new(cfg, PersistedState::bootstrap(membership.clone()), 0)
-            })
+        let nodes = bare_cluster()
+            .map(|(cfg, disk)| Raft::new(cfg, disk, 0))
             .collect();
         let mut bare = BareCore {
             nodes,
@@ -242,21 +248,8 @@ struct BareNodes {
 
 impl BareNodes {
     fn new() -> Result<Self, String> {
-        let membership = Membership::new(1..=NODES);
-        let nodes = (1..=NODES)
-            .map(|id| {
-                let cfg = Config {
-                    max_entries_per_append: BATCH,
-                    max_queued_requests: 1 << 20,
-                    ..Config::new(id, id as u64)
-                };
-                Node::new(
-                    cfg,
-                    PersistedState::bootstrap(membership.clone()),
-                    60_000,
-                    0,
-                )
-            })
+        let nodes = bare_cluster()
+            .map(|(cfg, disk)| Node::new(cfg, disk, 60_000, 0))
             .collect::<Result<_, _>>()?;
         let mut bare = BareNodes {
             nodes,
