@@ -516,12 +516,15 @@ impl Lesson {
 }
 
 impl Lesson {
-    /// Fills in every step's `stop_ms` from [`plan`]; the expectations that
-    /// do not hold, in words (empty: all hold).
+    /// Fills in every step's `stop_ms` from [`plan`], and stamps every part's
+    /// run with this build's [`crate::recipe::REPLAY_VERSION`]; the
+    /// expectations that do not hold, in words (empty: all hold).
     pub fn fill_stops(&mut self) -> Result<Vec<String>, String> {
         let mut unmet = Vec::new();
         for (p, part) in self.parts.iter_mut().enumerate() {
             let stops = plan(part).map_err(|e| format!("part {}: {e}", p + 1))?;
+            // The stops are where this build's Raft stops.
+            part.run.replay_version = crate::recipe::REPLAY_VERSION;
             for (step, stop) in part.steps.iter_mut().zip(stops) {
                 step.stop_ms = Some(stop.at_ms);
                 unmet.extend(

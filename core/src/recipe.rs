@@ -307,12 +307,17 @@ impl Recipe {
     /// behaves differently ([`REPLAY_VERSION`]): the same steps may not play
     /// out as they did when it was recorded. `None` for a run of this build.
     pub fn replay_note(&self) -> Option<String> {
+        self.replay_note_for("run")
+    }
+
+    /// [`Recipe::replay_note`], naming what holds the run ("lesson").
+    pub fn replay_note_for(&self, what: &str) -> Option<String> {
         use std::cmp::Ordering;
         let recorded = self.replay_version;
         match recorded.cmp(&REPLAY_VERSION) {
             Ordering::Equal => None,
             Ordering::Less => Some(format!(
-                "This run was recorded by an earlier raftchat ({}; this one is {REPLAY_VERSION}), whose Raft core has been corrected since: it may not play out exactly as it was recorded.",
+                "This {what} was recorded by an earlier raftchat ({}; this one is {REPLAY_VERSION}), whose Raft core has been corrected since: it may not play out exactly as it was recorded.",
                 if recorded == 0 {
                     "before replay versions were kept".to_string()
                 } else {
@@ -320,7 +325,7 @@ impl Recipe {
                 }
             )),
             Ordering::Greater => Some(format!(
-                "This run was recorded by a newer raftchat (replay version {recorded}; this one is {REPLAY_VERSION}): it may not play out here as it was recorded."
+                "This {what} was recorded by a newer raftchat (replay version {recorded}; this one is {REPLAY_VERSION}): it may not play out here as it was recorded."
             )),
         }
     }

@@ -3,6 +3,7 @@
 //! lesson's timing breaks this test, not a class.
 
 use raftchat_core::lesson::{self, Condition, Lesson, Target, BUILT_IN};
+use raftchat_core::recipe::REPLAY_VERSION;
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
@@ -22,6 +23,13 @@ fn every_built_in_lesson_plays_to_its_end_and_every_expectation_holds() {
         assert!(!l.summary.is_empty(), "{id} has a summary");
         let mut questions = 0;
         for (p, part) in l.parts.iter().enumerate() {
+            // Planned by this build: the page opens it without a note.
+            assert_eq!(
+                part.run.replay_version,
+                REPLAY_VERSION,
+                "{id} part {}: planned for another replay version: raftchat-sim --lesson core/lessons/{id}.json --write",
+                p + 1
+            );
             let stops = lesson::plan(part).unwrap_or_else(|e| panic!("{id} part {}: {e}", p + 1));
             assert_eq!(stops.len(), part.steps.len());
             for (i, (step, stop)) in part.steps.iter().zip(&stops).enumerate() {
@@ -217,18 +225,21 @@ fn the_command_line_plays_a_lesson_and_fails_on_an_unmet_expectation() {
         "{text}"
     );
 
-    // --write fills in the stop times.
+    // --write fills in the stop times, and stamps the run with this build's
+    // replay version (here: of a file from a build that kept none).
     let mut l = Lesson::from_json(&read("leader-crash")).unwrap();
     let want: Vec<Option<u64>> = l.parts[0].steps.iter().map(|s| s.stop_ms).collect();
     for s in &mut l.parts[0].steps {
         s.stop_ms = None;
     }
+    l.parts[0].run.replay_version = 0;
     std::fs::write(&tmp, l.to_json()).unwrap();
     let out = sim(&["--lesson", tmp.to_str().unwrap(), "--write"]);
     assert!(out.status.success());
     let written = Lesson::from_json(&std::fs::read_to_string(&tmp).unwrap()).unwrap();
     let got: Vec<Option<u64>> = written.parts[0].steps.iter().map(|s| s.stop_ms).collect();
     assert_eq!(got, want);
+    assert_eq!(written.parts[0].run.replay_version, REPLAY_VERSION);
     assert_eq!(sim(&["--write"]).status.code(), Some(2));
 
     std::fs::write(&tmp, "{\"version\": 1}").unwrap();

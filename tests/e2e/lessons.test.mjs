@@ -87,6 +87,8 @@ test('a lesson by link, Skip and PageDown, a wrong answer, and bad lesson files 
   await page.waitForSelector('[data-testid="lesson-caption"]', { timeout: 20_000 });
   const lesson = await lessonFile('split-votes');
   assert.equal((await caption(page)).step, 1);
+  const notice = () => page.evaluate(() => document.querySelector('[data-testid="notice"]')?.textContent ?? '');
+  assert.doesNotMatch(await notice(), /recorded by/, 'a built-in lesson is planned by this build');
   await page.keyboard.press('PageDown');
   let c = await reach(page, 1, 2);
   await page.click('[data-testid="lesson-choice-0"]'); // wrong
@@ -126,6 +128,14 @@ test('a lesson by link, Skip and PageDown, a wrong answer, and bad lesson files 
   noRun.parts[0].run.config.nodes = 0;
   await bad('nodes0.json', JSON.stringify(noRun), /part 1's run/);
   assert.equal(await page.$('[data-testid="lesson-caption"]'), null, 'a bad file opens nothing');
+  // A lesson planned by a build that kept no replay version opens, with a note.
+  const old = await lessonFile('first-election');
+  for (const part of old.parts) delete part.run.replay_version;
+  await page.click('[data-testid="lessons"] summary');
+  await page.setInputFiles('[data-testid="lesson-file"]', { name: 'old.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(old)) });
+  await page.waitForSelector('[data-testid="lesson-caption"]');
+  await page.waitForFunction(() => /This lesson was recorded by an earlier raftchat .*may not play out exactly as it was recorded/
+    .test(document.querySelector('[data-testid="notice"]')?.textContent ?? ''), null, { timeout: 10_000 });
   assert.deepEqual(page.errors, []);
 });
 
