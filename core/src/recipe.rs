@@ -27,7 +27,9 @@ pub const LINK_RECIPE_VERSION: u32 = 2;
 /// changed). A recipe records the number of the build that recorded it, so
 /// that a build that behaves differently can say the run may not play out as
 /// it was seen ([`Recipe::replay_note`]). Runs recorded before raftchat kept
-/// the number have none (read as 0).
+/// the number have none (read as 0). `core/tests/replay_version.rs` holds a
+/// fingerprint of the behaviour, taken under this number: a change of
+/// behaviour fails it until the number is raised.
 ///
 /// 1: from 2026-12-01 (after a lone voter's durability rule, `may_stand`, the
 /// rejected-forward fix and CheckQuorum's clock on `set_options`).
