@@ -187,12 +187,8 @@ impl Action {
     }
 }
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-fn is_zero_u32(n: &u32) -> bool {
-    *n == 0
+fn is_zero<N: Default + PartialEq>(n: &N) -> bool {
+    *n == N::default()
 }
 
 /// An action and the virtual time it took effect.
@@ -221,7 +217,7 @@ pub struct Recipe {
     pub version: u32,
     /// The [`REPLAY_VERSION`] of the build that recorded the run (0: a build
     /// that kept none; left out of the JSON then).
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub replay_version: u32,
     pub config: SimConfig,
     pub steps: Vec<Step>,
