@@ -123,6 +123,16 @@ fn request(seq: u64) -> Request<ChatCommand> {
     }
 }
 
+/// The next [`BATCH`] requests, numbered on from `seq`.
+fn next_batch(seq: &mut u64) -> Vec<Request<ChatCommand>> {
+    (0..BATCH)
+        .map(|_| {
+            *seq += 1;
+            request(*seq)
+        })
+        .collect()
+}
+
 /// How long each turn of the side-by-side load runs: the bare core and the
 /// simulator take turns, so that a change in the machine's speed (other work
 /// on a shared machine swings wall-clock figures by up to ±40 % within minutes)
@@ -302,12 +312,7 @@ impl Load for BareNodes {
         let t = Instant::now();
         while t.elapsed().as_secs_f64() < seconds {
             for _ in 0..64 {
-                let requests = (0..BATCH)
-                    .map(|_| {
-                        self.seq += 1;
-                        request(self.seq)
-                    })
-                    .collect();
+                let requests = next_batch(&mut self.seq);
                 let batch = self.nodes[0].submit_many(NOW_MS, requests);
                 self.pump(0, batch)?;
             }
@@ -374,12 +379,7 @@ impl Load for SimLoad {
         let t = Instant::now();
         while t.elapsed().as_secs_f64() < seconds {
             for _ in 0..16 {
-                let requests = (0..BATCH)
-                    .map(|_| {
-                        self.seq += 1;
-                        request(self.seq)
-                    })
-                    .collect();
+                let requests = next_batch(&mut self.seq);
                 self.sim.submit_many(self.leader, requests)?;
                 self.sim.run_until(self.now_ms);
             }
