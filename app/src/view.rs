@@ -274,7 +274,7 @@ impl ClusterView {
                         .collect(),
                     election_deadline_ms: raft.election_deadline_ms(),
                     votes: raft.votes().len(),
-                    pending_writes: v.pending_writes,
+                    pending_writes: v.pending_writes(),
                     disk_term,
                     disk_voted_for,
                     disk_entries,

@@ -9,7 +9,7 @@ use crate::rng::{mix_seed, Rng};
 use crate::sim::{NetConfig, SimConfig, Simulator};
 use crate::types::*;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Faults and load injected during a run. Rates are per virtual second.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,9 +72,12 @@ impl Faults {
             ("churn rate", self.churn_rate),
             ("compact rate", self.compact_rate),
         ] {
-            if !(0.0..=1_000_000.0).contains(&r) {
+            // Events are scheduled to the millisecond, a random gap each: at
+            // more than 1000 a second every gap would be 0 and virtual time
+            // would never move on.
+            if !(0.0..=1000.0).contains(&r) {
                 return Err(format!(
-                    "{name} must be between 0 and 1000000 per second, not {}",
+                    "{name} must be between 0 and 1000 per second, not {}",
                     quoted_number(r)
                 ));
             }
@@ -199,11 +202,35 @@ struct Driver {
     agenda: BTreeMap<(u64, u64), Action>,
     seq: u64,
     next_seq: BTreeMap<ClientId, u64>,
+    /// Requests not yet acknowledged (retried at random), at most 32.
     unacked: Vec<Request<ChatCommand>>,
+    /// How far into the simulator's acknowledgements `unacked` is up to date.
+    acks_seen: u64,
     sent: u64,
 }
 
 impl Driver {
+    /// The requests acknowledged since the last call: read from the
+    /// simulator's acknowledgements where the last call stopped (reading its
+    /// whole client history for each request, as before, made a run at
+    /// thousands of requests a second quadratic).
+    fn newly_acked(&mut self, sim: &Simulator<ChatRoom>) -> BTreeSet<(ClientId, u64)> {
+        let acks = sim.acks();
+        let newly = match acks.since(self.acks_seen) {
+            Some(new) => new.map(|&(client, seq, _)| (client, seq)).collect(),
+            // Dropped from the window meanwhile (a run far faster than any
+            // campaign): whatever the history still shows committed.
+            None => sim
+                .history()
+                .iter()
+                .filter(|h| matches!(h.outcome, Some(Outcome::Committed { .. })))
+                .map(|h| (h.client, h.seq))
+                .collect(),
+        };
+        self.acks_seen = acks.end();
+        newly
+    }
+
     fn at(&mut self, t: u64, action: Action) {
         self.seq += 1;
         self.agenda.insert((t, self.seq), action);
@@ -276,6 +303,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, String> {
         seq: 0,
         next_seq: BTreeMap::new(),
         unacked: Vec::new(),
+        acks_seen: 0,
         sent: 0,
     };
     let f = &cfg.faults;
@@ -468,13 +496,6 @@ fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Ac
         }
         Action::Client => {
             let node = any(d);
-            let acked = |sim: &Simulator<ChatRoom>, r: &Request<ChatCommand>| {
-                sim.history().iter().any(|h| {
-                    h.client == r.client
-                        && h.seq == r.seq
-                        && matches!(h.outcome, Some(Outcome::Committed { .. }))
-                })
-            };
             let request = if !d.unacked.is_empty() && d.rng.chance(f.retry_fraction) {
                 let i = d.rng.below(d.unacked.len());
                 d.unacked[i].clone()
@@ -495,8 +516,10 @@ fn perform(sim: &mut Simulator<ChatRoom>, d: &mut Driver, f: &Faults, action: Ac
                 }
             };
             let _ = sim.submit(node, request.clone());
-            d.unacked.retain(|r| !acked(sim, r));
-            if !acked(sim, &request) && !d.unacked.contains(&request) {
+            let acked = d.newly_acked(sim);
+            let is_acked = |r: &Request<ChatCommand>| acked.contains(&(r.client, r.seq));
+            d.unacked.retain(|r| !is_acked(r));
+            if !is_acked(&request) && !d.unacked.contains(&request) {
                 d.unacked.push(request);
             }
             if d.unacked.len() > 32 {

@@ -755,8 +755,9 @@ pub struct NodeView<'a, M: StateMachine> {
     /// `None` while the node is down.
     pub node: Option<&'a Node<M>>,
     pub incarnation: u32,
-    /// Durable writes not yet complete.
-    pub pending_writes: usize,
+    /// Its batches waiting for their writes (counted on demand: the checker
+    /// views every node after every step).
+    batches: &'a VecDeque<PendingBatch<M::Command>>,
     /// What is on this node's disk.
     pub storage: &'a dyn Storage<M::Command>,
     /// The durable term, vote and log length, without reading the storage.
@@ -766,6 +767,10 @@ pub struct NodeView<'a, M: StateMachine> {
 impl<M: StateMachine> NodeView<'_, M> {
     pub fn is_up(&self) -> bool {
         self.node.is_some()
+    }
+    /// Durable writes not yet complete.
+    pub fn pending_writes(&self) -> usize {
+        self.batches.iter().filter(|b| !b.write.is_empty()).count()
     }
 }
 
@@ -916,7 +921,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             id,
             node: slot.node.as_ref(),
             incarnation: slot.incarnation,
-            pending_writes: slot.batches.iter().filter(|b| !b.write.is_empty()).count(),
+            batches: &slot.batches,
             storage: &slot.storage,
             durable: slot.durable,
         })

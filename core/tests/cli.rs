@@ -186,6 +186,12 @@ fn bad_flags_give_a_clear_error_and_exit_2_without_a_panic() {
         ),
         // A huge number is quoted in exponent form, not in 300 digits.
         (&["--crash-rate", "1e300"], "per second, not 1e300"),
+        // Scheduled to the millisecond: faster would never let virtual time
+        // move on (such a run used to hang).
+        (
+            &["--client-rate", "2000"],
+            "between 0 and 1000 per second, not 2000",
+        ),
         (
             &["--experiment", "replicas", "--rate", "1e-300"],
             "a second, not 1e-300",

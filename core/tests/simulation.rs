@@ -225,7 +225,7 @@ fn a_crash_loses_writes_that_were_not_yet_durable() {
     let before = durable(&sim, leader);
     sim.submit(leader, req(1, 1, "lost")).unwrap();
     sim.run_until(sim.now_ms() + 10);
-    assert_eq!(sim.node(leader).unwrap().pending_writes, 1);
+    assert_eq!(sim.node(leader).unwrap().pending_writes(), 1);
     sim.crash(leader).unwrap();
     assert_eq!(durable(&sim, leader), before, "the write did not complete");
     sim.restart(leader).unwrap();
