@@ -603,6 +603,12 @@ struct PendingBatch<C> {
     snapshot: Option<Box<Snapshot>>,
 }
 
+/// How many of a node's waiting batches have a write of their own (the
+/// others wait only behind one).
+fn writes_in<C>(batches: &VecDeque<PendingBatch<C>>) -> usize {
+    batches.iter().filter(|b| !b.write.is_empty()).count()
+}
+
 /// What the simulator last saw of a node, to turn state changes into events.
 #[derive(Clone, Copy, Default, PartialEq)]
 struct Seen {
@@ -770,7 +776,7 @@ impl<M: StateMachine> NodeView<'_, M> {
     }
     /// Durable writes not yet complete.
     pub fn pending_writes(&self) -> usize {
-        self.batches.iter().filter(|b| !b.write.is_empty()).count()
+        writes_in(self.batches)
     }
 }
 
@@ -1296,7 +1302,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
         };
         let failed_reads = node.crash_reads();
         // Volatile state and every write not yet durable are lost.
-        let lost_writes = slot.batches.iter().filter(|b| !b.write.is_empty()).count();
+        let lost_writes = writes_in(&slot.batches);
         slot.batches.clear();
         self.disk_outbox.retain(|w| w.node != id);
         slot.incarnation += 1;
