@@ -20,6 +20,7 @@ pub mod bugs;
 pub mod campaign;
 pub mod chat;
 pub mod checker;
+pub mod early;
 pub mod experiment;
 pub mod lesson;
 pub mod log;

@@ -196,12 +196,14 @@ impl<C: Clone> RaftLog<C> {
             None if prev_log_index > self.last_index() => ConflictHint {
                 term: None,
                 index: self.last_index() + 1,
+                held: None,
             },
             // Compacted away: the prefix up to the snapshot is committed, so the leader
             // can resume after it.
             None => ConflictHint {
                 term: None,
                 index: self.base_index + 1,
+                held: None,
             },
             Some(term) => {
                 let mut first = prev_log_index;
@@ -211,6 +213,7 @@ impl<C: Clone> RaftLog<C> {
                 ConflictHint {
                     term: Some(term),
                     index: first,
+                    held: None,
                 }
             }
         }
@@ -266,14 +269,16 @@ mod tests {
             l.conflict_hint(5),
             ConflictHint {
                 term: Some(2),
-                index: 3
+                index: 3,
+                held: None,
             }
         );
         assert_eq!(
             l.conflict_hint(9),
             ConflictHint {
                 term: None,
-                index: 7
+                index: 7,
+                held: None,
             }
         );
         assert_eq!(l.last_index_of_term(2), Some(5));

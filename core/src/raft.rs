@@ -21,6 +21,7 @@
 //! Every rule of the paper's Figure 2 is named where it is enforced.
 
 use crate::bugs::{Bug, BugSet};
+use crate::early::EarlyAppends;
 use crate::log::RaftLog;
 use crate::progress::{Progress, ProgressState};
 use crate::rng::Rng;
@@ -262,6 +263,13 @@ struct Forwarded<C> {
     request: Request<C>,
 }
 
+/// The most committed entries one [`Ready`] hands out (as etcd's
+/// `MaxCommittedSizePerReady`): a follower that learns of thousands at once —
+/// after catching up a long log — applies them over several inputs, so that
+/// one input's work stays bounded (and the invariant checker, which sees each
+/// replica's latest applied records, sees every one).
+pub const MAX_COMMITTED_PER_READY: usize = 4096;
+
 #[derive(Clone)]
 pub struct Raft<C> {
     cfg: Config,
@@ -321,6 +329,15 @@ pub struct Raft<C> {
     snapshot: Option<Snapshot>,
     /// Followers: a snapshot being received.
     incoming: Option<IncomingSnapshot>,
+    /// Leaders: the snapshot being sent to each follower in `Snapshot` state.
+    snapshots_out: BTreeMap<NodeId, Snapshot>,
+    /// Followers: AppendEntries that arrived before the batch they follow.
+    early: EarlyAppends<C>,
+    /// Followers: the last term in which this server accepted an
+    /// AppendEntries. Only then does it hold early batches: before, the leader
+    /// is still probing where their logs match (§5.3), and each probe's
+    /// rejection is the whole answer.
+    accepted_term: Term,
     /// Leaders: a new server catching up before it becomes a voter.
     catch_up: Option<CatchUp>,
 }
@@ -372,6 +389,9 @@ impl<C: Clone> Raft<C> {
             broadcast_pending: false,
             snapshot,
             incoming: None,
+            early: EarlyAppends::default(),
+            accepted_term: 0,
+            snapshots_out: BTreeMap::new(),
             catch_up: None,
             cfg,
         };
@@ -887,7 +907,10 @@ impl<C: Clone> Raft<C> {
             }
         }
         self.stable_index = self.log.last_index();
-        let commit = self.releasable_commit();
+        // At most MAX_COMMITTED_PER_READY: the rest comes with the next input.
+        let commit = self
+            .releasable_commit()
+            .min(self.committed_out + MAX_COMMITTED_PER_READY as Index);
         if commit > self.committed_out {
             let newly = self.log.slice(self.committed_out + 1, commit, usize::MAX);
             if self.ready.committed.is_empty() {
@@ -1092,6 +1115,45 @@ impl<C: Clone> Raft<C> {
             return;
         }
 
+        // Followers: a batch that begins past the end of the log is rejected
+        // (Figure 2), and a copy waits for the batches before it (see `early`).
+        if let MessageBody::AppendEntries {
+            prev_log_index,
+            ref entries,
+            ..
+        } = msg.body
+        {
+            if !entries.is_empty()
+                && self.role == Role::Follower
+                && msg.term == self.term
+                && self.accepted_term == self.term
+                && prev_log_index > self.log.last_index()
+            {
+                self.early.hold(prev_log_index, msg.clone());
+            }
+        }
+        let appends = matches!(
+            msg.body,
+            MessageBody::AppendEntries { .. } | MessageBody::InstallSnapshot { .. }
+        );
+        self.handle(msg);
+        if appends {
+            self.handle_early_appends();
+        }
+    }
+
+    /// Followers: handles the held batches that now follow the log, in order.
+    fn handle_early_appends(&mut self) {
+        while self.role == Role::Follower {
+            let Some(msg) = self.early.next_ready(self.log.last_index(), self.term) else {
+                return;
+            };
+            self.handle(msg);
+        }
+    }
+
+    /// Handles a message of the current term (or a forwarded request).
+    fn handle(&mut self, msg: Message<C>) {
         match msg.body {
             MessageBody::RequestVote {
                 last_log_index,
@@ -1469,9 +1531,11 @@ impl<C: Clone> Raft<C> {
             self.term = term;
             self.voted_for = None;
             self.mark_hard_state();
+            self.early.clear();
         }
         self.role = Role::Follower;
         self.progress.clear();
+        self.snapshots_out.clear();
         self.votes.clear();
         self.set_leader(leader);
         self.reset_election_timer();
@@ -1483,6 +1547,7 @@ impl<C: Clone> Raft<C> {
         let last = self.log.last_index();
         // Leaders: nextIndex initialised to leader last log index + 1, matchIndex to 0.
         self.progress = self.peers().map(|p| (p, Progress::new(last))).collect();
+        self.snapshots_out.clear();
         // §8: "each leader commit a blank no-op entry into the log at the start of
         // its term", so that entries of earlier terms can commit (§5.4.2).
         self.append(Payload::Noop);
@@ -1555,7 +1620,10 @@ impl<C: Clone> Raft<C> {
         // prevLogIndex whose term matches prevLogTerm".
         let (base_index, _) = self.log.base();
         if prev_log_index >= base_index && self.log.term(prev_log_index) != Some(prev_log_term) {
-            let hint = self.log.conflict_hint(prev_log_index);
+            let mut hint = self.log.conflict_hint(prev_log_index);
+            if prev_log_index > self.log.last_index() {
+                hint.held = self.early.first_held();
+            }
             self.send(leader, reply(false, 0, Some(hint)));
             return;
         }
@@ -1592,6 +1660,7 @@ impl<C: Clone> Raft<C> {
             };
             self.commit_index = self.commit_index.max(leader_commit.min(cap));
         }
+        self.accepted_term = self.term;
         self.send(leader, reply(true, last_new, None));
     }
 
@@ -1610,17 +1679,22 @@ impl<C: Clone> Raft<C> {
             return;
         };
         if success {
-            pr.paused = false;
             // Leaders: "If successful: update nextIndex and matchIndex for follower".
+            // A success below the known match is late or duplicated: it says nothing new.
+            let stale = match_index < pr.match_index;
             let advanced = match_index > pr.match_index;
             if advanced {
                 pr.match_index = match_index;
             }
-            if pr.state == ProgressState::Probe {
-                pr.state = ProgressState::Replicate;
-                pr.next_index = pr.match_index + 1;
+            match pr.state {
+                // The follower matches up to `match_index`: stream from there.
+                ProgressState::Probe if !stale => pr.start_replicating(),
+                // It already holds what the snapshot would give it.
+                ProgressState::Snapshot { index, .. } if pr.match_index >= index => {
+                    pr.start_replicating()
+                }
+                _ => pr.next_index = pr.next_index.max(pr.match_index + 1),
             }
-            pr.next_index = pr.next_index.max(pr.match_index + 1);
             // Only a higher matchIndex can commit more (a heartbeat's reply
             // to an idle leader changes nothing).
             if advanced {
@@ -1647,6 +1721,23 @@ impl<C: Clone> Raft<C> {
             if stale {
                 return;
             }
+            // In a pipeline (Replicate) a gap — the follower's log ends before
+            // `prev_log_index` — means the batch at its end was lost or
+            // overtaken: send that one again (see `Progress::fill_hole`).
+            if let (
+                ProgressState::Replicate,
+                Some(ConflictHint {
+                    term: None,
+                    index: end,
+                    held,
+                }),
+            ) = (pr.state, hint)
+            {
+                if let Some((lo, hi)) = pr.fill_hole(end, held, prev_log_index) {
+                    self.send_range(from, lo, hi);
+                }
+                return;
+            }
             pr.paused = false;
             // "If AppendEntries fails because of log inconsistency: decrement
             // nextIndex and retry" — jumping straight over the conflicting term
@@ -1655,11 +1746,14 @@ impl<C: Clone> Raft<C> {
                 Some(ConflictHint {
                     term: Some(term),
                     index,
+                    ..
                 }) => match self.log.last_index_of_term(term) {
                     Some(i) => i + 1,
                     None => index,
                 },
-                Some(ConflictHint { term: None, index }) => index,
+                Some(ConflictHint {
+                    term: None, index, ..
+                }) => index,
                 None => prev_log_index,
             };
             pr.next_index =
@@ -1675,7 +1769,7 @@ impl<C: Clone> Raft<C> {
         let last = self.log.last_index();
         while let Some(pr) = self.progress.get(&peer) {
             let more = match pr.state {
-                ProgressState::Replicate => pr.next_index <= last,
+                ProgressState::Replicate => pr.may_stream(last, self.cfg.max_entries_per_append),
                 ProgressState::Probe | ProgressState::Snapshot { .. } => !pr.paused,
             };
             if !more || !self.send_append(peer) {
@@ -1724,25 +1818,62 @@ impl<C: Clone> Raft<C> {
         true
     }
 
+    /// Sends `peer` entries `from ..= to` again, in batches, outside the stream
+    /// (`next_index` stays); with `to < from`, one AppendEntries with none (a
+    /// heartbeat after `from - 1`). Falls back to the snapshot when the entry
+    /// before `from` was compacted away.
+    fn send_range(&mut self, peer: NodeId, from: Index, to: Index) {
+        let max = self.cfg.max_entries_per_append;
+        let mut start = from;
+        loop {
+            let Some(prev_log_term) = self.log.term(start - 1) else {
+                if let Some(pr) = self.progress.get_mut(&peer) {
+                    pr.next_index = start;
+                }
+                self.send_append(peer);
+                return;
+            };
+            let entries = self.log.slice(start, to, max);
+            let next = entries.last().map_or(start, |e| e.index + 1);
+            let body = MessageBody::AppendEntries {
+                prev_log_index: start - 1,
+                prev_log_term,
+                entries,
+                leader_commit: self.commit_index,
+            };
+            self.send(peer, body);
+            if next > to {
+                return;
+            }
+            start = next;
+        }
+    }
+
     /// Sends `peer` the next chunk of the snapshot (Figure 13: InstallSnapshot).
     /// One chunk is out at a time; a heartbeat resends it if it is lost.
     fn send_snapshot_chunk(&mut self, peer: NodeId) -> bool {
-        let Some(snap) = self.snapshot.as_ref() else {
-            return false;
-        };
         let Some(pr) = self.progress.get_mut(&peer) else {
             return false;
         };
         let ProgressState::Snapshot { index, offset } = pr.state else {
             return false;
         };
-        // Compacted again meanwhile: start over with the newer snapshot.
-        let total_bytes = snap.data.len() as u64;
-        let offset = if index == snap.meta.index {
-            offset.min(total_bytes)
-        } else {
-            0
+        // The snapshot a transfer began with is sent to its end, even if the
+        // leader compacts again meanwhile: starting over with each newer one,
+        // a transfer slower than compaction would never end. (The follower
+        // then needs only the entries after it, or the next snapshot.)
+        let (snap, offset) = match self.snapshots_out.get(&peer) {
+            Some(snap) if snap.meta.index == index => (snap.clone(), offset),
+            _ => {
+                let Some(snap) = self.snapshot.clone() else {
+                    return false;
+                };
+                self.snapshots_out.insert(peer, snap.clone());
+                (snap, 0)
+            }
         };
+        let total_bytes = snap.data.len() as u64;
+        let offset = offset.min(total_bytes);
         pr.state = ProgressState::Snapshot {
             index: snap.meta.index,
             offset,
@@ -1875,39 +2006,84 @@ impl<C: Clone> Raft<C> {
             return;
         };
         if installed {
+            let advanced = index > pr.match_index;
             pr.match_index = pr.match_index.max(index);
             pr.next_index = pr.next_index.max(pr.match_index + 1);
-            if matches!(pr.state, ProgressState::Snapshot { index: i, .. } if i <= index) {
+            let was_sending =
+                matches!(pr.state, ProgressState::Snapshot { index: i, .. } if i <= index);
+            if was_sending {
+                self.snapshots_out.remove(&from);
+                let Some(pr) = self.progress.get_mut(&from) else {
+                    return;
+                };
                 pr.state = ProgressState::Probe;
                 pr.next_index = pr.match_index + 1;
+                pr.paused = false;
             }
-            pr.paused = false;
+            // A duplicate "installed" sends nothing more.
+            if !advanced && !was_sending {
+                return;
+            }
             self.maybe_commit();
             self.replicate_to(from);
             self.advance_catch_up();
             if self.transfer.is_some_and(|(t, _)| t == from) {
                 self.continue_transfer();
             }
-        } else if matches!(pr.state, ProgressState::Snapshot { index: i, .. } if i == index) {
+        } else if let ProgressState::Snapshot { index: i, offset } = pr.state {
+            if i != index || next_offset == offset {
+                return; // another snapshot's, or a duplicate: the chunk is out
+            }
             pr.state = ProgressState::Snapshot {
                 index,
                 offset: next_offset,
             };
-            pr.paused = false;
-            self.send_snapshot_chunk(from);
+            // Further on: the next chunk. Further back (a late reply, or a
+            // follower that lost what it had): the heartbeat resends from there,
+            // so reordered replies cannot multiply the chunks in flight.
+            if next_offset > offset {
+                pr.paused = false;
+                self.send_snapshot_chunk(from);
+            }
         }
     }
 
     /// Leaders: "send initial empty AppendEntries RPCs (heartbeat) to each server;
-    /// repeat during idle periods to prevent election timeouts (§5.2)". A follower
-    /// that has not acknowledged everything gets the unacknowledged entries again,
-    /// which recovers from lost messages.
+    /// repeat during idle periods to prevent election timeouts (§5.2)". It also
+    /// recovers from lost messages: a probe or a snapshot chunk goes again, and a
+    /// stream that nothing acknowledged for a whole interval is asked where its
+    /// hole is.
     fn heartbeat(&mut self) {
         for peer in self.peers() {
             if let Some(pr) = self.progress.get_mut(&peer) {
                 pr.paused = false;
                 if pr.state == ProgressState::Replicate {
-                    pr.next_index = pr.match_index + 1;
+                    // Entries out and nothing acknowledged for a whole
+                    // interval: the first batch out may be lost (the follower
+                    // holds those after it, see `early`), or the whole tail.
+                    // Send that batch again, and an empty AppendEntries after
+                    // the last entry sent: if the follower lacks any, its
+                    // rejection tells which (`Progress::fill_hole`).
+                    // Otherwise a plain heartbeat at the match.
+                    let stuck = pr.match_index == pr.match_at_heartbeat
+                        && pr.next_index > pr.match_index + 1;
+                    pr.match_at_heartbeat = pr.match_index;
+                    let (at, last_sent) = (pr.match_index, pr.next_index - 1);
+                    let max = self.cfg.max_entries_per_append as Index;
+                    if !stuck {
+                        self.send_range(peer, at + 1, at);
+                        continue;
+                    }
+                    let to = (at + max).min(last_sent);
+                    self.send_range(peer, at + 1, to);
+                    let streaming = self
+                        .progress
+                        .get(&peer)
+                        .is_some_and(|pr| pr.state == ProgressState::Replicate);
+                    if to < last_sent && streaming {
+                        self.send_range(peer, last_sent + 1, last_sent);
+                    }
+                    continue;
                 }
             }
             self.send_append(peer);

@@ -33,7 +33,11 @@ pub const LINK_RECIPE_VERSION: u32 = 2;
 ///
 /// 1: from 2026-12-01 (after a lone voter's durability rule, `may_stand`, the
 /// rejected-forward fix and CheckQuorum's clock on `set_options`).
-pub const REPLAY_VERSION: u32 = 1;
+/// 2: from 2026-12-01 (log replication without the flood: followers keep early
+/// batches, a leader sends again only the batch at a hole and keeps at most
+/// `MAX_INFLIGHT_APPENDS` batches out, a snapshot transfer ends with the
+/// snapshot it began with, repeated snapshot replies send nothing more).
+pub const REPLAY_VERSION: u32 = 2;
 /// At most this many steps in a recipe (a busy hour of clicking and chatting
 /// is a few thousand).
 pub const MAX_RECIPE_STEPS: usize = 100_000;

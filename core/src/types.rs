@@ -125,6 +125,11 @@ pub enum ConfChange {
 pub struct ConflictHint {
     pub term: Option<Term>,
     pub index: Index,
+    /// When the log is too short: the prevLogIndex of the earliest batch the
+    /// follower keeps for later (see `early`), so that entries `index..=held`
+    /// are the hole to fill; `None` when it keeps none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Index>,
 }
 
 /// The body of a message between servers.

@@ -279,6 +279,67 @@ fn a_stale_append_never_shortens_the_log() {
 }
 
 #[test]
+fn a_batch_that_arrives_early_is_rejected_and_applied_once_the_hole_is_filled() {
+    // Rule 2 still answers a batch that begins past the end of the log
+    // ("Reply false if log doesn't contain an entry at prevLogIndex"), but once
+    // this follower has accepted an AppendEntries from the leader of its term
+    // it keeps a copy: as if the network had duplicated the message and
+    // delivered the copy after the batch before it.
+    let mut f = node(2, 3, 2, &[1]);
+    let append = |prev: Index, terms: &[Term]| {
+        let entries = terms
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| entry(prev + 1 + i as Index, t))
+            .collect();
+        let body = MessageBody::AppendEntries {
+            prev_log_index: prev,
+            prev_log_term: if prev == 0 { 0 } else { 1 },
+            entries,
+            leader_commit: 0,
+        };
+        msg(1, 2, 2, body)
+    };
+    // Before accepting one: the leader is probing, a rejection is all.
+    f.step(1, append(2, &[2]));
+    assert_eq!(append_replies(&f.take_written()), vec![(false, 0, 2)]);
+    f.step(2, append(1, &[2]));
+    assert_eq!(append_replies(&f.take_written()), vec![(true, 2, 2)]);
+    assert_eq!(log_terms(&f), vec![1, 2], "the probe was not kept");
+    // Streaming: batch 4 arrives before batch 3.
+    let batch = |prev: Index| {
+        let mut m = append(prev, &[2]);
+        if let MessageBody::AppendEntries { prev_log_term, .. } = &mut m.body {
+            *prev_log_term = 2;
+        }
+        m
+    };
+    f.step(3, batch(3));
+    assert_eq!(append_replies(&f.take_written()), vec![(false, 0, 2)]);
+    assert_eq!(log_terms(&f), vec![1, 2]);
+    f.step(4, batch(2));
+    assert_eq!(
+        append_replies(&f.take_written()),
+        vec![(true, 3, 2), (true, 4, 2)],
+        "batch 3, then the copy of batch 4"
+    );
+    assert_eq!(log_terms(&f), vec![1, 2, 2, 2]);
+    // A copy from an earlier term is never applied: a new term drops them.
+    // (Batch 6, held, and then a term-3 leader's batch 5.)
+    f.step(5, batch(5));
+    f.step(6, request_vote(3, 2, 3, 4, 2));
+    f.take_written();
+    let mut late = batch(4);
+    late.term = 3;
+    f.step(7, late);
+    assert_eq!(
+        log_terms(&f),
+        vec![1, 2, 2, 2, 2],
+        "batch 5 only: the term-2 copy of batch 6 was dropped"
+    );
+}
+
+#[test]
 fn append_entries_fails_without_a_matching_previous_entry() {
     // Rule 2: "Reply false if log doesn't contain an entry at prevLogIndex whose
     // term matches prevLogTerm (§5.3)", with a hint for fast back-off.
@@ -309,11 +370,13 @@ fn append_entries_fails_without_a_matching_previous_entry() {
         vec![
             ConflictHint {
                 term: Some(2),
-                index: 3
+                index: 3,
+                held: None,
             },
             ConflictHint {
                 term: None,
-                index: 5
+                index: 5,
+                held: None,
             }
         ]
     );
@@ -916,6 +979,7 @@ fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
                 hint: Some(ConflictHint {
                     term: None,
                     index: 1,
+                    held: None,
                 }),
             },
         ),
@@ -960,6 +1024,90 @@ fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
     assert_eq!(sent, vec![(1024, 1024, false), (2048, 452, true)]);
     r.step(9, ack(2500, true));
     assert_eq!(r.progress()[&3].match_index, 3);
+}
+
+#[test]
+fn a_snapshot_transfer_ends_though_replies_repeat_and_the_leader_compacts_again() {
+    // As above: entries 1..=3 committed and compacted into a 2,500-byte
+    // snapshot; node 3 needs it.
+    let mut r = settled_leader();
+    let propose = |r: &mut R, seq| {
+        let command = format!("m{seq}");
+        r.propose(
+            4,
+            Request {
+                client: 1,
+                seq,
+                command,
+            },
+        );
+    };
+    propose(&mut r, 1);
+    propose(&mut r, 2);
+    r.take_written();
+    r.step(5, accepted(3, 1, 2, 0, 0));
+    r.step(5, accepted(2, 1, 2, 1, 3));
+    r.take_written();
+    r.compact(3, std::sync::Arc::from(vec![7u8; 2500])).unwrap();
+    let gap = MessageBody::AppendEntriesReply {
+        prev_log_index: 3,
+        success: false,
+        match_index: 0,
+        hint: Some(ConflictHint {
+            term: None,
+            index: 1,
+            held: None,
+        }),
+    };
+    r.step(6, msg(3, 1, 2, gap));
+    let chunks = |r: &mut R| -> Vec<(Index, u64, bool)> {
+        r.take_written()
+            .messages
+            .into_iter()
+            .filter_map(|m| match m.body {
+                MessageBody::InstallSnapshot {
+                    meta, offset, done, ..
+                } => Some((meta.index, offset, done)),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(chunks(&mut r), vec![(3, 0, false)]);
+    let ack = |index, next_offset, installed| {
+        let body = MessageBody::InstallSnapshotReply {
+            index,
+            next_offset,
+            installed,
+        };
+        msg(3, 1, 2, body)
+    };
+    r.step(7, ack(3, 1024, false));
+    assert_eq!(chunks(&mut r), vec![(3, 1024, false)]);
+    // A duplicated reply, and a late one from further back, send nothing: one
+    // chunk is out at a time (before, each sent one more, and a duplicated
+    // network multiplied them).
+    r.step(7, ack(3, 1024, false));
+    r.step(7, ack(3, 0, false));
+    assert_eq!(chunks(&mut r), vec![]);
+    // The leader commits two more entries and compacts again meanwhile.
+    propose(&mut r, 3);
+    propose(&mut r, 4);
+    r.take_written();
+    r.step(8, accepted(2, 1, 2, 3, 5));
+    assert_eq!(r.commit_index(), 5);
+    assert_eq!(chunks(&mut r), vec![], "(entries 4 and 5 applied)");
+    r.compact(5, std::sync::Arc::from(vec![8u8; 3000])).unwrap();
+    // The transfer goes on with the snapshot it began with, to its end (a
+    // transfer that started over at every compaction might never end).
+    r.step(9, ack(3, 2048, false));
+    assert_eq!(chunks(&mut r), vec![(3, 2048, true)]);
+    r.step(10, ack(3, 2500, true));
+    assert_eq!(r.progress()[&3].match_index, 3);
+    // Entries 4 and 5 are compacted too: the newer snapshot follows.
+    assert_eq!(chunks(&mut r), vec![(5, 0, false)]);
+    // A duplicated "installed" sends nothing more.
+    r.step(10, ack(3, 2500, true));
+    assert_eq!(chunks(&mut r), vec![]);
 }
 
 #[test]
@@ -1075,6 +1223,137 @@ fn log_repair_takes_about_one_probe_per_conflicting_term_under_reordering_and_du
         assert!(
             appends <= bound,
             "seed {seed}: {appends} AppendEntries, bound {bound} ({conflicting_terms} conflicting terms + 2 + {heartbeats} heartbeats + {duplicates} duplicated rejections)"
+        );
+    }
+}
+
+/// Streams `entries` new entries from leader 1 to follower 2, `max_batch` at a
+/// time, over a network that delivers in a random order (in order with seed
+/// 0), duplicates a share of the messages, and lets the leader's heartbeat
+/// fire every `deliveries_per_heartbeat` deliveries (server 3 never answers).
+/// Returns the batches the leader proposed, the AppendEntries with entries it
+/// sent to the follower from then on, and the heartbeats that fired.
+fn stream(
+    entries: u64,
+    max_batch: usize,
+    seed: u64,
+    duplicate_percent: u64,
+    deliveries_per_heartbeat: u64,
+) -> (u64, u64, u64) {
+    let mut cfg = Config::new(1, 1);
+    cfg.max_entries_per_append = max_batch;
+    let mut l: R = Raft::new(cfg, persisted(3, 1, None, &[1]), 0);
+    l.timeout_now(1);
+    l.take_written();
+    l.step(
+        2,
+        msg(3, 1, 2, MessageBody::RequestVoteReply { granted: true }),
+    );
+    assert_eq!(l.role(), Role::Leader);
+    let mut nodes = BTreeMap::from([(1, l), (2, node(2, 3, 1, &[1]))]);
+    let mut queue: Vec<Message<String>> = nodes.get_mut(&1).unwrap().take_written().messages;
+    // In order first: the no-op and its acknowledgement, so that the leader
+    // streams to the follower (Replicate).
+    while let Some(m) = queue.pop() {
+        if let Some(to) = nodes.get_mut(&m.to) {
+            to.step(5, m);
+            queue.extend(to.take_written().messages);
+        }
+    }
+    assert_eq!(log_terms(&nodes[&2]), vec![1, 2]);
+    let appends_in = |out: &[Message<String>]| {
+        out.iter()
+            .filter(|m| (m.to, m.kind()) == (2, MessageKind::AppendEntries))
+            .count() as u64
+    };
+    let (mut batches, mut appends) = (0, 0);
+    let leader = nodes.get_mut(&1).unwrap();
+    for first in (1..=entries).step_by(max_batch) {
+        for seq in first..(first + max_batch as u64).min(entries + 1) {
+            let command = format!("m{seq}");
+            leader.propose(
+                10,
+                Request {
+                    client: 1,
+                    seq,
+                    command,
+                },
+            );
+        }
+        batches += 1;
+        let out = leader.take_written().messages;
+        appends += appends_in(&out);
+        queue.extend(out);
+    }
+    let mut rng = seed;
+    let mut random = move |n: u64| {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (rng >> 33) % n
+    };
+    let (mut now, mut heartbeats) = (10, 0);
+    for delivery in 1..=1_000_000u64 {
+        if log_terms(&nodes[&2]) == log_terms(&nodes[&1]) {
+            return (batches, appends, heartbeats);
+        }
+        if delivery % deliveries_per_heartbeat == 0 || queue.is_empty() {
+            now += 50; // the heartbeat interval
+            heartbeats += 1;
+            let leader = nodes.get_mut(&1).unwrap();
+            leader.tick(now);
+            let out = leader.take_written().messages;
+            appends += appends_in(&out);
+            queue.extend(out);
+        }
+        let at = if seed == 0 {
+            0
+        } else {
+            random(queue.len() as u64) as usize
+        };
+        let m = queue.remove(at);
+        if seed != 0 && random(100) < duplicate_percent {
+            queue.push(m.clone());
+        }
+        let Some(to) = nodes.get_mut(&m.to) else {
+            continue;
+        };
+        to.step(now, m);
+        let out = to.take_written().messages;
+        appends += appends_in(&out);
+        queue.extend(out);
+    }
+    panic!(
+        "follower 2 not caught up after 1,000,000 deliveries: it has {} entries, the leader {}",
+        nodes[&2].log().last_index(),
+        nodes[&1].log().last_index()
+    );
+}
+
+#[test]
+fn a_reordered_stream_costs_each_batch_at_most_one_more() {
+    // A leader streams batches to a follower it knows to match (Replicate)
+    // without waiting for answers. Out of order, the follower rejects each
+    // batch that arrives before the one it follows (Figure 2) but keeps a copy
+    // for when the hole is filled; the leader sends again only the batch at the
+    // hole, once per rejection that tells something new. In order nothing is
+    // sent twice.
+    let (batches, appends, _) = stream(600, 4, 0, 0, u64::MAX);
+    assert_eq!(
+        appends, batches,
+        "in order: {appends} AppendEntries for {batches} batches"
+    );
+    // Every message in a random order of all those in flight, 30 % duplicated,
+    // a heartbeat every 20 deliveries (each may send the first batch not
+    // acknowledged again): at most one batch more per batch, plus one per
+    // heartbeat. (Before, each rejection sent the whole backlog again, and
+    // each of those batches' rejections did the same.)
+    for seed in 1..=30 {
+        let (batches, appends, heartbeats) = stream(600, 4, seed, 30, 20);
+        let bound = 2 * batches + heartbeats;
+        assert!(
+            appends <= bound,
+            "seed {seed}: {appends} AppendEntries for {batches} batches, bound {bound} (2 per batch + 1 per heartbeat, {heartbeats} heartbeats)"
         );
     }
 }

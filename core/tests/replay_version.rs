@@ -16,7 +16,7 @@ use raftchat_core::Outcome;
 use std::path::PathBuf;
 
 /// The replay version this fingerprint was taken under, and the fingerprint.
-const FINGERPRINT: (u32, u64) = (1, 0x08b4_732e_dfb4_8387);
+const FINGERPRINT: (u32, u64) = (2, 0xf4d9_5a3e_5aa9_8334);
 
 /// FNV-1a over 64-bit words: stable across Rust versions and platforms (the
 /// standard hasher promises neither).
