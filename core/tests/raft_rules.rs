@@ -942,20 +942,26 @@ fn install_snapshot_arrives_in_chunks_each_resetting_the_election_timer() {
     assert_eq!(ready.snapshot_installed.map(|s| s.meta), Some(meta));
 }
 
-#[test]
-fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
+fn propose_chat(r: &mut R, seq: u64) {
+    let command = format!("m{seq}");
+    r.propose(
+        4,
+        Request {
+            client: 1,
+            seq,
+            command,
+        },
+    );
+}
+
+/// A settled leader whose entries 1..=3 are committed and compacted into a
+/// 2,500-byte snapshot, just told that node 3 holds nothing: the snapshot's
+/// first chunk is in its next `Ready`.
+fn leader_owing_node_3_a_snapshot() -> R {
     let mut r = settled_leader();
     // Two more entries, applied: compact them all away.
-    for seq in 1..=2 {
-        r.propose(
-            4,
-            Request {
-                client: 1,
-                seq,
-                command: format!("m{seq}"),
-            },
-        );
-    }
+    propose_chat(&mut r, 1);
+    propose_chat(&mut r, 2);
     r.take_written();
     // Node 3 answers its first probe (it holds nothing): the leader streams
     // entries 1..=3 to it, which are lost.
@@ -966,24 +972,23 @@ fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
     r.compact(3, std::sync::Arc::from(vec![7u8; 2500])).unwrap();
     // Node 3 still has nothing: a later append is rejected and it gets the
     // snapshot, in chunks of 1024 bytes, one at a time.
-    r.step(
-        6,
-        msg(
-            3,
-            1,
-            2,
-            MessageBody::AppendEntriesReply {
-                prev_log_index: 3,
-                success: false,
-                match_index: 0,
-                hint: Some(ConflictHint {
-                    term: None,
-                    index: 1,
-                    held: None,
-                }),
-            },
-        ),
-    );
+    let gap = MessageBody::AppendEntriesReply {
+        prev_log_index: 3,
+        success: false,
+        match_index: 0,
+        hint: Some(ConflictHint {
+            term: None,
+            index: 1,
+            held: None,
+        }),
+    };
+    r.step(6, msg(3, 1, 2, gap));
+    r
+}
+
+#[test]
+fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
+    let mut r = leader_owing_node_3_a_snapshot();
     let chunks: Vec<(u64, usize, bool)> = r
         .take_written()
         .messages
@@ -1030,36 +1035,7 @@ fn a_leader_sends_a_snapshot_when_the_entries_a_follower_needs_are_compacted() {
 fn a_snapshot_transfer_ends_though_replies_repeat_and_the_leader_compacts_again() {
     // As above: entries 1..=3 committed and compacted into a 2,500-byte
     // snapshot; node 3 needs it.
-    let mut r = settled_leader();
-    let propose = |r: &mut R, seq| {
-        let command = format!("m{seq}");
-        r.propose(
-            4,
-            Request {
-                client: 1,
-                seq,
-                command,
-            },
-        );
-    };
-    propose(&mut r, 1);
-    propose(&mut r, 2);
-    r.take_written();
-    r.step(5, accepted(3, 1, 2, 0, 0));
-    r.step(5, accepted(2, 1, 2, 1, 3));
-    r.take_written();
-    r.compact(3, std::sync::Arc::from(vec![7u8; 2500])).unwrap();
-    let gap = MessageBody::AppendEntriesReply {
-        prev_log_index: 3,
-        success: false,
-        match_index: 0,
-        hint: Some(ConflictHint {
-            term: None,
-            index: 1,
-            held: None,
-        }),
-    };
-    r.step(6, msg(3, 1, 2, gap));
+    let mut r = leader_owing_node_3_a_snapshot();
     let chunks = |r: &mut R| -> Vec<(Index, u64, bool)> {
         r.take_written()
             .messages
@@ -1090,8 +1066,8 @@ fn a_snapshot_transfer_ends_though_replies_repeat_and_the_leader_compacts_again(
     r.step(7, ack(3, 0, false));
     assert_eq!(chunks(&mut r), vec![]);
     // The leader commits two more entries and compacts again meanwhile.
-    propose(&mut r, 3);
-    propose(&mut r, 4);
+    propose_chat(&mut r, 3);
+    propose_chat(&mut r, 4);
     r.take_written();
     r.step(8, accepted(2, 1, 2, 3, 5));
     assert_eq!(r.commit_index(), 5);
