@@ -196,7 +196,7 @@ impl BareCore {
         loop {
             for n in self.nodes.iter_mut() {
                 if n.has_ready() {
-                    let ready = n.take_ready();
+                    let mut ready = n.take_ready();
                     // Every write is durable the moment it is handed out.
                     n.persisted(ready.write.done());
                     if n.id() == BARE_LEADER {
@@ -206,7 +206,10 @@ impl BareCore {
                             .filter(|e| matches!(e.payload, Payload::Command(_)))
                             .count() as u64;
                     }
-                    self.net.extend(ready.messages);
+                    // The message buffer goes back to the node, as the
+                    // simulator's and the bare nodes' drivers do.
+                    self.net.extend(ready.messages.drain(..));
+                    n.recycle_messages(ready.messages);
                 }
             }
             if self.net.is_empty() {
@@ -226,6 +229,7 @@ impl Load for BareCore {
         let t = Instant::now();
         while t.elapsed().as_secs_f64() < seconds {
             for _ in 0..64 {
+                self.nodes[0].reserve(BATCH);
                 for _ in 0..BATCH {
                     self.seq += 1;
                     self.nodes[0].propose(NOW_MS, request(self.seq));
