@@ -8,11 +8,12 @@
 
 use crate::state::Action;
 use crate::storage::{ClusterMeta, Disk, NodeDisk};
+use raftchat_core::node_map::NodeMap;
 use raftchat_core::sim::DiskWrite;
 use raftchat_core::storage::{AsyncStorage, PersistedState};
 use raftchat_core::{ChatCommand, Membership, NodeId};
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
@@ -31,7 +32,8 @@ enum Job {
 
 pub struct Persistence {
     disk: RefCell<Option<Rc<Disk>>>,
-    queues: RefCell<BTreeMap<NodeId, VecDeque<Job>>>,
+    /// Each node's writes not yet begun.
+    queues: RefCell<NodeMap<VecDeque<Job>>>,
     busy: RefCell<BTreeSet<NodeId>>,
     dispatch: Callback<Action>,
     last_estimate_ms: Cell<f64>,
@@ -88,7 +90,9 @@ impl Persistence {
             let busy = self.busy.borrow();
             for w in writes {
                 let node = w.node;
-                queues.entry(node).or_default().push_back(Job::Write(w));
+                queues
+                    .or_insert_with(node, VecDeque::new)
+                    .push_back(Job::Write(w));
                 if !busy.contains(&node) && !start.contains(&node) {
                     start.push(node);
                 }
@@ -113,7 +117,7 @@ impl Persistence {
         }
         {
             let mut queues = self.queues.borrow_mut();
-            let q = queues.entry(node).or_default();
+            let q = queues.or_insert_with(node, VecDeque::new);
             q.clear();
             q.push_back(Job::Delete);
         }
@@ -130,7 +134,7 @@ impl Persistence {
         }
         {
             let mut queues = self.queues.borrow_mut();
-            let q = queues.entry(node).or_default();
+            let q = queues.or_insert_with(node, VecDeque::new);
             q.clear();
             q.push_back(Job::Replace(state));
         }
@@ -147,7 +151,7 @@ impl Persistence {
     /// A crash: writes of this node not yet begun are lost. (One in progress
     /// completes or not, as on a real disk; its confirmation is then ignored.)
     pub fn discard(&self, node: NodeId) {
-        if let Some(q) = self.queues.borrow_mut().get_mut(&node) {
+        if let Some(q) = self.queues.borrow_mut().get_mut(node) {
             q.clear();
         }
     }
@@ -157,7 +161,7 @@ impl Persistence {
             let next = self
                 .queues
                 .borrow_mut()
-                .get_mut(&node)
+                .get_mut(node)
                 .and_then(VecDeque::pop_front);
             let (Some(job), Some(disk)) = (next, self.disk.borrow().clone()) else {
                 self.busy.borrow_mut().remove(&node);

@@ -15,6 +15,7 @@ use raftchat_core::bugs::{Bug, BugSet};
 use raftchat_core::chat::ChatCommand;
 use raftchat_core::checker::Violation;
 use raftchat_core::lesson::Lesson;
+use raftchat_core::node_map::NodeMap;
 use raftchat_core::recipe::{Action as Run, Recipe};
 use raftchat_core::sim::{Simulator, MAX_NODES};
 use raftchat_core::storage::PersistedState;
@@ -273,7 +274,7 @@ pub struct AppState {
     pub author: String,
     /// Next sequence number of each pane's client (client id = node id).
     next_seq: BTreeMap<NodeId, u64>,
-    pub pane_status: Rc<BTreeMap<NodeId, PaneStatus>>,
+    pub pane_status: Rc<NodeMap<PaneStatus>>,
     pub selection: Selection,
     pub projector: bool,
     pub help: bool,
@@ -756,7 +757,7 @@ impl AppState {
         if !events.is_empty() {
             self.event_count += events.len() as u64;
             let feed = Rc::make_mut(&mut self.feed);
-            let mut status = None::<BTreeMap<NodeId, PaneStatus>>;
+            let mut status = None::<NodeMap<PaneStatus>>;
             for (i, e) in events.iter().enumerate() {
                 if let raftchat_core::sim::EventKind::ClientOutcome {
                     node,

@@ -144,9 +144,13 @@ fn bad_chat_input_is_refused_with_a_reason_and_nothing_is_sent() {
         },
     );
     assert!(
-        s.pane_status[&2].text.contains("empty"),
+        s.pane_status
+            .get(2)
+            .expect("a status under the pane")
+            .text
+            .contains("empty"),
         "{:?}",
-        s.pane_status[&2]
+        s.pane_status.get(2).expect("a status under the pane")
     );
     let s = reduce(
         s,
@@ -156,11 +160,15 @@ fn bad_chat_input_is_refused_with_a_reason_and_nothing_is_sent() {
         },
     );
     assert!(
-        s.pane_status[&2].text.contains("limit is 500"),
+        s.pane_status
+            .get(2)
+            .expect("a status under the pane")
+            .text
+            .contains("limit is 500"),
         "{:?}",
-        s.pane_status[&2]
+        s.pane_status.get(2).expect("a status under the pane")
     );
-    assert!(!s.pane_status[&2].ok);
+    assert!(!s.pane_status.get(2).expect("a status under the pane").ok);
     assert_eq!(s.event_count, events, "nothing reached the cluster");
 }
 
@@ -184,9 +192,13 @@ fn html_in_a_message_arrives_as_text_on_every_replica() {
         assert_eq!(n.chat[0].author(), "student");
     }
     assert!(
-        s.pane_status[&3].text.contains("committed at index"),
+        s.pane_status
+            .get(3)
+            .expect("a status under the pane")
+            .text
+            .contains("committed at index"),
         "{:?}",
-        s.pane_status[&3]
+        s.pane_status.get(3).expect("a status under the pane")
     );
 }
 

@@ -27,6 +27,7 @@
 //! All of these hold across membership changes: they are stated over every
 //! server that ever ran, whatever configuration it was in.
 
+use crate::node_map::NodeMap;
 use crate::sim::Simulator;
 use crate::state_machine::{AppliedKind, Replica, StateMachine};
 use crate::types::*;
@@ -158,7 +159,7 @@ pub struct Checker<C> {
     acks_checked: u64,
     nevers_checked: u64,
     reads_checked: u64,
-    nodes: BTreeMap<NodeId, NodeState>,
+    nodes: NodeMap<NodeState>,
     /// The first violation of each property found so far.
     violations: Vec<Violation>,
 }
@@ -176,7 +177,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Default for Checker<C> {
             acks_checked: 0,
             nevers_checked: 0,
             reads_checked: 0,
-            nodes: BTreeMap::new(),
+            nodes: NodeMap::default(),
             violations: Vec::new(),
         }
     }
@@ -236,7 +237,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             let Some(node) = view.node else { continue };
             let raft = node.raft();
             let log = raft.log();
-            let st = self.nodes.entry(id).or_default();
+            let st = self.nodes.or_insert_with(id, NodeState::default);
             if st.incarnation != view.incarnation {
                 *st = NodeState {
                     incarnation: view.incarnation,

@@ -25,6 +25,7 @@ pub mod experiment;
 pub mod lesson;
 pub mod log;
 pub mod node;
+pub mod node_map;
 pub mod packed;
 pub mod plot;
 pub mod progress;

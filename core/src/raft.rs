@@ -23,6 +23,7 @@
 use crate::bugs::{Bug, BugSet};
 use crate::early::EarlyAppends;
 use crate::log::RaftLog;
+use crate::node_map::NodeMap;
 use crate::progress::{Progress, ProgressState};
 use crate::rng::Rng;
 use crate::storage::{DurableWrite, HardState, PersistedState};
@@ -329,9 +330,8 @@ pub struct Raft<C> {
     snapshot: Option<Snapshot>,
     /// Followers: a snapshot being received.
     incoming: Option<IncomingSnapshot>,
-    /// Leaders: the snapshot being sent to each follower in `Snapshot` state
-    /// (a few peers: a list, not a map).
-    snapshots_out: Vec<(NodeId, Snapshot)>,
+    /// Leaders: the snapshot being sent to each follower in `Snapshot` state.
+    snapshots_out: NodeMap<Snapshot>,
     /// Followers: AppendEntries that arrived before the batch they follow.
     early: EarlyAppends<C>,
     /// Followers: the last term in which this server accepted an
@@ -392,7 +392,7 @@ impl<C: Clone> Raft<C> {
             incoming: None,
             early: EarlyAppends::default(),
             accepted_term: 0,
-            snapshots_out: Vec::new(),
+            snapshots_out: NodeMap::default(),
             catch_up: None,
             cfg,
         };
@@ -1863,14 +1863,13 @@ impl<C: Clone> Raft<C> {
         // leader compacts again meanwhile: starting over with each newer one,
         // a transfer slower than compaction would never end. (The follower
         // then needs only the entries after it, or the next snapshot.)
-        let (snap, offset) = match self.snapshots_out.iter().find(|(p, _)| *p == peer) {
-            Some((_, snap)) if snap.meta.index == index => (snap.clone(), offset),
+        let (snap, offset) = match self.snapshots_out.get(peer) {
+            Some(snap) if snap.meta.index == index => (snap.clone(), offset),
             _ => {
                 let Some(snap) = self.snapshot.clone() else {
                     return false;
                 };
-                self.snapshots_out.retain(|(p, _)| *p != peer);
-                self.snapshots_out.push((peer, snap.clone()));
+                self.snapshots_out.insert(peer, snap.clone());
                 (snap, 0)
             }
         };
@@ -2014,7 +2013,7 @@ impl<C: Clone> Raft<C> {
             let was_sending =
                 matches!(pr.state, ProgressState::Snapshot { index: i, .. } if i <= index);
             if was_sending {
-                self.snapshots_out.retain(|(p, _)| *p != from);
+                self.snapshots_out.remove(from);
                 let Some(pr) = self.progress.get_mut(&from) else {
                     return;
                 };

@@ -253,7 +253,7 @@ pub fn app() -> Html {
             <section class="chats" aria-label="chat replicas">
                 { for view.nodes.iter().map(|n| html! {
                     <ChatPane key={n.id} node={n.clone()}
-                        status={state.pane_status.get(&n.id).cloned()}
+                        status={state.pane_status.get(n.id).cloned()}
                         {highlight} violated={involved.contains(&n.id)}
                         pointed={pointed.chats.contains(&n.id)}
                         starting={state.starting()}
