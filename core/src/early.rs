@@ -152,6 +152,48 @@ mod tests {
         assert!(early.is_empty());
     }
 
+    /// The sorted queue against the map it replaced (the rule as first
+    /// written, with a `BTreeMap`), on random holds and takes.
+    #[test]
+    fn it_holds_and_hands_out_what_a_map_by_prev_log_index_would() {
+        use std::collections::BTreeMap;
+        let mut rng = crate::rng::Rng::new(7);
+        for _ in 0..200 {
+            let mut early = EarlyAppends::default();
+            let mut model: BTreeMap<Index, Message<String>> = BTreeMap::new();
+            for _ in 0..400 {
+                if rng.chance(0.7) {
+                    let prev = rng.uniform(0, 300);
+                    let msg = append(rng.uniform(1, 3), prev, rng.uniform(1, 4));
+                    let held = match model.get(&prev) {
+                        Some(m) if entries_in(m) >= entries_in(&msg) => true,
+                        Some(_) => model.insert(prev, msg.clone()).is_some(),
+                        None if model.len() >= MAX_EARLY_APPENDS => false,
+                        None => model.insert(prev, msg.clone()).is_none(),
+                    };
+                    assert_eq!(early.hold(prev, msg), held);
+                } else {
+                    let (last, term) = (rng.uniform(0, 300), rng.uniform(1, 3));
+                    let expected = loop {
+                        let Some(entry) = model.first_entry() else {
+                            break None;
+                        };
+                        if *entry.key() > last {
+                            break None;
+                        }
+                        let m = entry.remove();
+                        if m.term == term {
+                            break Some(m);
+                        }
+                    };
+                    assert_eq!(early.next_ready(last, term), expected);
+                }
+                assert_eq!(early.len(), model.len());
+                assert_eq!(early.first_held(), model.keys().next().copied());
+            }
+        }
+    }
+
     #[test]
     fn a_full_buffer_holds_nothing_more() {
         let mut early = EarlyAppends::default();
