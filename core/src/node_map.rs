@@ -57,14 +57,6 @@ impl<V> NodeMap<V> {
     pub fn clear(&mut self) {
         self.0.clear();
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -74,12 +66,12 @@ mod tests {
     #[test]
     fn one_value_per_node_found_by_key() {
         let mut m = NodeMap::default();
-        assert!(m.is_empty());
+        assert_eq!(m.get(3), None);
         m.insert(3, "a");
         m.insert(1, "b");
         m.insert(3, "c");
         assert_eq!(
-            (m.len(), m.get(3), m.get(1), m.get(2)),
+            (m.0.len(), m.get(3), m.get(1), m.get(2)),
             (2, Some(&"c"), Some(&"b"), None)
         );
         *m.or_insert_with(2, || "d") = "e";
@@ -88,10 +80,10 @@ mod tests {
         assert_eq!(m.remove(3), Some("c"));
         assert_eq!(m.remove(3), None);
         assert_eq!(
-            (m.len(), m.get(1), m.get(2), m.get(3)),
+            (m.0.len(), m.get(1), m.get(2), m.get(3)),
             (2, Some(&"f"), Some(&"e"), None)
         );
         m.clear();
-        assert_eq!((m.len(), m.get(1)), (0, None));
+        assert_eq!((m.0.len(), m.get(1)), (0, None));
     }
 }
