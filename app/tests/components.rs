@@ -132,6 +132,11 @@ fn a_paused_or_idle_frame_changes_nothing_and_redraws_nothing() {
     assert!(Rc::ptr_eq(&paused, &after), "a paused run does not move");
 }
 
+/// The status line under node `node`'s chat pane (the test fails without one).
+fn pane_status(s: &AppState, node: raftchat_core::NodeId) -> &raftchat_app::state::PaneStatus {
+    s.pane_status.get(node).expect("a status under the pane")
+}
+
 #[wasm_bindgen_test]
 fn bad_chat_input_is_refused_with_a_reason_and_nothing_is_sent() {
     let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
@@ -144,13 +149,9 @@ fn bad_chat_input_is_refused_with_a_reason_and_nothing_is_sent() {
         },
     );
     assert!(
-        s.pane_status
-            .get(2)
-            .expect("a status under the pane")
-            .text
-            .contains("empty"),
+        pane_status(&s, 2).text.contains("empty"),
         "{:?}",
-        s.pane_status.get(2).expect("a status under the pane")
+        pane_status(&s, 2)
     );
     let s = reduce(
         s,
@@ -160,15 +161,11 @@ fn bad_chat_input_is_refused_with_a_reason_and_nothing_is_sent() {
         },
     );
     assert!(
-        s.pane_status
-            .get(2)
-            .expect("a status under the pane")
-            .text
-            .contains("limit is 500"),
+        pane_status(&s, 2).text.contains("limit is 500"),
         "{:?}",
-        s.pane_status.get(2).expect("a status under the pane")
+        pane_status(&s, 2)
     );
-    assert!(!s.pane_status.get(2).expect("a status under the pane").ok);
+    assert!(!pane_status(&s, 2).ok);
     assert_eq!(s.event_count, events, "nothing reached the cluster");
 }
 
@@ -192,13 +189,9 @@ fn html_in_a_message_arrives_as_text_on_every_replica() {
         assert_eq!(n.chat[0].author(), "student");
     }
     assert!(
-        s.pane_status
-            .get(3)
-            .expect("a status under the pane")
-            .text
-            .contains("committed at index"),
+        pane_status(&s, 3).text.contains("committed at index"),
         "{:?}",
-        s.pane_status.get(3).expect("a status under the pane")
+        pane_status(&s, 3)
     );
 }
 
