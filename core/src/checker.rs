@@ -131,8 +131,6 @@ struct NodeState {
     /// base), the log has only grown at the end since.
     log_truncations: u64,
     commit_checked: Index,
-    /// Position in the replica's applied history checked so far.
-    applied_checked: u64,
     /// As leader: the term in which its log was found complete, and how many
     /// entries of `commit_order` were checked.
     completeness: Option<(Term, usize)>,
@@ -159,6 +157,9 @@ pub struct Checker<C> {
     acks_checked: u64,
     nevers_checked: u64,
     reads_checked: u64,
+    /// Position in the simulator's applied records checked so far (a checker
+    /// that starts on a running simulator starts at the first one it keeps).
+    applied_checked: Option<u64>,
     nodes: NodeMap<NodeState>,
     /// The first violation of each property found so far.
     violations: Vec<Violation>,
@@ -177,6 +178,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Default for Checker<C> {
             acks_checked: 0,
             nevers_checked: 0,
             reads_checked: 0,
+            applied_checked: None,
             nodes: NodeMap::default(),
             violations: Vec::new(),
         }
@@ -433,7 +435,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                 st.completeness = None;
             }
 
-            // State Machine Safety and exactly-once application.
+            // Entries are applied only once committed.
             let replica = node.replica();
             if replica.last_applied() > commit {
                 found!(fail(
@@ -444,104 +446,108 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                     ),
                 ));
             }
-            let Some(unchecked) = replica.history().since(st.applied_checked) else {
-                found!(fail(
-                    "Checker",
-                    format!(
-                        "node {id} applied more than {} entries between two checks: call the checker more often",
-                        crate::state_machine::HISTORY_WINDOW
-                    ),
-                ));
-                st.applied_checked = replica.history().end();
-                continue;
-            };
-            for a in unchecked {
-                // Every replica at one index has applied the same history.
-                match self.digests.get(&a.index) {
-                    Some(&d) if d != a.digest => {
-                        let rule = if a.kind == AppliedKind::Snapshot {
-                            "Snapshot agrees with log"
-                        } else {
-                            "State Machine Safety"
-                        };
-                        found!(fail(
-                            rule,
-                            format!(
-                                "node {id} at index {} ({:?}) has history digest {:x}, other replicas had {d:x} there",
-                                a.index, a.kind, a.digest
-                            ),
-                        )
-                        .at(&[id], Some(a.index)));
-                    }
-                    Some(_) => {}
-                    None => {
-                        self.digests.insert(a.index, a.digest);
-                    }
-                }
-                if a.kind == AppliedKind::Snapshot {
-                    continue;
-                }
-                match self.applied.get(&a.index) {
-                    Some(&(term, kind)) if (term, kind) != (a.term, a.kind) => {
-                        found!(fail(
-                            "State Machine Safety",
-                            format!(
-                                "node {id} applied {:?} at index {} (term {}), another replica applied {kind:?} (term {term})",
-                                a.kind, a.index, a.term
-                            ),
-                        )
-                        .at(&[id], Some(a.index)));
-                    }
-                    Some(_) => {}
-                    None => {
-                        self.applied.insert(a.index, (a.term, a.kind));
-                    }
-                }
-                let first = match a.kind {
-                    AppliedKind::Command { client, seq } => Some((
-                        client,
-                        seq,
-                        *self.first_applied.entry((client, seq)).or_insert(a.index),
-                    )),
-                    AppliedKind::Duplicate {
-                        client,
-                        seq,
-                        original,
-                    } => Some((
-                        client,
-                        seq,
-                        *self.first_applied.entry((client, seq)).or_insert(original),
-                    )),
-                    _ => None,
-                };
-                if let Some((client, seq, first)) = first {
-                    if sim.never_promised(client, seq) {
-                        found!(fail(
-                            "Failed means never committed",
-                            format!(
-                                "request {client}/{seq} was reported as never to commit, and node {id} applied it at index {}",
-                                a.index
-                            ),
-                        )
-                        .at(&[id], Some(a.index)));
-                    }
-                    let here = match a.kind {
-                        AppliedKind::Duplicate { original, .. } => original,
-                        _ => a.index,
+        }
+
+        // State Machine Safety and exactly-once application, on every record
+        // the replicas applied since the last call.
+        let applied = sim.applied();
+        let from = *self.applied_checked.get_or_insert(applied.start());
+        let unchecked = applied.since(from).or_else(|| {
+            found!(fail(
+                "Checker",
+                format!(
+                    "the replicas applied more entries between two checks than the simulator keeps (those of the last step and {} before): call the checker after every step",
+                    crate::sim::APPLIED_WINDOW
+                ),
+            ));
+            applied.since(applied.start())
+        });
+        for &(id, a) in unchecked.into_iter().flatten() {
+            // Every replica at one index has applied the same history.
+            match self.digests.get(&a.index) {
+                Some(&d) if d != a.digest => {
+                    let rule = if a.kind == AppliedKind::Snapshot {
+                        "Snapshot agrees with log"
+                    } else {
+                        "State Machine Safety"
                     };
-                    if first != here {
-                        found!(fail(
-                            "Exactly once",
-                            format!(
-                                "request {client}/{seq} applied at index {here} on node {id} and at index {first} before"
-                            ),
-                        )
-                        .at(&[id], Some(here)));
-                    }
+                    found!(fail(
+                        rule,
+                        format!(
+                            "node {id} at index {} ({:?}) has history digest {:x}, other replicas had {d:x} there",
+                            a.index, a.kind, a.digest
+                        ),
+                    )
+                    .at(&[id], Some(a.index)));
+                }
+                Some(_) => {}
+                None => {
+                    self.digests.insert(a.index, a.digest);
                 }
             }
-            st.applied_checked = replica.history().end();
+            if a.kind == AppliedKind::Snapshot {
+                continue;
+            }
+            match self.applied.get(&a.index) {
+                Some(&(term, kind)) if (term, kind) != (a.term, a.kind) => {
+                    found!(fail(
+                        "State Machine Safety",
+                        format!(
+                            "node {id} applied {:?} at index {} (term {}), another replica applied {kind:?} (term {term})",
+                            a.kind, a.index, a.term
+                        ),
+                    )
+                    .at(&[id], Some(a.index)));
+                }
+                Some(_) => {}
+                None => {
+                    self.applied.insert(a.index, (a.term, a.kind));
+                }
+            }
+            let first = match a.kind {
+                AppliedKind::Command { client, seq } => Some((
+                    client,
+                    seq,
+                    *self.first_applied.entry((client, seq)).or_insert(a.index),
+                )),
+                AppliedKind::Duplicate {
+                    client,
+                    seq,
+                    original,
+                } => Some((
+                    client,
+                    seq,
+                    *self.first_applied.entry((client, seq)).or_insert(original),
+                )),
+                _ => None,
+            };
+            if let Some((client, seq, first)) = first {
+                if sim.never_promised(client, seq) {
+                    found!(fail(
+                        "Failed means never committed",
+                        format!(
+                            "request {client}/{seq} was reported as never to commit, and node {id} applied it at index {}",
+                            a.index
+                        ),
+                    )
+                    .at(&[id], Some(a.index)));
+                }
+                let here = match a.kind {
+                    AppliedKind::Duplicate { original, .. } => original,
+                    _ => a.index,
+                };
+                if first != here {
+                    found!(fail(
+                        "Exactly once",
+                        format!(
+                            "request {client}/{seq} applied at index {here} on node {id} and at index {first} before"
+                        ),
+                    )
+                    .at(&[id], Some(here)));
+                }
+            }
         }
+        self.applied_checked = Some(applied.end());
 
         // Every acknowledged request was applied exactly once, at its index.
         let behind = |what| {

@@ -107,6 +107,8 @@ pub struct Node<M: StateMachine> {
     /// replica has applied past the index without applying the request,
     /// that copy is dead ([`Node::settle_dead_copies`]).
     accepted_at: VecDeque<(Index, (ClientId, u64))>,
+    /// The record of the snapshot the replica was rebuilt from at start.
+    restored: Option<Applied>,
 }
 
 /// Records that `key` was appended at `index`, replacing what was recorded
@@ -150,9 +152,10 @@ impl<M: StateMachine> Node<M> {
         let mut replica = Replica::default();
         // Restart rebuilds from the snapshot, then from the log as the commit
         // index is learned again.
-        if let Some(snap) = raft.snapshot() {
-            replica.restore(&snap.meta, &snap.data)?;
-        }
+        let restored = match raft.snapshot() {
+            Some(snap) => Some(replica.restore(&snap.meta, &snap.data)?),
+            None => None,
+        };
         let mut node = Node {
             raft,
             replica,
@@ -162,6 +165,7 @@ impl<M: StateMachine> Node<M> {
             request_timeout_ms,
             log_bytes: 0,
             accepted_at: VecDeque::new(),
+            restored,
         };
         node.recount_log_bytes();
         Ok(node)
@@ -216,6 +220,11 @@ impl<M: StateMachine> Node<M> {
     }
     pub fn replica(&self) -> &Replica<M> {
         &self.replica
+    }
+    /// The record of the snapshot the replica was rebuilt from when this node
+    /// started (restarted from storage that holds one), for the checker.
+    pub fn restored(&self) -> Option<Applied> {
+        self.restored
     }
     /// The requests submitted here and not yet ended, in (client, seq) order.
     fn pending_keys(&self) -> Vec<(ClientId, u64)> {
@@ -432,8 +441,7 @@ impl<M: StateMachine> Node<M> {
         let mut ended = Vec::new();
         if let Some(snap) = snapshot {
             if snap.meta.index > self.replica.last_applied() {
-                self.replica.restore(&snap.meta, &snap.data)?;
-                applied.extend(self.replica.history().last().copied());
+                applied.push(self.replica.restore(&snap.meta, &snap.data)?);
                 // Requests the snapshot shows applied have committed.
                 for (client, seq) in self.pending_keys() {
                     if let Some((index, term)) = self.replica.applied_at(client, seq) {

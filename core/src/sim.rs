@@ -41,6 +41,10 @@ fn check_duration(name: &str, ms: u64) -> Result<(), String> {
 /// run's memory stays bounded. Positions stay absolute.
 pub const RECORD_WINDOW: usize = 65_536;
 
+/// How many of the latest applied records the simulator keeps beyond those of
+/// the current step: a checker called after every step sees each one.
+pub const APPLIED_WINDOW: usize = 512;
+
 /// The network between the nodes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NetConfig {
@@ -674,6 +678,9 @@ pub struct Simulator<M: StateMachine> {
     never_promised: FxHashMap<(ClientId, u64), NodeId>,
     /// What the last batch applied (a buffer reused from batch to batch).
     applied_buffer: Vec<Applied>,
+    /// What each replica applied, in order, for the checker: every record of
+    /// the current step and at least [`APPLIED_WINDOW`] before it.
+    applied: Records<(NodeId, Applied)>,
     /// The acknowledgement with the highest index so far.
     highest_ack: Option<(ClientId, u64, Index)>,
     stats: Stats,
@@ -811,6 +818,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             nevers: Records::new(RECORD_WINDOW),
             never_promised: FxHashMap::default(),
             applied_buffer: Vec::new(),
+            applied: Records::new(APPLIED_WINDOW),
             highest_ack: None,
             stats: Stats::default(),
             unsafe_send: None,
@@ -958,6 +966,13 @@ impl<M: StateMachine + 'static> Simulator<M> {
     pub fn history(&self) -> &Records<ClientRecord> {
         &self.history
     }
+    /// What the replicas applied, (node, record), in order: every record of
+    /// the last step, and at least [`APPLIED_WINDOW`] before (a checker called
+    /// after every step sees each one). A node that restarts from a snapshot
+    /// records it first.
+    pub fn applied(&self) -> &Records<(NodeId, Applied)> {
+        &self.applied
+    }
     /// Acknowledged requests: (client, seq, index), in order of acknowledgement.
     pub fn acks(&self) -> &Records<(ClientId, u64, Index)> {
         &self.acks
@@ -1055,6 +1070,8 @@ impl<M: StateMachine + 'static> Simulator<M> {
     /// the next one is the completion of a write the driver has not yet made
     /// durable ([`Simulator::waiting_for_disk`]): virtual time then waits for it.
     pub fn step(&mut self) -> bool {
+        // The previous step's records stay for the checker; older ones go.
+        self.applied.trim(|_| true);
         if let Some((node, handed_out)) = self.next_unconfirmed_write() {
             if !handed_out {
                 self.hand_out(node);
@@ -1660,6 +1677,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 return;
             }
         };
+        if let Some(a) = node.restored() {
+            self.applied.push((id, a));
+        }
         slot.node = Some(node);
         slot.last_write_done_ms = self.now_ms;
         if self.now_ms > 0 || slot.incarnation > 0 {
@@ -1987,6 +2007,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
             }
         };
         let served = node.serve_reads();
+        for &a in &applied {
+            self.applied.push((id, a));
+        }
         if self.record_events {
             for &a in &applied {
                 self.emit(EventKind::EntryApplied {

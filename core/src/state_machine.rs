@@ -2,7 +2,6 @@
 //! entries exactly once per client request (Raft thesis §6.3).
 
 use crate::packed;
-use crate::records::Records;
 use crate::types::{ClientId, Entry, Index, Payload, SnapshotMeta, Term};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -13,9 +12,6 @@ use std::sync::Arc;
 /// `SESSION_WINDOW` requests (by sequence number) was applied. Older records
 /// expire; see [`Session`].
 pub const SESSION_WINDOW: usize = 1024;
-
-/// How many of its latest [`Applied`] records a replica keeps for the checker.
-pub const HISTORY_WINDOW: usize = 4096;
 
 /// Where a command sits in the log, handed to the state machine with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,8 +35,9 @@ pub trait StateMachine: Default + Serialize + DeserializeOwned {
     }
 }
 
-/// What applying one entry did, kept so that the invariant checker can compare
-/// replicas.
+/// What applying one entry did: what the invariant checker compares across
+/// replicas. A replica hands each one out ([`Replica::apply`]) and keeps none;
+/// the simulator keeps the latest for the checker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AppliedKind {
     Noop,
@@ -296,7 +293,7 @@ struct LegacyImage<M> {
 /// ([`packed`]): about a fifth of the JSON's size and much faster to write.
 const SNAPSHOT_TAG: &[u8; 4] = b"RCS3";
 
-/// A state machine plus its client sessions and its record of applied entries.
+/// A state machine plus its client sessions and the digest of what it applied.
 /// Volatile: a restarted node rebuilds it by re-applying the committed log.
 #[derive(Clone, Debug)]
 pub struct Replica<M> {
@@ -306,8 +303,6 @@ pub struct Replica<M> {
     /// the state only.
     sessions: BTreeMap<ClientId, Session>,
     digest: u64,
-    /// The latest [`HISTORY_WINDOW`] (or more) applied records.
-    history: Records<Applied>,
     /// The size of the last snapshot written, to size the next one's buffer.
     last_snapshot_bytes: std::cell::Cell<usize>,
 }
@@ -319,7 +314,6 @@ impl<M: Default> Default for Replica<M> {
             last_applied: 0,
             sessions: BTreeMap::new(),
             digest: 0,
-            history: Records::new(HISTORY_WINDOW),
             last_snapshot_bytes: std::cell::Cell::new(0),
         }
     }
@@ -344,19 +338,8 @@ impl<M: StateMachine> Replica<M> {
         self.last_applied
     }
 
-    /// The latest applied records (at least [`HISTORY_WINDOW`] once that many
-    /// were applied), oldest first; positions count every record ever applied.
-    pub fn history(&self) -> &Records<Applied> {
-        &self.history
-    }
-
     pub fn digest(&self) -> u64 {
         self.digest
-    }
-
-    fn record(&mut self, applied: Applied) {
-        self.history.push(applied);
-        self.history.trim(|_| true);
     }
 
     /// Serializes the state machine and its sessions (a snapshot's data).
@@ -431,8 +414,9 @@ impl<M: StateMachine> Replica<M> {
         serde_json::to_string(&image).map_err(|e| e.to_string())
     }
 
-    /// Replaces the state with a snapshot's. On error nothing changes.
-    pub fn restore(&mut self, meta: &SnapshotMeta, data: &[u8]) -> Result<(), String> {
+    /// Replaces the state with a snapshot's; returns the record of it. On
+    /// error nothing changes.
+    pub fn restore(&mut self, meta: &SnapshotMeta, data: &[u8]) -> Result<Applied, String> {
         let image = Self::decode(meta, data)?;
         if image.last_applied != meta.index {
             return Err(format!(
@@ -444,13 +428,12 @@ impl<M: StateMachine> Replica<M> {
         self.sessions = image.sessions;
         self.last_applied = image.last_applied;
         self.digest = image.digest;
-        self.record(Applied {
+        Ok(Applied {
             index: meta.index,
             term: meta.term,
             kind: AppliedKind::Snapshot,
             digest: self.digest,
-        });
-        Ok(())
+        })
     }
 
     /// Where request (`client`, `seq`) was applied, if its session remembers.
@@ -519,14 +502,12 @@ impl<M: StateMachine> Replica<M> {
             AppliedKind::Expired { client, seq } => (5, client, seq),
         };
         self.digest = fold_digest(self.digest, [entry.index, entry.term, tag, a, b]);
-        let applied = Applied {
+        Applied {
             index: entry.index,
             term: entry.term,
             kind,
             digest: self.digest,
-        };
-        self.record(applied);
-        applied
+        }
     }
 }
 
@@ -592,9 +573,9 @@ mod tests {
     }
 
     #[test]
-    fn sessions_and_history_stay_bounded() {
+    fn sessions_stay_bounded() {
         let mut r = Replica::<ChatRoom>::default();
-        let n = 3 * HISTORY_WINDOW as u64;
+        let n = 3 * SESSION_WINDOW as u64 * 3;
         for i in 1..=n {
             r.apply(&chat(i, 1 + i % 3, i));
         }
@@ -602,15 +583,7 @@ mod tests {
             .sessions
             .values()
             .all(|s| s.applied.len() <= SESSION_WINDOW));
-        assert!(r.history().len() <= 2 * HISTORY_WINDOW);
-        assert_eq!(r.history().end(), n);
-        assert!(
-            r.history().since(0).is_none(),
-            "the oldest records are gone"
-        );
-        let last: Vec<_> = r.history().since(n - 1).unwrap().collect();
-        assert_eq!(last.len(), 1);
-        assert_eq!(last[0].index, n);
+        assert_eq!(r.sessions.len(), 3);
     }
 
     #[test]

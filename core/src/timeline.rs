@@ -397,6 +397,12 @@ impl Timeline {
             self.sim.run_until(target);
             return false;
         }
+        // First what happened outside the steps (a write the driver's disk
+        // confirmed, applied at once): the simulator keeps those records only
+        // until a few steps on.
+        if self.check(stop) {
+            return true;
+        }
         while self.sim.next_event_ms().is_some_and(|t| t <= target) {
             if !self.sim.step() {
                 return false; // waiting for the driver's disk
@@ -436,8 +442,9 @@ impl Timeline {
     /// is not recorded.
     pub fn act(&mut self, action: Action) -> Result<(), String> {
         let now = self.now_ms();
-        // As a replay will: every event up to now has run before the action.
-        self.sim.run_until(now);
+        // As a replay will: every event up to now has run before the action
+        // (checked, with the checker on).
+        self.run_checked(now, false);
         action.apply(&mut self.sim)?;
         self.check(true);
         if self.is_rewound() {
