@@ -157,9 +157,8 @@ pub struct Checker<C> {
     acks_checked: u64,
     nevers_checked: u64,
     reads_checked: u64,
-    /// Position in the simulator's applied records checked so far (a checker
-    /// that starts on a running simulator starts at the first one it keeps).
-    applied_checked: Option<u64>,
+    /// Position in the simulator's applied records checked so far.
+    applied_checked: u64,
     nodes: NodeMap<NodeState>,
     /// The first violation of each property found so far.
     violations: Vec<Violation>,
@@ -178,7 +177,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Default for Checker<C> {
             acks_checked: 0,
             nevers_checked: 0,
             reads_checked: 0,
-            applied_checked: None,
+            applied_checked: 0,
             nodes: NodeMap::default(),
             violations: Vec::new(),
         }
@@ -451,8 +450,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
         // State Machine Safety and exactly-once application, on every record
         // the replicas applied since the last call.
         let applied = sim.applied();
-        let from = *self.applied_checked.get_or_insert(applied.start());
-        let unchecked = applied.since(from).or_else(|| {
+        let unchecked = applied.since(self.applied_checked).or_else(|| {
             found!(fail(
                 "Checker",
                 format!(
@@ -547,7 +545,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
                 }
             }
         }
-        self.applied_checked = Some(applied.end());
+        self.applied_checked = applied.end();
 
         // Every acknowledged request was applied exactly once, at its index.
         let behind = |what| {

@@ -1360,3 +1360,39 @@ fn durations_longer_than_an_hour_are_refused() {
         .replace("\"latency_max_ms\":15", "\"latency_max_ms\":3600000");
     Recipe::from_json(&ok).unwrap();
 }
+
+/// The checker reads what the replicas applied from the simulator, which
+/// keeps only the last step's records and a window before: a checker called
+/// too rarely says so rather than passing what it never saw.
+#[test]
+fn a_checker_called_too_rarely_says_so() {
+    use raftchat_core::sim::APPLIED_WINDOW;
+    let cfg = SimConfig {
+        max_queued_requests: 1 << 16,
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+    sim.set_record_events(false);
+    let mut every_step = Checker::new();
+    run_checked(&mut sim, &mut every_step, 1_000);
+    let mut rarely = every_step.clone();
+    let leader = sim.leader().expect("a leader after 1 s");
+    let requests = (1..=4 * APPLIED_WINDOW as u64)
+        .map(|seq| req(1, seq, "rarely"))
+        .collect();
+    sim.submit_many(leader, requests).unwrap();
+    every_step.check(&sim).unwrap();
+    rarely.check(&sim).unwrap();
+    // Far more applied than the simulator keeps: one checker checks after
+    // every step, the other only at the end.
+    run_checked(&mut sim, &mut every_step, 2_000);
+    assert!(sim.applied().start() > 0, "the oldest records are gone");
+    let v = rarely
+        .check(&sim)
+        .expect_err("records it never saw were dropped");
+    assert_eq!(v.rule, "Checker", "{v}");
+    assert!(
+        v.detail.contains("call the checker after every step"),
+        "{v}"
+    );
+}
