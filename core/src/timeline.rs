@@ -397,12 +397,6 @@ impl Timeline {
             self.sim.run_until(target);
             return false;
         }
-        // First what happened outside the steps (a write the driver's disk
-        // confirmed, applied at once): the simulator keeps those records only
-        // until a few steps on.
-        if self.check(stop) {
-            return true;
-        }
         while self.sim.next_event_ms().is_some_and(|t| t <= target) {
             if !self.sim.step() {
                 return false; // waiting for the driver's disk
