@@ -1,7 +1,7 @@
 //! A list of records that keeps its latest ones: positions count from the first
 //! record ever pushed, and the oldest records go once there are many. The
-//! simulator's client history, acknowledgements and reads, and each replica's
-//! applied history, are kept this way so that memory stays bounded however long
+//! simulator's client history, acknowledgements and reads, and the replicas'
+//! applied records, are kept this way so that memory stays bounded however long
 //! a run goes; a reader (the checker) remembers its position and asks for what
 //! came after it.
 

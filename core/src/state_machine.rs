@@ -575,7 +575,8 @@ mod tests {
     #[test]
     fn sessions_stay_bounded() {
         let mut r = Replica::<ChatRoom>::default();
-        let n = 3 * SESSION_WINDOW as u64 * 3;
+        // Three clients, each applying three windows' worth of requests.
+        let n = 3 * (3 * SESSION_WINDOW as u64);
         for i in 1..=n {
             r.apply(&chat(i, 1 + i % 3, i));
         }
