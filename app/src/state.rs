@@ -1429,8 +1429,8 @@ impl AppState {
                         node,
                         client: node as u64,
                         seq,
-                        author: command.author.to_string(),
-                        text: command.text.to_string(),
+                        author: command.author().to_string(),
+                        text: command.text().to_string(),
                     });
                 }
                 Err(why) => {

@@ -75,7 +75,7 @@ pub fn chat_pane(p: &Props) -> Html {
                     }) }
                     { for n.tail.iter().map(|m| html! {
                         <li class="tail" data-testid="chat-tail" title={format!("index {}: in this node's log, not yet known to be committed", m.index)}>
-                            <b>{ &*m.words.author }</b>{": "}{ &*m.words.text }
+                            <b>{ m.words.author() }</b>{": "}{ m.words.text() }
                         </li>
                     }) }
                 </ol>
