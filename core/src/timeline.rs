@@ -507,17 +507,22 @@ impl Timeline {
             .or(b.checkpoints.first())
             .ok_or("the timeline has no checkpoint")?
             .clone();
+        let checker = match (checked, &cp.checker) {
+            (false, _) => None,
+            (true, Some(c)) => Some(c.clone()),
+            // Not reached: the first checkpoint always has a checker
+            // (`starting_from`) and is never thinned out. A checker made
+            // here would start mid-run and report what it never saw.
+            (true, None) => {
+                return Err("no checkpoint at or before this moment has the checker's state".into())
+            }
+        };
         self.sim = cp.sim.clone();
         // Re-simulated writes complete in virtual time; a driver with its own
         // disk turns it back on (and is handed the writes still pending).
         self.sim.set_external_disk(false);
         self.next_step = cp.next_step;
-        self.checker = match (checked, &cp.checker) {
-            (false, _) => None,
-            (true, Some(c)) => Some(c.clone()),
-            // Only a timeline restored from storage that never checked.
-            (true, None) => Some(Checker::new()),
-        };
+        self.checker = checker;
         self.new_violation = None;
         Ok(())
     }
