@@ -52,16 +52,35 @@ impl ChatCommand {
         &self.words[self.author_len..]
     }
 
-    /// The command's words, unchecked, in one allocation.
+    /// The command's words, unchecked, in one allocation: put side by side in
+    /// a reused buffer, then copied once into the shared one (building them
+    /// in a `String` of their own and converting it allocated twice).
     fn from_parts(author: &str, text: &str) -> Self {
-        let mut words = String::with_capacity(author.len() + text.len());
-        words.push_str(author);
-        words.push_str(text);
+        let words = JOIN_BUFFER.with_borrow_mut(|buffer| {
+            buffer.clear();
+            buffer.push_str(author);
+            buffer.push_str(text);
+            let words = Rc::<str>::from(buffer.as_str());
+            if buffer.capacity() > JOIN_BUFFER_KEPT_BYTES {
+                // Damaged or foreign data can hold long words: keep no more
+                // than a checked command needs.
+                *buffer = String::new();
+            }
+            words
+        });
         ChatCommand {
-            words: Rc::from(words),
+            words,
             author_len: author.len(),
         }
     }
+}
+
+/// The most a checked command's words take (4 bytes a character at most).
+const JOIN_BUFFER_KEPT_BYTES: usize = 4 * (MAX_AUTHOR_CHARS + MAX_TEXT_CHARS);
+
+thread_local! {
+    /// Where [`ChatCommand::from_parts`] puts a command's words together.
+    static JOIN_BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 impl std::fmt::Debug for ChatCommand {
@@ -104,16 +123,20 @@ impl ChatCommand {
         if text.is_empty() {
             return Err("the message is empty".into());
         }
-        let n = text.chars().count();
-        if n > MAX_TEXT_CHARS {
-            return Err(format!(
-                "the message has {n} characters; the limit is {MAX_TEXT_CHARS}"
-            ));
+        // A text has no more characters than bytes: count them only when
+        // the bytes are over the limit.
+        if text.len() > MAX_TEXT_CHARS {
+            let n = text.chars().count();
+            if n > MAX_TEXT_CHARS {
+                return Err(format!(
+                    "the message has {n} characters; the limit is {MAX_TEXT_CHARS}"
+                ));
+            }
         }
         if author.is_empty() {
             return Err("the author name is empty".into());
         }
-        if author.chars().count() > MAX_AUTHOR_CHARS {
+        if author.len() > MAX_AUTHOR_CHARS && author.chars().count() > MAX_AUTHOR_CHARS {
             return Err(format!(
                 "the author name is longer than {MAX_AUTHOR_CHARS} characters"
             ));
@@ -332,12 +355,44 @@ mod tests {
         assert!(ChatCommand::new("ada", "  ").is_err());
         assert!(ChatCommand::new("", "hi").is_err());
         assert!(ChatCommand::new("ada", &"x".repeat(MAX_TEXT_CHARS + 1)).is_err());
+        // The caps count characters, not bytes: at the cap in two-byte
+        // characters is accepted, one more is not.
+        let at_cap = "é".repeat(MAX_TEXT_CHARS);
+        assert!(at_cap.len() > MAX_TEXT_CHARS);
+        assert_eq!(ChatCommand::new("ada", &at_cap).unwrap().text(), at_cap);
+        let over = format!("{at_cap}é");
+        assert_eq!(
+            ChatCommand::new("ada", &over).unwrap_err(),
+            format!("the message has 501 characters; the limit is {MAX_TEXT_CHARS}")
+        );
+        let name_at_cap = "å".repeat(MAX_AUTHOR_CHARS);
+        assert!(ChatCommand::new(&name_at_cap, "hi").is_ok());
+        assert!(ChatCommand::new(&format!("{name_at_cap}å"), "hi").is_err());
+        assert!(ChatCommand::new(&"a".repeat(MAX_AUTHOR_CHARS + 1), "hi").is_err());
         let c = ChatCommand::new(" ada ", " <b>hi</b> ").unwrap();
         assert_eq!((c.author(), c.text()), ("ada", "<b>hi</b>"));
         // Stored as before: {"author": .., "text": ..}.
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(json, r#"{"author":"ada","text":"<b>hi</b>"}"#);
         assert_eq!(serde_json::from_str::<ChatCommand>(&json).unwrap(), c);
+    }
+
+    #[test]
+    fn words_read_back_whole_however_long_and_one_after_another() {
+        // Read-back words are unchecked: longer than any checked command
+        // (past the joining buffer's kept size), then short ones again.
+        let long = "ü".repeat(3 * JOIN_BUFFER_KEPT_BYTES);
+        let a = ChatCommand::from(ChatText {
+            author: "Ådå".into(),
+            text: long.as_str().into(),
+        });
+        let b = ChatCommand::from(ChatText {
+            author: "bo".into(),
+            text: "hi".into(),
+        });
+        assert_eq!((a.author(), a.text()), ("Ådå", long.as_str()));
+        assert_eq!((b.author(), b.text()), ("bo", "hi"));
+        assert!(JOIN_BUFFER.with_borrow(String::capacity) <= JOIN_BUFFER_KEPT_BYTES);
     }
 
     #[test]
