@@ -460,7 +460,7 @@ impl<C: Clone + PartialEq + std::fmt::Debug> Checker<C> {
             ));
             applied.since(applied.start())
         });
-        for &(id, a) in unchecked.into_iter().flatten() {
+        for &(a, id) in unchecked.into_iter().flatten() {
             // Every replica at one index has applied the same history.
             match self.digests.get(&a.index) {
                 Some(&d) if d != a.digest => {

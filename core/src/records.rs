@@ -59,6 +59,9 @@ impl<T> Records<T> {
     pub(crate) fn push(&mut self, item: T) {
         self.items.push_back(item);
     }
+    pub(crate) fn extend(&mut self, items: impl IntoIterator<Item = T>) {
+        self.items.extend(items);
+    }
     /// Past twice the window, drops the oldest records that are `done`, down
     /// to the window (so the cost is amortised).
     pub(crate) fn trim(&mut self, done: impl Fn(&T) -> bool) {

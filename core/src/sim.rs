@@ -680,7 +680,7 @@ pub struct Simulator<M: StateMachine> {
     applied_buffer: Vec<Applied>,
     /// What each replica applied, in order, for the checker: every record of
     /// the current step and at least [`APPLIED_WINDOW`] before it.
-    applied: Records<(NodeId, Applied)>,
+    applied: Records<(Applied, NodeId)>,
     /// The acknowledgement with the highest index so far.
     highest_ack: Option<(ClientId, u64, Index)>,
     stats: Stats,
@@ -970,7 +970,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
     /// the last step, and at least [`APPLIED_WINDOW`] before (a checker called
     /// after every step sees each one). A node that restarts from a snapshot
     /// records it first.
-    pub fn applied(&self) -> &Records<(NodeId, Applied)> {
+    pub fn applied(&self) -> &Records<(Applied, NodeId)> {
         &self.applied
     }
     /// Acknowledged requests: (client, seq, index), in order of acknowledgement.
@@ -1678,7 +1678,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             }
         };
         if let Some(a) = node.restored() {
-            self.applied.push((id, a));
+            self.applied.push((a, id));
         }
         slot.node = Some(node);
         slot.last_write_done_ms = self.now_ms;
@@ -2007,9 +2007,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             }
         };
         let served = node.serve_reads();
-        for &a in &applied {
-            self.applied.push((id, a));
-        }
+        self.applied.extend(applied.iter().map(|&a| (a, id)));
         if self.record_events {
             for &a in &applied {
                 self.emit(EventKind::EntryApplied {
