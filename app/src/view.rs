@@ -231,7 +231,7 @@ impl ClusterView {
                 let applied = n.replica().last_applied();
                 let chat = match prev {
                     Some(p) if same_life && p.last_applied == applied => p.chat.clone(),
-                    _ => Rc::new(n.replica().machine().messages().iter().cloned().collect()),
+                    _ => Rc::new(n.replica().machine().messages().cloned().collect()),
                 };
                 let commit = raft.commit_index();
                 let tail = match prev {

@@ -207,19 +207,40 @@ impl<'de> Deserialize<'de> for ChatMessage {
 /// so a replica's memory stays bounded however long the chat runs.
 pub const CHAT_WINDOW: usize = 500;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct ChatRoom {
-    /// The latest messages, at most [`CHAT_WINDOW`], oldest first.
-    messages: VecDeque<ChatMessage>,
+    /// The latest messages, at most [`CHAT_WINDOW`]: a ring, oldest at
+    /// `oldest` (0 until it is full). Once full, a new message takes the
+    /// oldest one's place field by field. (In a `VecDeque`, a message made
+    /// whole and pushed went through the stack across the push's possible
+    /// growth and was read back across narrower stores, a store-forwarding
+    /// stall: a third of applying a chat message, under load.)
+    ring: Vec<ChatMessage>,
+    oldest: usize,
     /// Every message ever applied, including those no longer kept.
     total: u64,
 }
 
+impl PartialEq for ChatRoom {
+    /// The same messages in the same order, and the same count (wherever
+    /// the ring starts).
+    fn eq(&self, other: &Self) -> bool {
+        self.total == other.total && self.messages().eq(other.messages())
+    }
+}
+
+impl Eq for ChatRoom {}
+
 /// A room as JSON shows it.
 #[derive(Serialize)]
 struct RoomFields<'a> {
-    messages: &'a VecDeque<ChatMessage>,
+    #[serde(serialize_with = "serialize_messages")]
+    messages: &'a ChatRoom,
     total: u64,
+}
+
+fn serialize_messages<S: serde::Serializer>(room: &&ChatRoom, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(room.messages())
 }
 
 /// A room as JSON stores it: snapshots of raftchat 0.1 kept every message and
@@ -237,22 +258,21 @@ impl Serialize for ChatRoom {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if s.is_human_readable() {
             return RoomFields {
-                messages: &self.messages,
+                messages: self,
                 total: self.total,
             }
             .serialize(s);
         }
         // About 16 bytes of numbers a message, and its words.
         let bytes: usize = self
-            .messages
-            .iter()
+            .messages()
             .map(|m| 16 + m.author().len() + m.text().len())
             .sum();
         packed::serialize(s, 8 + bytes, |p| {
             p.u64(self.total);
-            p.u64(self.messages.len() as u64);
+            p.u64(self.ring.len() as u64);
             let (mut index, mut term) = (0, 0);
-            for m in &self.messages {
+            for m in self.messages() {
                 p.str(m.author());
                 p.str(m.text());
                 p.u64(m.client);
@@ -306,7 +326,8 @@ impl From<StoredRoom> for ChatRoom {
         let excess = stored.messages.len().saturating_sub(CHAT_WINDOW);
         stored.messages.drain(..excess);
         ChatRoom {
-            messages: stored.messages,
+            ring: stored.messages.into(),
+            oldest: 0,
             total,
         }
     }
@@ -314,8 +335,9 @@ impl From<StoredRoom> for ChatRoom {
 
 impl ChatRoom {
     /// The latest messages (at most [`CHAT_WINDOW`]), oldest first.
-    pub fn messages(&self) -> &VecDeque<ChatMessage> {
-        &self.messages
+    pub fn messages(&self) -> impl DoubleEndedIterator<Item = &ChatMessage> + Clone {
+        let (newer, older) = self.ring.split_at(self.oldest.min(self.ring.len()));
+        older.iter().chain(newer)
     }
 
     /// How many messages were applied in all, including those no longer kept.
@@ -327,18 +349,26 @@ impl ChatRoom {
 impl StateMachine for ChatRoom {
     type Command = ChatCommand;
 
+    #[inline]
     fn apply(&mut self, meta: CommandMeta, command: &ChatCommand) {
-        if self.messages.len() == CHAT_WINDOW {
-            self.messages.pop_front();
-        }
         self.total += 1;
-        self.messages.push_back(ChatMessage {
-            words: command.clone(),
-            client: meta.client,
-            seq: meta.seq,
-            index: meta.index,
-            term: meta.term,
-        });
+        let words = command.clone();
+        if self.ring.len() < CHAT_WINDOW {
+            self.ring.push(ChatMessage {
+                words,
+                client: meta.client,
+                seq: meta.seq,
+                index: meta.index,
+                term: meta.term,
+            });
+        } else if let Some(slot) = self.ring.get_mut(self.oldest) {
+            slot.words = words;
+            slot.client = meta.client;
+            slot.seq = meta.seq;
+            slot.index = meta.index;
+            slot.term = meta.term;
+            self.oldest = (self.oldest + 1) % CHAT_WINDOW;
+        }
     }
 
     fn command_bytes(command: &ChatCommand) -> usize {
@@ -441,8 +471,63 @@ mod tests {
             room.apply(meta, &command);
         }
         assert_eq!(room.total_messages(), n);
-        assert_eq!(room.messages().len(), CHAT_WINDOW);
-        assert_eq!(room.messages().front().map(|m| m.index), Some(8));
-        assert_eq!(room.messages().back().map(|m| m.index), Some(n));
+        assert_eq!(room.messages().count(), CHAT_WINDOW);
+        assert_eq!(room.messages().next().map(|m| m.index), Some(8));
+        assert_eq!(room.messages().next_back().map(|m| m.index), Some(n));
+    }
+
+    #[test]
+    fn a_wrapped_room_lists_in_order_and_restores_equal_from_both_formats() {
+        let mut room = ChatRoom::default();
+        let n = 2 * CHAT_WINDOW as u64 + 123;
+        for i in 1..=n {
+            let meta = CommandMeta {
+                index: i,
+                term: 1 + i / 300,
+                client: 1 + i % 3,
+                seq: i,
+            };
+            let text = format!("message {i}");
+            room.apply(meta, &ChatCommand::new("ada", &text).unwrap());
+        }
+        // Oldest first, each message with its own words and place.
+        let listed: Vec<(u64, String)> = room
+            .messages()
+            .map(|m| (m.index, m.text().to_string()))
+            .collect();
+        let expected: Vec<(u64, String)> = (n - CHAT_WINDOW as u64 + 1..=n)
+            .map(|i| (i, format!("message {i}")))
+            .collect();
+        assert_eq!(listed, expected);
+        assert!(room
+            .messages()
+            .rev()
+            .map(|m| m.index)
+            .eq((n - CHAT_WINDOW as u64 + 1..=n).rev()));
+        // Restored rooms start their ring at the front: equal all the same,
+        // and they go on wrapping alike.
+        let mut binary: ChatRoom =
+            postcard::from_bytes(&postcard::to_allocvec(&room).unwrap()).unwrap();
+        let mut json: ChatRoom =
+            serde_json::from_str(&serde_json::to_string(&room).unwrap()).unwrap();
+        assert_eq!(binary, room);
+        assert_eq!(json, room);
+        let next = CommandMeta {
+            index: n + 1,
+            term: 9,
+            client: 1,
+            seq: n + 1,
+        };
+        let command = ChatCommand::new("bo", "one more").unwrap();
+        for r in [&mut room, &mut binary, &mut json] {
+            r.apply(next, &command);
+        }
+        assert_eq!(binary, room);
+        assert_eq!(json, room);
+        assert_eq!(room.messages().count(), CHAT_WINDOW);
+        // A room with other messages is not equal.
+        let mut other = room.clone();
+        other.apply(next, &command);
+        assert_ne!(other, room);
     }
 }

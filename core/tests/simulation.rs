@@ -39,7 +39,6 @@ fn chat_of(sim: &Simulator<ChatRoom>, id: NodeId) -> Vec<String> {
             n.replica()
                 .machine()
                 .messages()
-                .iter()
                 .map(|m| m.text().to_string())
                 .collect()
         })
@@ -1252,7 +1251,7 @@ fn a_long_saturating_run_keeps_the_simulator_and_every_replica_bounded() {
         let node = sim.node(id).and_then(|v| v.node).expect("every node up");
         let replica = node.replica();
         assert_eq!(replica.machine().total_messages(), 200_000, "node {id}");
-        assert_eq!(replica.machine().messages().len(), CHAT_WINDOW);
+        assert_eq!(replica.machine().messages().count(), CHAT_WINDOW);
         let snapshot = node.raft().snapshot().expect("the log was compacted");
         assert!(
             snapshot.data.len() < 256 * 1024,

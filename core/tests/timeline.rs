@@ -29,7 +29,6 @@ fn fingerprint(sim: &Simulator<ChatRoom>) -> String {
                     .replica()
                     .machine()
                     .messages()
-                    .iter()
                     .map(|m| format!("{}@{}", m.text(), m.index))
                     .collect();
                 out += &format!(

@@ -622,7 +622,8 @@ fn print_json(cfg: &RunConfig, r: &RunReport) {
         .node_ids()
         .map(|id| {
             let msgs = r.sim.node(id).and_then(|v| v.node).map(|n| {
-                serde_json::to_value(n.replica().machine().messages()).unwrap_or_default()
+                serde_json::to_value(n.replica().machine().messages().collect::<Vec<_>>())
+                    .unwrap_or_default()
             });
             (id.to_string(), msgs.unwrap_or(serde_json::Value::Null))
         })
