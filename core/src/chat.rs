@@ -207,7 +207,7 @@ impl<'de> Deserialize<'de> for ChatMessage {
 /// so a replica's memory stays bounded however long the chat runs.
 pub const CHAT_WINDOW: usize = 500;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ChatRoom {
     /// The latest messages, at most [`CHAT_WINDOW`]: a ring, oldest at
     /// `oldest` (0 until it is full). Once full, a new message takes the
@@ -230,6 +230,16 @@ impl PartialEq for ChatRoom {
 }
 
 impl Eq for ChatRoom {}
+
+impl std::fmt::Debug for ChatRoom {
+    /// As compared: the messages oldest first, and the count.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatRoom")
+            .field("messages", &self.messages().collect::<Vec<_>>())
+            .field("total", &self.total)
+            .finish()
+    }
+}
 
 /// A room as JSON shows it.
 #[derive(Serialize)]
@@ -525,6 +535,8 @@ mod tests {
         assert_eq!(binary, room);
         assert_eq!(json, room);
         assert_eq!(room.messages().count(), CHAT_WINDOW);
+        // Shown as compared: oldest first, wherever the ring starts.
+        assert_eq!(format!("{binary:?}"), format!("{room:?}"));
         // A room with other messages is not equal.
         let mut other = room.clone();
         other.apply(next, &command);
