@@ -218,22 +218,16 @@ impl Session {
         if i == self.applied.len() {
             self.applied.push_back((seq, index, term));
         } else {
-            // Out of line, the record made here: a record made once for both
-            // paths went through the stack, and the common push above read it
-            // back across three stores (a store-forwarding stall).
-            self.insert_out_of_order(i, (seq, index, term));
+            // The record made in each branch: one made once for both went
+            // through the stack, and the common push above read it back
+            // across three stores (a store-forwarding stall).
+            self.applied.insert(i, (seq, index, term));
         }
         if self.applied.len() > SESSION_WINDOW {
             if let Some((oldest, _, _)) = self.applied.pop_front() {
                 self.expired_through = self.expired_through.max(oldest);
             }
         }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn insert_out_of_order(&mut self, i: usize, record: (u64, Index, Term)) {
-        self.applied.insert(i, record);
     }
 }
 
