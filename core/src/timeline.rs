@@ -397,9 +397,13 @@ impl Timeline {
             self.sim.run_until(target);
             return false;
         }
-        while self.sim.next_event_ms().is_some_and(|t| t <= target) {
+        while let Some(next) = self.sim.next_event_ms().filter(|&t| t <= target) {
             if !self.sim.step() {
-                return false; // waiting for the driver's disk
+                // Waiting for the driver's disk: as in `Simulator::run_until`,
+                // virtual time stands at the write's completion, whether or
+                // not the checker is on.
+                self.sim.run_until(next);
+                return false;
             }
             if self.check(stop) {
                 return true;
@@ -431,14 +435,30 @@ impl Timeline {
             .is_some_and(|s| s.at_ms <= t_ms)
     }
 
+    /// Runs every event up to now (checked, with the checker on), as a replay
+    /// does before an action at this moment; returns the node whose write,
+    /// due by now, the driver's disk has not confirmed yet, if any. An action
+    /// must wait for it: applied now, it would land before that write's
+    /// completion, where a replay (with its simulated disk) puts it after.
+    pub fn held_at_now(&mut self) -> Option<NodeId> {
+        let now = self.now_ms();
+        self.run_checked(now, false);
+        let due = self.sim.next_event_ms().is_some_and(|t| t <= now);
+        self.sim.waiting_for_disk().filter(|_| due)
+    }
+
     /// Applies `action` now and records it. At a past moment this forks: the
     /// old branch keeps its future. An action that fails changes nothing and
-    /// is not recorded.
+    /// is not recorded; one made while the driver's disk holds this moment
+    /// ([`Timeline::held_at_now`]) fails.
     pub fn act(&mut self, action: Action) -> Result<(), String> {
         let now = self.now_ms();
-        // As a replay will: every event up to now has run before the action
-        // (checked, with the checker on).
-        self.run_checked(now, false);
+        // As a replay will: every event up to now has run before the action.
+        if let Some(node) = self.held_at_now() {
+            return Err(format!(
+                "node {node}'s disk has not yet confirmed a write due at {now} ms: an action now would land before it, and a replay would not repeat the run; act once the write is durable"
+            ));
+        }
         action.apply(&mut self.sim)?;
         self.check(true);
         if self.is_rewound() {

@@ -129,36 +129,129 @@ fn live_session(seed: u64, duration_ms: u64) -> (Timeline, Vec<Event>) {
     (t, events)
 }
 
+/// Replays `live`'s recipe (through JSON, as a file or a link would carry it)
+/// on a bare simulator, each step after every event up to its time, and
+/// asserts the same events and the same end state; and the page's way, as a
+/// timeline rebuilt from the recipe.
+fn assert_replays_exactly(seed: u64, live: &Timeline, live_events: &[Event]) {
+    let recipe = Recipe::from_json(&live.recipe().to_json()).unwrap();
+    let mut sim = Simulator::<ChatRoom>::new(recipe.config.clone()).unwrap();
+    let mut replayed = Vec::new();
+    for step in &recipe.steps {
+        sim.run_until(step.at_ms);
+        replayed.extend(sim.take_events());
+        step.action.apply(&mut sim).unwrap();
+    }
+    sim.run_until(recipe.end_ms);
+    replayed.extend(sim.take_events());
+    let shorter = replayed.len().min(live_events.len());
+    if let Some(i) = (0..shorter).find(|&i| replayed[i] != live_events[i]) {
+        panic!(
+            "seed {seed}: the event traces differ first at event {i}:\n  live:     {:?}\n  replayed: {:?}",
+            live_events[i], replayed[i]
+        );
+    }
+    assert_eq!(replayed.len(), live_events.len(), "seed {seed}");
+    assert_eq!(fingerprint(&sim), fingerprint(live.sim()), "seed {seed}");
+    let rebuilt = Timeline::from_recipe(&recipe).unwrap();
+    assert_eq!(
+        fingerprint(rebuilt.sim()),
+        fingerprint(live.sim()),
+        "seed {seed}"
+    );
+}
+
 #[test]
 fn a_recipe_replays_event_for_event_however_its_commands_fell_between_frames() {
     for seed in 1..=12 {
         let (live, live_events) = live_session(seed, 20_000);
-        let recipe = live.recipe();
-        assert!(recipe.steps.len() > 20, "seed {seed}: a busy session");
-        // Through JSON, as a file or a link would carry it.
-        let recipe = Recipe::from_json(&recipe.to_json()).unwrap();
-        let mut sim = Simulator::<ChatRoom>::new(recipe.config.clone()).unwrap();
-        let mut replayed = Vec::new();
-        for step in &recipe.steps {
-            sim.run_until(step.at_ms);
-            replayed.extend(sim.take_events());
-            step.action.apply(&mut sim).unwrap();
+        assert!(live.steps().len() > 20, "seed {seed}: a busy session");
+        assert_replays_exactly(seed, &live, &live_events);
+    }
+}
+
+/// The page's disk (IndexedDB) holds virtual time at each write's completion
+/// until the write is durable, with the checker on or off. A click must not
+/// land before a write due at its moment (a replay, with its simulated disk,
+/// runs every event up to an action's moment first): `Timeline::act` refuses
+/// while the disk holds the moment, and the page keeps the click until the
+/// write is durable. Clicks then land where a replay puts them.
+#[test]
+fn a_click_while_the_pages_disk_holds_the_moment_waits_and_replays_exactly() {
+    let end_ms = 8_000;
+    for (seed, checking) in (1..=6).flat_map(|seed| [(seed, true), (seed, false)]) {
+        let mut rng = Rng::new(seed ^ 0xd15c);
+        let mut t = Timeline::new(config(seed)).unwrap();
+        t.set_checking(checking).unwrap();
+        t.sim_mut().set_external_disk(true);
+        let confirm_writes = |t: &mut Timeline| {
+            for w in t.sim_mut().take_disk_writes() {
+                t.sim_mut().confirm_write(w.node, w.incarnation, w.write_id);
+            }
+        };
+        let (mut events, mut seq, mut frames) = (Vec::new(), 0, 0);
+        let (mut refused_while_held, mut applied_with_events_due) = (0, 0);
+        while t.now_ms() < end_ms {
+            frames += 1;
+            assert!(
+                frames < 100_000,
+                "seed {seed}: the run stopped moving at {} ms",
+                t.now_ms()
+            );
+            let frame_ms = 1 + below(&mut rng, 20);
+            t.advance((t.now_ms() + frame_ms).min(end_ms)).unwrap();
+            events.extend(t.take_events());
+            let held = t.sim().waiting_for_disk().is_some();
+            let action = if held && below(&mut rng, 2) == 0 {
+                random_action(&mut rng, &mut seq, 5)
+            } else if below(&mut rng, 3) == 0 {
+                // Chat keeps the disks writing.
+                seq += 1;
+                let node = 1 + below(&mut rng, 5) as u32;
+                Action::Send {
+                    node,
+                    client: u64::from(node),
+                    seq,
+                    author: format!("user{node}"),
+                    text: format!("message {seq}"),
+                }
+            } else {
+                confirm_writes(&mut t);
+                continue;
+            };
+            let now = t.now_ms();
+            let due = t.sim().next_event_ms().is_some_and(|at| at <= now);
+            // The click waits, as in the page, until the disk has made every
+            // write due by now durable; acting before that is refused and
+            // changes nothing.
+            for _ in 0..100 {
+                if t.held_at_now().is_none() {
+                    break;
+                }
+                let steps = t.steps().len();
+                assert!(t.act(action.clone()).is_err(), "seed {seed}");
+                assert_eq!(t.steps().len(), steps, "seed {seed}");
+                refused_while_held += 1;
+                confirm_writes(&mut t);
+            }
+            assert_eq!(t.now_ms(), now, "seed {seed}: waiting moved time");
+            if t.act(action).is_ok() && due {
+                applied_with_events_due += 1;
+            }
+            events.extend(t.take_events());
+            confirm_writes(&mut t);
         }
-        sim.run_until(recipe.end_ms);
-        replayed.extend(sim.take_events());
-        assert_eq!(replayed.len(), live_events.len(), "seed {seed}");
         assert!(
-            replayed == live_events,
-            "seed {seed}: the event traces differ"
+            refused_while_held >= 10 && applied_with_events_due >= 10,
+            "seed {seed}, checking {checking}: {refused_while_held} clicks refused while the disk held the moment, {applied_with_events_due} applied that met events due at their moment"
         );
-        assert_eq!(fingerprint(&sim), fingerprint(live.sim()), "seed {seed}");
-        // And the page's way: a timeline rebuilt from the recipe.
-        let rebuilt = Timeline::from_recipe(&recipe).unwrap();
-        assert_eq!(
-            fingerprint(rebuilt.sim()),
-            fingerprint(live.sim()),
-            "seed {seed}"
+        assert!(
+            t.violations().is_empty(),
+            "seed {seed}: {:?}",
+            t.violations()
         );
+        t.sim_mut().set_external_disk(false);
+        assert_replays_exactly(seed, &t, &events);
     }
 }
 
