@@ -266,8 +266,13 @@ pub struct AppState {
     target_ms: Cell<u64>,
     /// Real time since the recipe was last saved with the cluster.
     unsaved_ms: Cell<f64>,
-    /// Steps asked for while virtual time waited for IndexedDB.
-    steps_owed: u32,
+    /// Commands that arrived while virtual time waited for IndexedDB, in
+    /// order: a step, or a click on the run while a write due at the current
+    /// moment was not yet durable (applied then, the click would land before
+    /// that write, where a replay puts it after; see `Timeline::held_at_now`).
+    /// Each is taken once IndexedDB has caught up, at the moment it was made
+    /// at. Shared by every state of one run, like the outbox.
+    owed: Rc<RefCell<VecDeque<Action>>>,
     pub view: Rc<ClusterView>,
     pub feed: Rc<VecDeque<FeedItem>>,
     pub event_count: u64,
@@ -373,7 +378,7 @@ impl AppState {
             carry_ms: Cell::new(0.0),
             target_ms: Cell::new(0),
             unsaved_ms: Cell::new(0.0),
-            steps_owed: 0,
+            owed: Rc::default(),
             view: Rc::new(ClusterView::empty()),
             feed: Rc::default(),
             event_count: 0,
@@ -628,7 +633,6 @@ impl AppState {
         self.feed = Rc::default();
         self.pane_status = Rc::default();
         self.carry_ms.set(0.0);
-        self.steps_owed = 0;
         self.target_ms.set(self.timeline.borrow().now_ms());
         if !self.attached() {
             return;
@@ -702,7 +706,7 @@ impl AppState {
             carry_ms: Cell::new(self.carry_ms.get()),
             target_ms: Cell::new(self.target_ms.get()),
             unsaved_ms: Cell::new(self.unsaved_ms.get()),
-            steps_owed: self.steps_owed,
+            owed: self.owed.clone(),
             view: self.view.clone(),
             feed: self.feed.clone(),
             event_count: self.event_count,
@@ -893,6 +897,15 @@ impl AppState {
     }
 }
 
+/// What waiting for IndexedDB means for a command ([`AppState::must_wait`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Step,
+    ActsOnRun,
+    MovesInTime,
+    Other,
+}
+
 /// Each pane's next sequence number after a recipe's chat messages.
 fn next_seqs(recipe: &Recipe) -> BTreeMap<NodeId, u64> {
     let mut seqs = BTreeMap::new();
@@ -925,8 +938,111 @@ impl Reducible for AppState {
 }
 
 impl AppState {
-    /// The reducer proper: the next state, with its effects queued.
+    /// The reducer proper: the next state, with its effects queued. A command
+    /// that must wait for IndexedDB ([`AppState::must_wait`]) is owed.
     fn decide(self: Rc<Self>, action: Action) -> Rc<Self> {
+        // PageDown waits (or not) as what it stands for.
+        let action = match action {
+            Action::Advance if self.lesson.is_some() => Action::LessonNext,
+            Action::Advance => Action::Step,
+            action => action,
+        };
+        if !self.must_wait(&action) {
+            return self.decide_now(action).settle_owed();
+        }
+        self.owed.borrow_mut().push_back(action);
+        // Waiting may have run the events due (see `Timeline::held_at_now`).
+        let mut s = self.next();
+        s.refresh();
+        Rc::new(s)
+    }
+
+    /// Whether `action` must wait for IndexedDB: a command that acts on the
+    /// run or moves it in time, behind owed ones (they keep their order); or
+    /// one [`AppState::blocked`] now.
+    fn must_wait(&self, action: &Action) -> bool {
+        (!self.owed.borrow().is_empty() && Self::kind(action) != Kind::Other)
+            || self.blocked(action)
+    }
+
+    /// Whether `action` cannot be taken yet: a click on the run while a write
+    /// due at the current moment is not yet durable; a step while any write
+    /// is not (it may be the next event). Asking runs the current moment's
+    /// events that can run, so that a step goes on from a finished moment.
+    fn blocked(&self, action: &Action) -> bool {
+        let held = |s: &Self| s.timeline.borrow_mut().held_at_now().is_some();
+        match Self::kind(action) {
+            Kind::Step => held(self) || self.waiting_for_disk().is_some(),
+            Kind::ActsOnRun => held(self),
+            Kind::MovesInTime | Kind::Other => false,
+        }
+    }
+
+    fn kind(action: &Action) -> Kind {
+        let acts_on_run = matches!(
+            action,
+            Action::SetLatency { .. }
+                | Action::SetDropRate(_)
+                | Action::SetBug(_)
+                | Action::SetOptions { .. }
+                | Action::Crash(_)
+                | Action::Restart(_)
+                | Action::RestartFrom { .. }
+                | Action::Read(_)
+                | Action::TransferLeadership(_)
+                | Action::AddNode
+                | Action::RemoveNode(_)
+                | Action::Compact(_)
+                | Action::CrashLeader
+                | Action::RestartAll
+                | Action::TimeoutNow(_)
+                | Action::Isolate(_)
+                | Action::HealNode(_)
+                | Action::CutLink { .. }
+                | Action::HealLink { .. }
+                | Action::HealAll
+                | Action::DropMessage(_)
+                | Action::SetHold(_)
+                | Action::DeliverMessage(_)
+                | Action::DeliverNext
+                | Action::DuplicateMessage(_)
+                | Action::Send { .. }
+        );
+        let moves_in_time = matches!(
+            action,
+            Action::Step
+                | Action::StepBack
+                | Action::Seek(_)
+                | Action::SwitchBranch(_)
+                | Action::LessonNext
+                | Action::LessonSkip
+        );
+        match action {
+            Action::Step => Kind::Step,
+            _ if acts_on_run => Kind::ActsOnRun,
+            _ if moves_in_time => Kind::MovesInTime,
+            _ => Kind::Other,
+        }
+    }
+
+    /// Takes the owed commands, in order, until one is blocked.
+    fn settle_owed(self: Rc<Self>) -> Rc<Self> {
+        let owed = self.owed.clone();
+        let mut state = self;
+        loop {
+            let blocked = owed.borrow().front().map(|a| state.blocked(a));
+            if blocked != Some(false) {
+                return state;
+            }
+            let Some(action) = owed.borrow_mut().pop_front() else {
+                return state;
+            };
+            state = state.decide_now(action);
+        }
+    }
+
+    /// The reducer for a command that need not wait.
+    fn decide_now(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut s = self.next();
         // A notice stays until the user does something else (or closes it);
         // the animation and the disk do not clear it.
@@ -993,7 +1109,8 @@ impl AppState {
                 }
             }
             Action::TogglePlay => {
-                s.steps_owed = 0;
+                // Steps owed would move a run just paused, or one playing anyway.
+                s.owed.borrow_mut().retain(|a| !matches!(a, Action::Step));
                 // Paused means still: time owed by the last frame is dropped.
                 s.target_ms.set(s.view.now_ms);
                 s.running = !s.running;
@@ -1019,13 +1136,7 @@ impl AppState {
             Action::Step => {
                 s.running = false;
                 s.auto_paused = false;
-                if s.waiting_for_disk().is_some() {
-                    // Taken once IndexedDB has caught up: every press is one
-                    // step, however fast the disk.
-                    s.steps_owed += 1;
-                } else {
-                    s.step_once();
-                }
+                s.step_once();
             }
             Action::StepBack | Action::Seek(_) | Action::SwitchBranch(_) if self.starting() => {
                 return self;
@@ -1154,14 +1265,8 @@ impl AppState {
                 }
                 return Rc::new(s);
             }
-            Action::Advance => {
-                let next = if self.lesson.is_some() {
-                    Action::LessonNext
-                } else {
-                    Action::Step
-                };
-                return AppState::reduce(self, next);
-            }
+            // `decide` takes it as what it stands for.
+            Action::Advance => return self.decide(Action::Advance),
             Action::LessonNext | Action::LessonSkip => {
                 let skip = matches!(action, Action::LessonSkip);
                 let Some(mut l) = s.lesson.clone() else {
@@ -1587,17 +1692,27 @@ impl AppState {
                 incarnation,
                 write_id,
             } => {
-                let mut t = s.timeline.borrow_mut();
-                t.sim_mut().confirm_write(node, incarnation, write_id);
+                s.timeline
+                    .borrow_mut()
+                    .sim_mut()
+                    .confirm_write(node, incarnation, write_id);
+                let owed = s.owed.clone();
+                let ready = owed.borrow().front().is_some_and(|a| !s.blocked(a));
+                if ready {
+                    // The commands owed first, at the moment they were made
+                    // at; then the catch-up below (this write is confirmed
+                    // already: confirming it again changes nothing).
+                    return Rc::new(s).settle_owed().decide_now(Action::Durable {
+                        node,
+                        incarnation,
+                        write_id,
+                    });
+                }
                 // Catch up with where the run was going (what was due at the
                 // write's moment included).
-                if t.sim().waiting_for_disk().is_none() {
-                    let _ = t.advance(s.target_ms.get());
-                }
-                drop(t);
-                while s.steps_owed > 0 && s.waiting_for_disk().is_none() {
-                    s.steps_owed -= 1;
-                    s.step_once();
+                if s.waiting_for_disk().is_none() {
+                    let target = s.target_ms.get();
+                    let _ = s.timeline.borrow_mut().advance(target);
                 }
             }
             Action::RestartFrom { node, persisted } => {

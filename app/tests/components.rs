@@ -472,6 +472,117 @@ fn confirm_writes(mut s: Rc<AppState>) -> Rc<AppState> {
     panic!("writes kept coming");
 }
 
+/// What the page shows of each node, and more: up or down, role, term,
+/// commit, log end, applied digest and chat.
+fn cluster_state(sim: &raftchat_core::sim::Simulator<raftchat_core::chat::ChatRoom>) -> String {
+    let mut out = format!("t={}\n", sim.now_ms());
+    for id in sim.node_ids() {
+        match sim.node(id).and_then(|v| v.node) {
+            None => out += &format!("{id}: down\n"),
+            Some(n) => {
+                let r = n.raft();
+                let chat: Vec<String> = n
+                    .replica()
+                    .machine()
+                    .messages()
+                    .map(|m| format!("{}@{}", m.text(), m.index))
+                    .collect();
+                out += &format!(
+                    "{id}: {:?} term {} commit {} log {}:{} digest {} chat {chat:?}\n",
+                    r.role(),
+                    r.term(),
+                    r.commit_index(),
+                    r.log().last_index(),
+                    r.log().last_term(),
+                    n.replica().digest()
+                );
+            }
+        }
+    }
+    out
+}
+
+/// IndexedDB holds virtual time at a write's completion until the write is
+/// durable. A click then would land before that write, where a replay (with
+/// its simulated disk) puts it after: the click waits for the write, and the
+/// run's recipe replays to exactly what is on screen. No click is lost.
+#[wasm_bindgen_test]
+fn a_click_while_indexeddb_holds_the_moment_waits_for_it_and_the_run_replays_exactly() {
+    let mut s = saved_cluster();
+    s.take_effects();
+    let mut writes = std::collections::VecDeque::new();
+    let take_writes = |s: &Rc<AppState>, writes: &mut std::collections::VecDeque<_>| {
+        for e in s.take_effects() {
+            if let Effect::Write(w) = e {
+                writes.extend(w);
+            }
+        }
+    };
+    let (mut sent, mut owed_clicks) = (0, 0);
+    for frame in 0..600u32 {
+        s = reduce(s, Action::Frame { real_ms: 40.0 });
+        take_writes(&s, &mut writes);
+        if frame % 3 == 0 {
+            let steps = s.timeline().steps().len();
+            let held = s.waiting_for_disk().is_some();
+            sent += 1;
+            s = reduce(
+                s,
+                Action::Send {
+                    node: 1 + frame % 5,
+                    text: format!("click {sent}"),
+                },
+            );
+            if held && s.timeline().steps().len() == steps {
+                owed_clicks += 1;
+            }
+            take_writes(&s, &mut writes);
+        }
+        // A slow disk: one write made durable a frame.
+        if let Some(w) = writes.pop_front() {
+            s = reduce(
+                s,
+                Action::Durable {
+                    node: w.node,
+                    incarnation: w.incarnation,
+                    write_id: w.write_id,
+                },
+            );
+            take_writes(&s, &mut writes);
+        }
+    }
+    for w in std::mem::take(&mut writes) {
+        s = reduce(
+            s,
+            Action::Durable {
+                node: w.node,
+                incarnation: w.incarnation,
+                write_id: w.write_id,
+            },
+        );
+    }
+    let s = confirm_writes(s);
+    assert!(
+        owed_clicks >= 10,
+        "only {owed_clicks} of {sent} clicks came while IndexedDB held the moment"
+    );
+    assert!(s.notice.is_none(), "{:?}", s.notice);
+    let t = s.timeline();
+    let clicks = t
+        .recipe()
+        .steps
+        .iter()
+        .filter(|step| matches!(step.action, raftchat_core::recipe::Action::Send { .. }))
+        .count();
+    assert_eq!(clicks, sent as usize, "every click was applied, once");
+    let replayed = cluster_state(&t.recipe().replay(t.now_ms()).unwrap());
+    let live = cluster_state(t.sim());
+    if let Some((l, r)) = live.lines().zip(replayed.lines()).find(|(l, r)| l != r) {
+        panic!("the replay differs from the run on screen:\n  live:     {l}\n  replayed: {r}");
+    }
+    assert_eq!(live, replayed);
+}
+
 #[wasm_bindgen_test]
 fn each_step_counts_however_slow_the_disk_so_a_saved_run_steps_like_one_in_memory() {
     let presses = 60;
