@@ -1010,8 +1010,7 @@ impl AppState {
         );
         let moves_in_time = matches!(
             action,
-            Action::Step
-                | Action::StepBack
+            Action::StepBack
                 | Action::Seek(_)
                 | Action::SwitchBranch(_)
                 | Action::LessonNext
