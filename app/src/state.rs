@@ -628,10 +628,6 @@ impl AppState {
     /// state is rewritten to what that node had made durable at the new
     /// moment, then the writes still under way are handed out again.
     fn after_jump(&mut self, old_nodes: &[NodeId]) {
-        // The feed and the panes' last outcomes told of another moment: the
-        // feed starts again with the events re-run to reach this one.
-        self.feed = Rc::default();
-        self.pane_status = Rc::default();
         self.carry_ms.set(0.0);
         self.target_ms.set(self.timeline.borrow().now_ms());
         if !self.attached() {
@@ -862,7 +858,15 @@ impl AppState {
         let old = self.node_ids();
         let gone = go(&mut self.timeline.borrow_mut());
         match gone {
-            Ok(()) => self.after_jump(&old),
+            Ok(()) => {
+                // The feed and the panes' last outcomes told of another
+                // moment: the feed starts again with the events re-run to
+                // reach this one (not yet taken: the next refresh takes them).
+                // An opened run's fresh page starts so already.
+                self.feed = Rc::default();
+                self.pane_status = Rc::default();
+                self.after_jump(&old)
+            }
             Err(e) => self.notice = Some(e),
         }
     }

@@ -405,6 +405,31 @@ fn a_run_too_long_for_the_page_is_refused_and_the_cluster_kept() {
 }
 
 #[wasm_bindgen_test]
+fn an_opened_run_shows_in_the_feed_what_happened_up_to_its_moment() {
+    // A run whose leader has been elected, opened as a link or a lesson opens
+    // it: the feed tells the events re-run to reach its moment (the election
+    // among them), as it does after a seek, instead of starting empty.
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let s = step_until(s, 5_000, |s| s.view.leader.is_some());
+    let (leader, term) = s.view.leader.expect("a leader");
+    let recipe = s.recipe().expect("a shareable run");
+    let opened = reduce(s, Action::OpenRun(Ok(recipe.clone())));
+    assert!(opened.import_error.is_none(), "{:?}", opened.import_error);
+    assert_eq!(opened.view.now_ms, recipe.at_ms);
+    let won = format!("node {leader} wins the election: leader of term {term}");
+    assert!(
+        opened.feed.iter().any(|f| f.text.starts_with(&won)),
+        "the opened run's feed tells of the election: {:?}",
+        opened.feed.iter().map(|f| &f.text).collect::<Vec<_>>()
+    );
+    assert!(opened.feed.iter().all(|f| f.at_ms <= recipe.at_ms));
+    // A seek back within the opened run starts the feed again from the
+    // events re-run to reach the new moment: none from after it.
+    let back = reduce(opened, Action::Seek(recipe.at_ms / 2));
+    assert!(back.feed.iter().all(|f| f.at_ms <= recipe.at_ms / 2));
+}
+
+#[wasm_bindgen_test]
 async fn a_link_round_trips_and_damaged_links_say_why() {
     use raftchat_app::share::{from_fragment, link};
     use raftchat_core::recipe::{Action as Run, Recipe, Step};
