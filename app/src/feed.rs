@@ -63,11 +63,47 @@ impl FeedKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FeedItem {
     pub seq: u64,
+    /// When it last happened.
     pub at_ms: u64,
     pub kind: FeedKind,
     /// The nodes it concerns (for the node filter).
     pub nodes: Vec<NodeId>,
     pub text: String,
+    /// How many times it happened with no other line of its kind between
+    /// (a heartbeat lost on a cut link every interval is one line, not a
+    /// screenful), and when first.
+    pub repeats: u32,
+    pub first_ms: u64,
+}
+
+/// Adds the line for an event at `at_ms` to the front of the feed (newest
+/// first). The same line as the newest one of its kind is a repeat of it: it
+/// is counted there and moves to the front (lines of other kinds between them,
+/// commits say, do not split a run of lost heartbeats).
+pub fn push(
+    feed: &mut std::collections::VecDeque<FeedItem>,
+    seq: u64,
+    at_ms: u64,
+    (kind, nodes, text): (FeedKind, Vec<NodeId>, String),
+) {
+    let newest_of_kind = feed.iter().position(|f| f.kind == kind);
+    if let Some(i) = newest_of_kind.filter(|&i| feed[i].text == text) {
+        if let Some(mut repeated) = feed.remove(i) {
+            repeated.repeats += 1;
+            repeated.at_ms = at_ms;
+            feed.push_front(repeated);
+            return;
+        }
+    }
+    feed.push_front(FeedItem {
+        seq,
+        at_ms,
+        kind,
+        nodes,
+        text,
+        repeats: 1,
+        first_ms: at_ms,
+    });
 }
 
 pub fn message_name(kind: MessageKind) -> &'static str {

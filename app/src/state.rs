@@ -801,14 +801,9 @@ impl AppState {
                 if let raftchat_core::sim::EventKind::TransferEnded { outcome, .. } = e.kind {
                     self.notice = Some(crate::feed::transfer_text(outcome));
                 }
-                if let Some((kind, nodes, text)) = describe(&e.kind) {
-                    feed.push_front(FeedItem {
-                        seq: self.event_count - (events.len() - i) as u64,
-                        at_ms: e.at_ms,
-                        kind,
-                        nodes,
-                        text,
-                    });
+                if let Some(line) = describe(&e.kind) {
+                    let seq = self.event_count - (events.len() - i) as u64;
+                    crate::feed::push(feed, seq, e.at_ms, line);
                 }
             }
             feed.truncate(FEED_LEN);

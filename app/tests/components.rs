@@ -405,6 +405,62 @@ fn a_run_too_long_for_the_page_is_refused_and_the_cluster_kept() {
 }
 
 #[wasm_bindgen_test]
+fn a_line_repeated_in_a_row_is_one_line_in_the_feed_with_its_count() {
+    use raftchat_app::feed::{push, FeedKind};
+    // The rule: the same line as the newest one of its kind is a repeat of
+    // it, counted there and moved to the front; lines of other kinds between
+    // them do not split the run, another line of the same kind does.
+    let mut feed = std::collections::VecDeque::new();
+    let line = |kind, text: &str| (kind, vec![1, 2], text.to_string());
+    push(&mut feed, 1, 10, line(FeedKind::Drop, "a"));
+    push(&mut feed, 2, 20, line(FeedKind::Drop, "a"));
+    push(&mut feed, 3, 25, line(FeedKind::Commit, "c"));
+    push(&mut feed, 4, 30, line(FeedKind::Drop, "a"));
+    push(&mut feed, 5, 40, line(FeedKind::Drop, "b"));
+    push(&mut feed, 6, 50, line(FeedKind::Drop, "a"));
+    let got: Vec<_> = feed
+        .iter()
+        .map(|f| (f.text.as_str(), f.repeats, f.first_ms, f.at_ms, f.seq))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", 1, 50, 50, 6),
+            ("b", 1, 40, 40, 5),
+            ("a", 3, 10, 30, 1),
+            ("c", 1, 25, 25, 3)
+        ]
+    );
+    // In the page: a crashed follower, to which the leader's messages are
+    // lost at every heartbeat interval: one line, counted.
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let s = step_until(s, 5_000, |s| s.view.leader.is_some());
+    let (leader, _) = s.view.leader.expect("a leader");
+    let follower = if leader == 1 { 2 } else { 1 };
+    let until_ms = s.view.now_ms + 500;
+    let s = reduce(s, Action::Crash(follower));
+    let s = step_until(s, 10_000, |s| s.view.now_ms >= until_ms);
+    let lost = format!("{leader}→{follower} lost: the receiver is down");
+    let texts = || s.feed.iter().map(|f| &f.text).collect::<Vec<_>>();
+    let line = s
+        .feed
+        .iter()
+        .find(|f| f.text.ends_with(&lost))
+        .unwrap_or_else(|| panic!("no line \"… {lost}\" in {:?}", texts()));
+    assert!(line.repeats > 1 && line.first_ms < line.at_ms, "{line:?}");
+    // No line says the same as the next one of its kind.
+    let feed: Vec<_> = s.feed.iter().collect();
+    for (i, f) in feed.iter().enumerate() {
+        let next = feed[i + 1..].iter().find(|g| g.kind == f.kind);
+        assert!(
+            next.is_none_or(|g| g.text != f.text),
+            "two lines in a row say the same: {:?}",
+            texts()
+        );
+    }
+}
+
+#[wasm_bindgen_test]
 fn an_opened_run_shows_in_the_feed_what_happened_up_to_its_moment() {
     // A run whose leader has been elected, opened as a link or a lesson opens
     // it: the feed tells the events re-run to reach its moment (the election

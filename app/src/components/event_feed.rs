@@ -50,6 +50,9 @@ pub fn event_feed(p: &Props) -> Html {
                 { for items.map(|i| html! {
                     <li key={i.seq} class={format!("feed-{}", i.kind.label())}>
                         <span class="t">{ crate::text::seconds(i.at_ms, 3) }</span>{" "}{ &i.text }
+                        if i.repeats > 1 {
+                            <span class="repeats" data-testid="feed-repeats">{ format!(" ×{} since {}", i.repeats, crate::text::seconds(i.first_ms, 3)) }</span>
+                        }
                     </li>
                 }) }
             </ol>
