@@ -804,9 +804,11 @@ impl AppState {
                 if let Some(line) = describe(&e.kind) {
                     let seq = self.event_count - (events.len() - i) as u64;
                     crate::feed::push(feed, seq, e.at_ms, line);
+                    // Bounded as it grows: an opened run's re-run hands over
+                    // its whole history at once, and `push` searches the feed.
+                    feed.truncate(FEED_LEN);
                 }
             }
-            feed.truncate(FEED_LEN);
             if let Some(s) = status {
                 self.pane_status = Rc::new(s);
             }
