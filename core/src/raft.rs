@@ -1712,8 +1712,13 @@ impl<C: Clone> Raft<C> {
             // not answer the probe outstanding (a late, reordered or duplicated
             // reply), or any while a snapshot is being sent. Otherwise each would
             // move nextIndex and start a probe of its own, and the probes would
-            // multiply with every heartbeat.
-            let stale = prev_log_index < pr.match_index
+            // multiply with every heartbeat. A rejection at or below the known
+            // match cannot be answered by probing either: the follower holds
+            // that entry (it said so, from its disk), so only a reply to a
+            // stale term sends one — which makes a correct leader step down
+            // first (§5.1) — and probing again would draw the same reply, one
+            // more round trip for every copy of it, without end.
+            let stale = prev_log_index <= pr.match_index
                 || match pr.state {
                     ProgressState::Probe => prev_log_index + 1 != pr.next_index,
                     ProgressState::Replicate => false,

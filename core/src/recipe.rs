@@ -37,7 +37,11 @@ pub const LINK_RECIPE_VERSION: u32 = 2;
 /// batches, a leader sends again only the batch at a hole and keeps at most
 /// `MAX_INFLIGHT_APPENDS` batches out, a snapshot transfer ends with the
 /// snapshot it began with, repeated snapshot replies send nothing more).
-pub const REPLAY_VERSION: u32 = 2;
+/// 3: from 2026-12-03 (a leader ignores a rejection at or below the
+/// follower's match index instead of probing there again: with the
+/// `ignore-higher-term-reply` switch on, a deposed leader's rejected
+/// heartbeats had drawn ever more probes).
+pub const REPLAY_VERSION: u32 = 3;
 /// At most this many steps in a recipe (a busy hour of clicking and chatting
 /// is a few thousand).
 pub const MAX_RECIPE_STEPS: usize = 100_000;

@@ -3,9 +3,9 @@
 //! `REPLAY_VERSION` of the build that recorded it, so that a build that
 //! behaves differently says so when it opens one. This test fingerprints that
 //! behaviour — whole fault-campaign runs, and the replay of every shipped
-//! recipe (the scenarios and the built-in lessons' runs) — so that a change of
-//! behaviour cannot go out under the old number: the test fails and says what
-//! to do.
+//! recipe (the scenarios and the built-in lessons' runs, checked to their end,
+//! then played on unchecked past it) — so that a change of behaviour cannot go
+//! out under the old number: the test fails and says what to do.
 
 use raftchat_core::campaign::{self, campaign_config};
 use raftchat_core::chat::ChatRoom;
@@ -16,7 +16,10 @@ use raftchat_core::Outcome;
 use std::path::PathBuf;
 
 /// The replay version this fingerprint was taken under, and the fingerprint.
-const FINGERPRINT: (u32, u64) = (2, 0xf4d9_5a3e_5aa9_8334);
+const FINGERPRINT: (u32, u64) = (3, 0x8040_6398_ace2_07b3);
+
+/// How long each shipped run is played on past its end.
+const PLAY_ON_MS: u64 = 20_000;
 
 /// FNV-1a over 64-bit words: stable across Rust versions and platforms (the
 /// standard hasher promises neither).
@@ -116,6 +119,13 @@ fn the_behaviour_fingerprint_is_the_one_of_this_replay_version() {
         assert_eq!(recipe.replay_version, REPLAY_VERSION, "{name}");
         let report = campaign::replay(recipe).unwrap_or_else(|e| panic!("{name}: {e}"));
         f.run(&report.sim);
+        // Played on past its end (and past any violation, where the checked
+        // replay stops), as the page can: a broken rule's later behaviour
+        // is behaviour too.
+        let on = recipe
+            .replay(recipe.run_end_ms() + PLAY_ON_MS)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        f.run(&on);
     }
     let got = f.0;
     let (version, want) = FINGERPRINT;
