@@ -408,7 +408,11 @@ impl Lesson {
     pub fn from_json(json: &str) -> Result<Lesson, String> {
         Self::check_text(json)?;
         let lesson: Lesson = serde_json::from_str(json).map_err(|e| {
-            if e.is_syntax() || e.is_eof() {
+            // serde_json reports some mistakes of shape as syntax (a number
+            // where a step's action belongs): only text no JSON reader takes
+            // is damaged.
+            let json_ok = serde_json::from_str::<serde::de::IgnoredAny>(json).is_ok();
+            if !json_ok && (e.is_syntax() || e.is_eof()) {
                 format!("the lesson is damaged or cut short (not valid JSON: {e})")
             } else {
                 format!("this is not a raftchat lesson: {e}")

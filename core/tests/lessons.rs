@@ -133,6 +133,15 @@ fn a_bad_lesson_file_gets_a_clear_message() {
     assert!(Lesson::from_json("[1, 2]")
         .unwrap_err()
         .contains("not a raftchat lesson"));
+    // Valid JSON of the wrong shape is not called damaged, even where
+    // serde_json reports it as a syntax error (a number for an action).
+    let mut v = base();
+    v["parts"][0]["run"]["steps"] = serde_json::json!([{"at_ms": 10, "do": 1}]);
+    let e = error_of(&v);
+    assert!(
+        e.contains("not a raftchat lesson") && !e.contains("not valid JSON"),
+        "{e}"
+    );
     let mut v = base();
     v["version"] = 2.into();
     assert!(

@@ -1,0 +1,214 @@
+//! Damaged runs and lessons, at random: a shared link or a file may say
+//! anything. Each is either refused with a message or plays; nothing panics.
+//! The inputs are the project's own scenarios and lessons, each mutated in
+//! its JSON values (numbers pushed to their edges, fields dropped or swapped,
+//! steps duplicated or moved, node ids out of range).
+
+mod common;
+
+use raftchat_core::lesson::{self, Lesson};
+use raftchat_core::recipe::Recipe;
+use raftchat_core::rng::Rng;
+use raftchat_core::timeline::Timeline;
+use serde_json::Value;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Runs whose end is later than this are read and checked but not played
+/// here, to keep the test short (the page plays them, with the same code).
+const PLAY_LIMIT_MS: u64 = 20_000;
+
+fn sources() -> Vec<(String, String)> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut files = Vec::new();
+    for dir in ["tests/scenarios", "core/lessons"] {
+        let mut names: Vec<_> = std::fs::read_dir(format!("{root}/{dir}"))
+            .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        for p in names {
+            let text = std::fs::read_to_string(&p).unwrap();
+            files.push((p.display().to_string(), text));
+        }
+    }
+    assert!(
+        files.len() >= 10,
+        "the scenarios and lessons were not found"
+    );
+    files
+}
+
+/// Every number, string, array and object in `v`, as JSON pointers.
+fn paths(v: &Value, at: String, out: &mut Vec<String>) {
+    out.push(at.clone());
+    match v {
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                paths(x, format!("{at}/{i}"), out);
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o {
+                paths(
+                    x,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn edge_number(rng: &mut Rng) -> Value {
+    let edges: [Value; 14] = [
+        0.into(),
+        1.into(),
+        2.into(),
+        3.into(),
+        9.into(),
+        10.into(),
+        (-1).into(),
+        u32::MAX.into(),
+        (u32::MAX as u64 + 1).into(),
+        u64::MAX.into(),
+        (1u64 << 53).into(),
+        0.5.into(),
+        1e300.into(),
+        604_800_000.into(),
+    ];
+    edges[rng.below(edges.len())].clone()
+}
+
+/// One random change somewhere in `v`.
+fn mutate(v: &mut Value, rng: &mut Rng) {
+    let mut all = Vec::new();
+    paths(v, String::new(), &mut all);
+    // Most changes keep the JSON's shape (a number for a number), so that
+    // they reach past the reader's type checks into the run itself.
+    let numbers: Vec<&String> = all
+        .iter()
+        .filter(|p| v.pointer(p).is_some_and(Value::is_number))
+        .collect();
+    let at = if !numbers.is_empty() && rng.below(3) > 0 {
+        numbers[rng.below(numbers.len())].clone()
+    } else {
+        all[rng.below(all.len())].clone()
+    };
+    let copy_from = all[rng.below(all.len())].clone();
+    let donor = v.pointer(&copy_from).cloned().unwrap_or(Value::Null);
+    let Some(target) = v.pointer_mut(&at) else {
+        return;
+    };
+    match (rng.below(8), &mut *target) {
+        (0..=5, Value::Number(n)) => {
+            let old = n.as_u64().unwrap_or(0);
+            *target = match rng.below(3) {
+                0 => edge_number(rng),
+                1 => (old + 1).into(),
+                _ => old.saturating_sub(1).into(),
+            };
+        }
+        (3, Value::Array(a)) if !a.is_empty() => {
+            let i = rng.below(a.len());
+            let x = a[i].clone();
+            a.insert(rng.below(a.len() + 1), x);
+        }
+        (4, Value::Array(a)) if !a.is_empty() => {
+            let (i, j) = (rng.below(a.len()), rng.below(a.len()));
+            a.swap(i, j);
+        }
+        (5, Value::Object(o)) if !o.is_empty() => {
+            let k = o.keys().nth(rng.below(o.len())).unwrap().clone();
+            o.remove(&k);
+        }
+        (6, Value::String(s)) => {
+            *s = ["", " ", "x", "commit-old-term", "leader", "ü", "\u{0}"][rng.below(7)].into();
+        }
+        _ => *target = donor,
+    }
+}
+
+/// What reading and playing `text` as a run did, or the panic's message.
+fn try_run(text: &str) -> Result<String, String> {
+    catch_unwind(AssertUnwindSafe(|| match Recipe::from_json(text) {
+        Err(e) => {
+            assert!(!e.is_empty(), "an empty error");
+            "refused".to_string()
+        }
+        Ok(r) if r.run_end_ms() > PLAY_LIMIT_MS => "read".to_string(),
+        Ok(r) => match Timeline::from_recipe(&r) {
+            Ok(_) => "played".to_string(),
+            Err(e) => {
+                assert!(!e.is_empty(), "an empty error");
+                "refused when played".to_string()
+            }
+        },
+    }))
+    .map_err(panic_text)
+}
+
+/// What reading and planning `text` as a lesson did, or the panic's message.
+fn try_lesson(text: &str) -> Result<String, String> {
+    catch_unwind(AssertUnwindSafe(|| match Lesson::from_json(text) {
+        Err(e) => {
+            assert!(!e.is_empty(), "an empty error");
+            "refused".to_string()
+        }
+        Ok(l) => {
+            for part in &l.parts {
+                if part.run.run_end_ms() > PLAY_LIMIT_MS {
+                    return "read".to_string();
+                }
+                if let Err(e) = lesson::plan(part) {
+                    assert!(!e.is_empty(), "an empty error");
+                    return "refused when planned".to_string();
+                }
+            }
+            "planned".to_string()
+        }
+    }))
+    .map_err(panic_text)
+}
+
+fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic".into())
+}
+
+#[test]
+fn damaged_runs_and_lessons_are_refused_or_play_and_never_panic() {
+    let files = sources();
+    let seeds = common::seeds_from_env(2_000);
+    let tally = std::sync::Mutex::new(std::collections::BTreeMap::<String, u64>::new());
+    let failures = common::run_seeds(seeds, |seed| {
+        let (name, text) = &files[seed as usize % files.len()];
+        let mut rng = Rng::new(seed);
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        for _ in 0..1 + rng.below(3) {
+            mutate(&mut v, &mut rng);
+        }
+        let damaged = v.to_string();
+        let lesson = name.contains("lessons");
+        let outcome = if lesson {
+            try_lesson(&damaged)
+        } else {
+            try_run(&damaged)
+        };
+        match outcome {
+            Ok(what) => {
+                *tally.lock().unwrap().entry(what).or_default() += 1;
+                None
+            }
+            Err(panic) => Some(format!(
+                "seed {seed} ({name}): panicked: {panic}\n  input: {}",
+                &damaged[..damaged.len().min(2000)]
+            )),
+        }
+    });
+    eprintln!("outcomes: {:?}", tally.lock().unwrap());
+    assert!(failures.is_empty(), "{} inputs panicked", failures.len());
+}
