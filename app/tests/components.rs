@@ -800,6 +800,88 @@ fn the_pages_lesson_reader_agrees_with_the_core_on_what_the_page_plays() {
     }
 }
 
+#[path = "../../core/tests/mutate/mod.rs"]
+mod mutate;
+
+#[wasm_bindgen_test]
+fn a_damaged_link_file_or_lesson_is_refused_with_a_message_or_opens_and_never_panics() {
+    // As `core/tests/damaged_input.rs` does natively, through the page's own
+    // path: the browser's JSON parser, the page's readers, the reducer. (A
+    // panic here fails the test: wasm cannot catch one.)
+    use raftchat_app::json::{lesson_from_json, recipe_from_json};
+    use raftchat_core::rng::Rng;
+    const PLAY_LIMIT_MS: u64 = 20_000;
+    let sources = [
+        include_str!("../../tests/scenarios/figure-8.json"),
+        include_str!("../../tests/scenarios/deposed-leader-read.json"),
+        LESSONS[0].1,
+        LESSONS[1].1,
+        LESSONS[2].1,
+    ];
+    let fresh = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let (mut refused, mut opened) = (0, 0);
+    for seed in 1..=1_000u64 {
+        let source = sources[seed as usize % sources.len()];
+        let is_lesson = source.contains("\"parts\"");
+        let mut rng = Rng::new(seed);
+        let mut v: serde_json::Value = serde_json::from_str(source).unwrap();
+        for _ in 0..1 + rng.below(3) {
+            mutate::mutate(&mut v, &mut rng);
+        }
+        let text = v.to_string();
+        let action = if is_lesson {
+            let lesson = lesson_from_json(&text);
+            let long = lesson.as_ref().is_ok_and(|l| {
+                l.parts[0]
+                    .steps
+                    .iter()
+                    .any(|s| s.stop_ms.unwrap_or(0) > PLAY_LIMIT_MS)
+            });
+            if long {
+                continue;
+            }
+            Action::OpenLesson(lesson)
+        } else {
+            let recipe = recipe_from_json(&text);
+            if recipe
+                .as_ref()
+                .is_ok_and(|r| r.run_end_ms() > PLAY_LIMIT_MS)
+            {
+                continue;
+            }
+            Action::OpenRun(recipe)
+        };
+        let s = reduce(fresh.clone(), action);
+        match &s.import_error {
+            Some(why) => {
+                assert!(!why.is_empty(), "seed {seed}: an empty message");
+                assert!(
+                    s.view == fresh.view,
+                    "seed {seed}: a refused input changed the cluster"
+                );
+                refused += 1;
+            }
+            None if is_lesson => {
+                assert!(
+                    s.lesson.is_some(),
+                    "seed {seed}: neither refused nor opened"
+                );
+                opened += 1;
+            }
+            None => {
+                let notice = s.notice.as_deref().unwrap_or_default();
+                assert!(notice.contains("Opened a run"), "seed {seed}: {notice:?}");
+                opened += 1;
+            }
+        }
+    }
+    web_sys::console::log_1(&format!("damaged inputs: {refused} refused, {opened} opened").into());
+    assert!(
+        refused > 10 && opened > 10,
+        "{refused} refused, {opened} opened"
+    );
+}
+
 #[wasm_bindgen_test]
 fn a_lesson_stops_exactly_at_each_step_playing_on_or_skipping() {
     use raftchat_app::json::lesson_from_json;
