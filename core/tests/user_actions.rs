@@ -20,8 +20,15 @@
 //!   follows, every acknowledged write applied on every member;
 //! - the recorded run, shared as a link, replays to the same state.
 //!
+//! A second test plays the same sessions with a rule of Raft broken (a bug
+//! switch on from the start, and the *Break Raft* menu among the clicks): the
+//! checker then finds what it finds, and the rest must hold all the same —
+//! nothing panics, no storm, a refused command changes nothing, the run
+//! replays — except convergence, which a broken rule may prevent.
+//!
 //! `RAFTCHAT_SEEDS=N` runs N seeds; `RAFTCHAT_SEED=N` one.
 
+use raftchat_core::bugs::{Bug, BugSet};
 use raftchat_core::campaign::converged;
 use raftchat_core::chat::ChatRoom;
 use raftchat_core::recipe::{Action, Recipe};
@@ -89,6 +96,8 @@ struct Tally {
     forks: AtomicU64,
     delivered_by_hand: AtomicU64,
     acks: AtomicU64,
+    /// Properties the checker found broken (with a rule broken on purpose).
+    violations: AtomicU64,
 }
 
 /// A user at the page: what it clicks next.
@@ -97,6 +106,8 @@ struct User {
     /// Each chat pane's client: the texts it sent, by sequence number (the
     /// first is 1), to retry one.
     sent: BTreeMap<ClientId, Vec<String>>,
+    /// Whether the *Break Raft* menu is among the clicks.
+    breaks_rules: bool,
 }
 
 impl User {
@@ -143,7 +154,8 @@ impl User {
     }
 
     fn action(&mut self, sim: &Simulator<ChatRoom>) -> Action {
-        match below(&mut self.rng, 24) {
+        let menu = if self.breaks_rules { 25 } else { 24 };
+        match below(&mut self.rng, menu) {
             0 => Action::Crash(self.node(sim)),
             1 | 2 => Action::Restart(self.node(sim)),
             3 => Action::Timeout(self.node(sim)),
@@ -171,6 +183,10 @@ impl User {
             18 => Action::AddNode,
             19 => Action::RemoveNode(self.node(sim)),
             20 => Action::Compact(self.node(sim)),
+            24 => Action::Bugs(match below(&mut self.rng, Bug::ALL.len() as u64 + 1) {
+                0 => BugSet::NONE,
+                i => BugSet::only(Bug::ALL[i as usize - 1]),
+            }),
             _ => self.send(sim),
         }
     }
@@ -253,13 +269,17 @@ fn bounded(t: &Timeline) -> Result<(), String> {
 /// One seed: a session of random commands, then the faults undone and the
 /// cluster left to converge. Err says what went wrong, and where the run was
 /// saved (a recipe: open it in the page with *Import*, or replay it).
-fn session(seed: u64, tally: &Tally) -> Result<(), String> {
+/// With `broken`, that rule is broken from the start.
+fn session(seed: u64, tally: &Tally, broken: Option<Bug>) -> Result<(), String> {
     let mut rng = Rng::new(seed ^ 0xc1_1c5);
-    let mut t = Timeline::new(config(seed, &mut rng))?;
+    let mut cfg = config(seed, &mut rng);
+    cfg.bugs = broken.map_or(BugSet::NONE, BugSet::only);
+    let mut t = Timeline::new(cfg)?;
     t.set_checking(true)?;
     let mut user = User {
         rng,
         sent: BTreeMap::new(),
+        breaks_rules: broken.is_some(),
     };
     drive(&mut t, &mut user, tally).map_err(|e| {
         let path = std::env::temp_dir().join(format!("raftchat-user-actions-seed-{seed}.json"));
@@ -271,9 +291,10 @@ fn session(seed: u64, tally: &Tally) -> Result<(), String> {
 }
 
 fn drive(t: &mut Timeline, user: &mut User, tally: &Tally) -> Result<(), String> {
+    let breaks_rules = user.breaks_rules;
     let broken = |t: &Timeline, what: &str| match t.violations().first() {
-        Some(v) => Err(format!("{what} at {} ms: {v}", t.now_ms())),
-        None => Ok(()),
+        Some(v) if !breaks_rules => Err(format!("{what} at {} ms: {v}", t.now_ms())),
+        _ => Ok(()),
     };
     while t.now_ms() < SESSION_MS {
         let frame_ms = 1 + below(&mut user.rng, 50);
@@ -284,6 +305,11 @@ fn drive(t: &mut Timeline, user: &mut User, tally: &Tally) -> Result<(), String>
             // Messages sent at this very moment (latency 0) arrive before any
             // command now, as in a replay: run them first.
             t.advance(t.now_ms())?;
+            // With a rule broken, that stops at a property's first violation,
+            // maybe mid-moment, as the page pauses; any click then first runs
+            // the rest of the moment (`Timeline::act`, as a replay does), so
+            // that is where "before" is.
+            t.held_at_now();
             let action = user.action(t.sim());
             let before = (fingerprint(t.sim()), t.steps().len(), t.branch_id());
             let deliver = matches!(action, Action::Deliver(_));
@@ -328,6 +354,17 @@ fn drive(t: &mut Timeline, user: &mut User, tally: &Tally) -> Result<(), String>
         }
         broken(t, "a rule broke after travelling in time")?;
     }
+    if breaks_rules {
+        // What is due now has run (the last clicks' own writes and messages),
+        // as at the end of a replay.
+        t.advance(t.now_ms())?;
+        // The checker stopped the run at each property's first violation,
+        // as the page pauses; it went on at the next frame.
+        tally
+            .violations
+            .fetch_add(t.violations().len() as u64, Ordering::Relaxed);
+        return replays_the_same(t);
+    }
     // Undo every fault the user made, as a teacher would before moving on.
     let mut undo = vec![
         Action::Hold(false),
@@ -361,6 +398,10 @@ fn drive(t: &mut Timeline, user: &mut User, tally: &Tally) -> Result<(), String>
     tally
         .acks
         .fetch_add(t.sim().acks().len() as u64, Ordering::Relaxed);
+    replays_the_same(t)
+}
+
+fn replays_the_same(t: &Timeline) -> Result<(), String> {
     // The run as recorded (the current branch), shared as a link (its compact
     // form, read back as the page reads one), replays to the same state.
     let link = Recipe::from_json(&t.recipe().to_link_json())?;
@@ -374,15 +415,17 @@ fn drive(t: &mut Timeline, user: &mut User, tally: &Tally) -> Result<(), String>
     Ok(())
 }
 
-#[test]
-fn random_user_commands_break_no_rule_and_the_cluster_recovers() {
-    let seeds = seeds_from_env(256);
-    let count = seeds.end - seeds.start;
-    let tally = Tally::default();
-    let started = std::time::Instant::now();
-    let failures = run_seeds(seeds, |seed| {
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session(seed, &tally)));
+/// Runs a session for each seed (on every core), with the rule `broken(seed)`
+/// broken; returns the failures, each saying its seed.
+fn sessions(
+    seeds: std::ops::Range<u64>,
+    tally: &Tally,
+    broken: impl Fn(u64) -> Option<Bug> + Sync,
+) -> Vec<String> {
+    run_seeds(seeds, |seed| {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            session(seed, tally, broken(seed))
+        }));
         let why = match outcome {
             Ok(Ok(())) => return None,
             Ok(Err(e)) => e,
@@ -396,7 +439,16 @@ fn random_user_commands_break_no_rule_and_the_cluster_recovers() {
             ),
         };
         Some(format!("seed {seed} FAILED (RAFTCHAT_SEED={seed}): {why}"))
-    });
+    })
+}
+
+#[test]
+fn random_user_commands_break_no_rule_and_the_cluster_recovers() {
+    let seeds = seeds_from_env(256);
+    let count = seeds.end - seeds.start;
+    let tally = Tally::default();
+    let started = std::time::Instant::now();
+    let failures = sessions(seeds, &tally, |_| None);
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
     println!(
         "user commands: {count} seeds × {} s virtual in {:.1} s: {} commands applied, {} refused (each changed nothing), {} messages delivered by hand, {} rewinds, {} acknowledged writes, every one applied on every member at the end",
@@ -422,6 +474,41 @@ fn random_user_commands_break_no_rule_and_the_cluster_recovers() {
                 && load(&tally.forks) > 0
                 && load(&tally.acks) > 0,
             "the sessions applied and refused commands, delivered by hand, rewound and committed"
+        );
+    }
+}
+
+#[test]
+fn with_a_rule_broken_random_user_commands_never_panic_storm_or_replay_differently() {
+    // Seed n breaks switch n mod 10 from the start; the clicks may switch
+    // to another (or none) at any time, as the Break Raft menu does.
+    let seeds = seeds_from_env(256);
+    let count = seeds.end - seeds.start;
+    let tally = Tally::default();
+    let started = std::time::Instant::now();
+    let failures = sessions(seeds, &tally, |seed| {
+        Some(Bug::ALL[seed as usize % Bug::ALL.len()])
+    });
+    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    println!(
+        "user commands with a rule broken: {count} seeds × {} s virtual in {:.1} s: {} commands applied, {} refused (each changed nothing), {} rewinds, {} properties found broken",
+        SESSION_MS / 1000,
+        started.elapsed().as_secs_f64(),
+        load(&tally.applied),
+        load(&tally.refused),
+        load(&tally.forks),
+        load(&tally.violations),
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {count} seeds failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    if count >= 16 {
+        assert!(
+            load(&tally.applied) > 0 && load(&tally.violations) > 0,
+            "the sessions applied commands and the checker found broken rules"
         );
     }
 }
