@@ -117,6 +117,9 @@ impl User {
         match below(&mut self.rng, 20) {
             0 => 0,
             1 => ids.iter().max().map_or(1, |m| m + 1),
+            // Every server removed (a rule broken can get there): one that
+            // is gone.
+            _ if ids.is_empty() => 1,
             _ => ids[below(&mut self.rng, ids.len() as u64) as usize],
         }
     }
@@ -415,16 +418,26 @@ fn replays_the_same(t: &Timeline) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs a session for each seed (on every core), with the rule `broken(seed)`
-/// broken; returns the failures, each saying its seed.
+fn load(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+/// Runs a session for each seed (on every core; 256 unless the environment
+/// says), with the rule `broken(seed)` broken; prints what they did (`label`,
+/// then `what`) and fails on any failed seed, naming each. Returns how many
+/// seeds ran and their tally.
 fn sessions(
-    seeds: std::ops::Range<u64>,
-    tally: &Tally,
+    label: &str,
     broken: impl Fn(u64) -> Option<Bug> + Sync,
-) -> Vec<String> {
-    run_seeds(seeds, |seed| {
+    what: impl Fn(&Tally) -> String,
+) -> (u64, Tally) {
+    let seeds = seeds_from_env(256);
+    let count = seeds.end - seeds.start;
+    let tally = Tally::default();
+    let started = std::time::Instant::now();
+    let failures = run_seeds(seeds, |seed| {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            session(seed, tally, broken(seed))
+            session(seed, &tally, broken(seed))
         }));
         let why = match outcome {
             Ok(Ok(())) => return None,
@@ -439,32 +452,37 @@ fn sessions(
             ),
         };
         Some(format!("seed {seed} FAILED (RAFTCHAT_SEED={seed}): {why}"))
-    })
-}
-
-#[test]
-fn random_user_commands_break_no_rule_and_the_cluster_recovers() {
-    let seeds = seeds_from_env(256);
-    let count = seeds.end - seeds.start;
-    let tally = Tally::default();
-    let started = std::time::Instant::now();
-    let failures = sessions(seeds, &tally, |_| None);
-    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    });
     println!(
-        "user commands: {count} seeds × {} s virtual in {:.1} s: {} commands applied, {} refused (each changed nothing), {} messages delivered by hand, {} rewinds, {} acknowledged writes, every one applied on every member at the end",
+        "{label}: {count} seeds × {} s virtual in {:.1} s: {}",
         SESSION_MS / 1000,
         started.elapsed().as_secs_f64(),
-        load(&tally.applied),
-        load(&tally.refused),
-        load(&tally.delivered_by_hand),
-        load(&tally.forks),
-        load(&tally.acks),
+        what(&tally)
     );
     assert!(
         failures.is_empty(),
         "{} of {count} seeds failed:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+    (count, tally)
+}
+
+#[test]
+fn random_user_commands_break_no_rule_and_the_cluster_recovers() {
+    let (count, tally) = sessions(
+        "user commands",
+        |_| None,
+        |t| {
+            format!(
+            "{} commands applied, {} refused (each changed nothing), {} messages delivered by hand, {} rewinds, {} acknowledged writes, every one applied on every member at the end",
+            load(&t.applied),
+            load(&t.refused),
+            load(&t.delivered_by_hand),
+            load(&t.forks),
+            load(&t.acks),
+        )
+        },
     );
     if count >= 16 {
         assert!(
@@ -482,28 +500,18 @@ fn random_user_commands_break_no_rule_and_the_cluster_recovers() {
 fn with_a_rule_broken_random_user_commands_never_panic_storm_or_replay_differently() {
     // Seed n breaks switch n mod 10 from the start; the clicks may switch
     // to another (or none) at any time, as the Break Raft menu does.
-    let seeds = seeds_from_env(256);
-    let count = seeds.end - seeds.start;
-    let tally = Tally::default();
-    let started = std::time::Instant::now();
-    let failures = sessions(seeds, &tally, |seed| {
-        Some(Bug::ALL[seed as usize % Bug::ALL.len()])
-    });
-    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    println!(
-        "user commands with a rule broken: {count} seeds × {} s virtual in {:.1} s: {} commands applied, {} refused (each changed nothing), {} rewinds, {} properties found broken",
-        SESSION_MS / 1000,
-        started.elapsed().as_secs_f64(),
-        load(&tally.applied),
-        load(&tally.refused),
-        load(&tally.forks),
-        load(&tally.violations),
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {count} seeds failed:\n{}",
-        failures.len(),
-        failures.join("\n")
+    let (count, tally) = sessions(
+        "user commands with a rule broken",
+        |seed| Some(Bug::ALL[seed as usize % Bug::ALL.len()]),
+        |t| {
+            format!(
+                "{} commands applied, {} refused (each changed nothing), {} rewinds, {} properties found broken",
+                load(&t.applied),
+                load(&t.refused),
+                load(&t.forks),
+                load(&t.violations),
+            )
+        },
     );
     if count >= 16 {
         assert!(
