@@ -809,7 +809,6 @@ fn a_damaged_link_file_or_lesson_is_refused_with_a_message_or_opens_and_never_pa
     // path: the browser's JSON parser, the page's readers, the reducer. (A
     // panic here fails the test: wasm cannot catch one.)
     use raftchat_app::json::{lesson_from_json, recipe_from_json};
-    use raftchat_core::rng::Rng;
     const PLAY_LIMIT_MS: u64 = 20_000;
     let sources = [
         include_str!("../../tests/scenarios/figure-8.json"),
@@ -823,12 +822,7 @@ fn a_damaged_link_file_or_lesson_is_refused_with_a_message_or_opens_and_never_pa
     for seed in 1..=1_000u64 {
         let source = sources[seed as usize % sources.len()];
         let is_lesson = source.contains("\"parts\"");
-        let mut rng = Rng::new(seed);
-        let mut v: serde_json::Value = serde_json::from_str(source).unwrap();
-        for _ in 0..1 + rng.below(3) {
-            mutate::mutate(&mut v, &mut rng);
-        }
-        let text = v.to_string();
+        let text = mutate::damaged(source, seed);
         let action = if is_lesson {
             let lesson = lesson_from_json(&text);
             let long = lesson.as_ref().is_ok_and(|l| {

@@ -7,12 +7,10 @@
 mod common;
 mod mutate;
 
-use mutate::mutate;
+use mutate::damaged;
 use raftchat_core::lesson::{self, Lesson};
 use raftchat_core::recipe::Recipe;
-use raftchat_core::rng::Rng;
 use raftchat_core::timeline::Timeline;
-use serde_json::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Runs whose end is later than this are read and checked but not played
@@ -97,12 +95,7 @@ fn damaged_runs_and_lessons_are_refused_or_play_and_never_panic() {
     let tally = std::sync::Mutex::new(std::collections::BTreeMap::<String, u64>::new());
     let failures = common::run_seeds(seeds, |seed| {
         let (name, text) = &files[seed as usize % files.len()];
-        let mut rng = Rng::new(seed);
-        let mut v: Value = serde_json::from_str(text).unwrap();
-        for _ in 0..1 + rng.below(3) {
-            mutate(&mut v, &mut rng);
-        }
-        let damaged = v.to_string();
+        let damaged = damaged(text, seed);
         let lesson = name.contains("lessons");
         let outcome = if lesson {
             try_lesson(&damaged)

@@ -49,8 +49,18 @@ fn edge_number(rng: &mut Rng) -> Value {
     edges[rng.below(edges.len())].clone()
 }
 
+/// `json` with one to three random changes (seeded by `seed`), as JSON text.
+pub fn damaged(json: &str, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut v: Value = serde_json::from_str(json).expect("the source is JSON");
+    for _ in 0..1 + rng.below(3) {
+        mutate(&mut v, &mut rng);
+    }
+    v.to_string()
+}
+
 /// One random change somewhere in `v`.
-pub fn mutate(v: &mut Value, rng: &mut Rng) {
+fn mutate(v: &mut Value, rng: &mut Rng) {
     let mut all = Vec::new();
     paths(v, String::new(), &mut all);
     // Most changes keep the JSON's shape (a number for a number), so that
