@@ -19,7 +19,7 @@ use raftchat_core::node_map::NodeMap;
 use raftchat_core::recipe::{Action as Run, Recipe};
 use raftchat_core::sim::{Simulator, MAX_NODES};
 use raftchat_core::storage::PersistedState;
-use raftchat_core::timeline::Timeline;
+use raftchat_core::timeline::{OpenError, Timeline};
 use raftchat_core::{NodeId, Outcome};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -36,8 +36,15 @@ const SAVE_EVERY_MS: f64 = 1_000.0;
 /// A real frame longer than this (a stalled tab) advances no more than this.
 const MAX_FRAME_MS: f64 = 100.0;
 /// The longest run (virtual time) a link or file may open: replaying it
-/// builds the whole timeline at once, a few seconds for this much.
+/// builds the whole timeline at once.
 pub const MAX_OPENED_RUN_MS: u64 = 6 * 3_600_000;
+/// The most events the page simulates to open a run (a link, a file, a
+/// lesson, or the saved run at a reload): the replay runs in one go, so this
+/// bounds how long the tab is busy. Measured in headless Chromium: six idle
+/// hours of the default cluster are about 7 million events and open in
+/// 2.5 s; a busier run (9 nodes, 1 ms heartbeats: 5 million events by its
+/// 62nd virtual second) is refused after about 5 s.
+pub const MAX_OPENED_RUN_EVENTS: u64 = 8_000_000;
 
 /// What is selected for the inspector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -526,7 +533,12 @@ impl AppState {
             ..s.settings.clone()
         };
         let timeline =
-            Timeline::from_recipe(recipe).map_err(|e| format!("the run cannot be opened: {e}"))?;
+            Timeline::from_recipe_within(recipe, MAX_OPENED_RUN_EVENTS).map_err(|e| match e {
+                OpenError::Invalid(why) => format!("the run cannot be opened: {why}"),
+                too_busy => format!(
+                    "the run is too busy to open in the page: {too_busy}, the page's limit. Replay it with raftchat-sim --replay FILE"
+                ),
+            })?;
         let old = s.node_ids();
         let mut fresh = s.replaced_by(
             settings,
@@ -1650,12 +1662,18 @@ impl AppState {
                 recipe,
             } => {
                 let saved = recipe.as_deref().map(crate::json::recipe_from_json);
+                // Why the saved run was not replayed, if it was too busy to.
+                let mut not_replayed = None;
                 if let Some(Ok(recipe)) = saved {
-                    if let Ok(timeline) = Timeline::from_recipe(&recipe) {
-                        let snapshots = nodes.iter().filter(|n| n.1.snapshot.is_some()).count();
-                        let mut fresh =
-                            s.reloaded(cluster, settings, author, timeline, &recipe, snapshots);
-                        return fresh.open_pending();
+                    match Timeline::from_recipe_within(&recipe, MAX_OPENED_RUN_EVENTS) {
+                        Ok(timeline) => {
+                            let snapshots = nodes.iter().filter(|n| n.1.snapshot.is_some()).count();
+                            let mut fresh =
+                                s.reloaded(cluster, settings, author, timeline, &recipe, snapshots);
+                            return fresh.open_pending();
+                        }
+                        Err(e @ OpenError::TooBusy { .. }) => not_replayed = Some(e),
+                        Err(OpenError::Invalid(_)) => {}
                     }
                 }
                 let count = nodes.len();
@@ -1663,9 +1681,13 @@ impl AppState {
                 let entries: usize = nodes.iter().map(|n| n.1.entries.len()).sum();
                 let snapshots = nodes.iter().filter(|n| n.1.snapshot.is_some()).count();
                 let mut fresh = s.saved_cluster(cluster, settings, author, Some(nodes));
-                fresh.notice = Some(format!(
+                let mut notice = format!(
                     "Restored the saved cluster: {count} nodes, terms up to {max_term}, {entries} log entries and {snapshots} snapshot(s) on disk. Each chat starts from its snapshot and refills as a leader learns what is committed."
-                ));
+                );
+                if let Some(e) = not_replayed {
+                    notice = format!("{notice} Its recorded run was not replayed: {e}, the page's limit; its timeline starts at this reload.");
+                }
+                fresh.notice = Some(notice);
                 fresh.flush_writes();
                 return fresh.open_pending();
             }

@@ -404,6 +404,94 @@ fn a_run_too_long_for_the_page_is_refused_and_the_cluster_kept() {
     assert_eq!((s.view.now_ms, s.view.leader), before);
 }
 
+/// Nine nodes, 1 ms heartbeats, no latency, for `end_ms`: about 45,000
+/// events a virtual second, so ten minutes (far under the page's
+/// virtual-time limit) would take minutes to replay.
+fn busy_run(end_ms: u64) -> raftchat_core::recipe::Recipe {
+    use raftchat_core::sim::{NetConfig, SimConfig};
+    let mut busy = raftchat_core::recipe::Recipe::new(SimConfig {
+        nodes: 9,
+        election_timeout_min_ms: 2,
+        election_timeout_max_ms: 3,
+        heartbeat_interval_ms: 1,
+        disk_latency_min_ms: 0,
+        disk_latency_max_ms: 0,
+        net: NetConfig {
+            latency_min_ms: 0,
+            latency_max_ms: 1,
+            ..NetConfig::default()
+        },
+        ..SimConfig::default()
+    });
+    busy.end_ms = end_ms;
+    busy.at_ms = end_ms;
+    busy
+}
+
+#[wasm_bindgen_test]
+fn a_run_too_busy_for_the_page_is_refused_by_its_events_and_the_cluster_kept() {
+    use raftchat_app::state::{MAX_OPENED_RUN_EVENTS, MAX_OPENED_RUN_MS};
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let s = step_until(s, 5_000, |s| s.view.leader.is_some());
+    let before = (s.view.now_ms, s.view.leader);
+    let busy = busy_run(600_000);
+    assert!(busy.end_ms < MAX_OPENED_RUN_MS);
+    let s = reduce(s, Action::OpenRun(Ok(busy)));
+    let why = s.import_error.clone().expect("refused");
+    assert!(why.contains("too busy"), "{why}");
+    // The core's count, as it writes it (8,000,000).
+    let limit = MAX_OPENED_RUN_EVENTS.to_string();
+    assert!(
+        why.replace(',', "")
+            .contains(&format!("more than {limit} simulated events")),
+        "{why}"
+    );
+    assert!(why.contains("raftchat-sim --replay"), "{why}");
+    assert_eq!((s.view.now_ms, s.view.leader), before);
+}
+
+#[wasm_bindgen_test]
+fn a_saved_run_too_busy_to_replay_at_a_reload_restores_the_cluster_from_its_records() {
+    use raftchat_core::storage::PersistedState;
+    use raftchat_core::types::Membership;
+    let settings = Settings {
+        nodes: 9,
+        ..Settings::default()
+    };
+    let recipe = raftchat_app::json::recipe_to_json(&busy_run(600_000)).unwrap();
+    let nodes = (1..=9)
+        .map(|id| (id, PersistedState::bootstrap(Membership::new(1..=9))))
+        .collect();
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let s = reduce(
+        s,
+        Action::Restore {
+            cluster: 7,
+            settings,
+            author: "test".into(),
+            nodes,
+            recipe: Some(recipe),
+        },
+    );
+    let notice = s.notice.clone().expect("a notice");
+    assert!(
+        notice.starts_with("Restored the saved cluster: 9 nodes"),
+        "{notice}"
+    );
+    assert!(
+        notice.contains("was not replayed: replaying it takes more than"),
+        "{notice}"
+    );
+    assert!(
+        notice.contains("its timeline starts at this reload"),
+        "{notice}"
+    );
+    // The nodes as read back, at the start of a new timeline (the recorded
+    // one ended at 10 min).
+    assert_eq!(s.view.nodes.len(), 9);
+    assert_eq!(s.view.now_ms, 0);
+}
+
 #[wasm_bindgen_test]
 fn a_line_repeated_in_a_row_is_one_line_in_the_feed_with_its_count() {
     use raftchat_app::feed::{push, FeedKind};

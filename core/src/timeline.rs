@@ -34,6 +34,9 @@ pub const CHECKPOINT_EVERY_MS: u64 = 30_000;
 /// A branch keeps at most this many checkpoints (each a whole simulator:
 /// about 0.4 MB in a half-hour lesson with a chat message a second).
 pub const MAX_CHECKPOINTS: usize = 128;
+/// [`Timeline::from_recipe_within`] counts events after each this much
+/// virtual time.
+const OPEN_SLICE_MS: u64 = 1_000;
 
 struct Checkpoint {
     at_ms: u64,
@@ -42,6 +45,42 @@ struct Checkpoint {
     sim: Simulator<ChatRoom>,
     /// The checker's state there (none if checking was off when it was taken).
     checker: Option<Checker<ChatCommand>>,
+}
+
+/// Why a recorded run did not open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpenError {
+    /// The recipe is damaged, or a step of it cannot be applied.
+    Invalid(String),
+    /// Replaying it simulated more than the `max_events` allowed: `events`
+    /// by `at_ms` of its `end_ms`.
+    TooBusy {
+        max_events: u64,
+        events: u64,
+        at_ms: u64,
+        end_ms: u64,
+    },
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Invalid(why) => f.write_str(why),
+            OpenError::TooBusy {
+                max_events,
+                events,
+                at_ms,
+                end_ms,
+            } => write!(
+                f,
+                "replaying it takes more than {} simulated events ({} by {} of its {})",
+                grouped(*max_events),
+                grouped(*events),
+                span(*at_ms),
+                span(*end_ms)
+            ),
+        }
+    }
 }
 
 /// Something worth a mark on the timeline.
@@ -222,16 +261,37 @@ impl Timeline {
     /// A shared or saved run: replayed to its end (taking checkpoints on the
     /// way), then positioned where it was paused.
     pub fn from_recipe(recipe: &Recipe) -> Result<Timeline, String> {
-        recipe.validate()?;
-        let mut t = Timeline::new(recipe.config.clone())?;
+        Timeline::from_recipe_within(recipe, u64::MAX).map_err(|e| e.to_string())
+    }
+
+    /// [`Timeline::from_recipe`], refused once the replay has simulated more
+    /// than `max_events` events: a run's virtual length says little of its
+    /// cost (9 nodes with 1 ms heartbeats simulate about 40 times as many
+    /// events a second as the default cluster), and a page must not freeze
+    /// for minutes on a link. Counted in events, not in real time, so that a
+    /// run opens on every machine or on none.
+    pub fn from_recipe_within(recipe: &Recipe, max_events: u64) -> Result<Timeline, OpenError> {
+        recipe.validate().map_err(OpenError::Invalid)?;
+        let mut t = Timeline::new(recipe.config.clone()).map_err(OpenError::Invalid)?;
         t.branch_mut().steps = recipe.steps.clone();
-        let end = recipe.run_end_ms();
-        let mut at = 0;
+        let end_ms = recipe.run_end_ms();
+        let mut at_ms = 0;
         loop {
-            at = (at + CHECKPOINT_EVERY_MS).min(end);
-            t.run_to(at, false)?;
+            // A virtual second at a time: the budget is overrun by at most
+            // one second's events.
+            at_ms = (at_ms + OPEN_SLICE_MS).min(end_ms);
+            t.run_to(at_ms, false).map_err(OpenError::Invalid)?;
             t.take_events();
-            if at == end {
+            let events = t.sim.stats().events;
+            if events > max_events {
+                return Err(OpenError::TooBusy {
+                    max_events,
+                    events,
+                    at_ms,
+                    end_ms,
+                });
+            }
+            if at_ms == end_ms {
                 break;
             }
         }
@@ -248,7 +308,7 @@ impl Timeline {
         let b = t.branch_mut();
         b.markers.extend(step_markers);
         b.markers.sort_by_key(|m| m.at_ms);
-        t.seek(recipe.at_ms)?;
+        t.seek(recipe.at_ms).map_err(OpenError::Invalid)?;
         Ok(t)
     }
 
@@ -663,5 +723,27 @@ fn event_marker(kind: &EventKind) -> Option<MarkerKind> {
             ..
         } => Some(MarkerKind::Committed { index }),
         _ => None,
+    }
+}
+
+/// A count with its thousands separated: 5,000,000.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// A virtual duration for a message: seconds, minutes or hours.
+fn span(ms: u64) -> String {
+    match ms {
+        0..120_000 => format!("{:.1} s", ms as f64 / 1e3),
+        120_000..7_200_000 => format!("{:.1} min", ms as f64 / 6e4),
+        _ => format!("{:.1} h", ms as f64 / 3.6e6),
     }
 }

@@ -7,7 +7,9 @@ use raftchat_core::chat::ChatRoom;
 use raftchat_core::recipe::{Action, Recipe};
 use raftchat_core::rng::Rng;
 use raftchat_core::sim::{Event, NetConfig, SimConfig, Simulator};
-use raftchat_core::timeline::{MarkerKind, Timeline, CHECKPOINT_EVERY_MS, MAX_CHECKPOINTS};
+use raftchat_core::timeline::{
+    MarkerKind, OpenError, Timeline, CHECKPOINT_EVERY_MS, MAX_CHECKPOINTS,
+};
 
 /// Everything a user sees of a cluster, and more: roles, terms, logs, commit
 /// and applied digests, chats, wire, counters.
@@ -426,4 +428,77 @@ fn a_long_run_keeps_a_bounded_number_of_checkpoints_and_still_seeks_exactly() {
             "at {target}"
         );
     }
+}
+
+#[test]
+fn a_run_too_busy_to_open_is_refused_by_its_event_count_not_its_length() {
+    // A quiet minute of the default cluster, and 10 s of 9 nodes with 1 ms
+    // heartbeats and no latency: shorter, but many times the events.
+    let mut quiet = Recipe::new(SimConfig::default());
+    quiet.end_ms = 60_000;
+    quiet.at_ms = 60_000;
+    let mut busy = Recipe::new(SimConfig {
+        nodes: 9,
+        election_timeout_min_ms: 2,
+        election_timeout_max_ms: 3,
+        heartbeat_interval_ms: 1,
+        disk_latency_min_ms: 0,
+        disk_latency_max_ms: 0,
+        net: NetConfig {
+            latency_min_ms: 0,
+            latency_max_ms: 1,
+            ..NetConfig::default()
+        },
+        ..SimConfig::default()
+    });
+    busy.end_ms = 10_000;
+    busy.at_ms = 10_000;
+    let events = |r: &Recipe| Timeline::from_recipe(r).unwrap().sim().stats().events;
+    let (quiet_events, busy_events) = (events(&quiet), events(&busy));
+    assert!(
+        busy_events > 10 * quiet_events,
+        "busy {busy_events}, quiet {quiet_events}"
+    );
+    // A budget the quiet run fits in opens it as the unbounded replay does.
+    let budget = 2 * quiet_events;
+    let opened = Timeline::from_recipe_within(&quiet, budget).expect("within the budget");
+    let straight = Timeline::from_recipe(&quiet).unwrap();
+    assert_eq!(fingerprint(opened.sim()), fingerprint(straight.sim()));
+    // The busy run is refused in its first virtual second past the budget,
+    // and says where it got to.
+    let why = Timeline::from_recipe_within(&busy, budget)
+        .err()
+        .expect("over the budget");
+    let OpenError::TooBusy {
+        max_events,
+        events,
+        at_ms,
+        end_ms,
+    } = why
+    else {
+        panic!("{why}")
+    };
+    assert_eq!((max_events, end_ms), (budget, 10_000));
+    assert!(events > budget && at_ms < 10_000, "{why}");
+    // Within one slice (a virtual second) of the first to overrun.
+    let mut to_budget = Simulator::<ChatRoom>::new(busy.config.clone()).unwrap();
+    while to_budget.stats().events <= budget {
+        assert!(to_budget.step(), "no disk to wait for in a simulator");
+    }
+    assert!(
+        at_ms <= to_budget.now_ms().div_ceil(1_000) * 1_000,
+        "refused at {at_ms} ms, over the budget at {} ms",
+        to_budget.now_ms()
+    );
+    // What the page shows.
+    let shown = OpenError::TooBusy {
+        max_events: 5_000_000,
+        events: 5_043_210,
+        at_ms: 734_000,
+        end_ms: 21_600_000,
+    };
+    assert_eq!(
+        shown.to_string(),
+        "replaying it takes more than 5,000,000 simulated events (5,043,210 by 12.2 min of its 6.0 h)"
+    );
 }
