@@ -199,6 +199,7 @@ pub fn app() -> Html {
                 <p class="leader-line" data-testid="leader">
                     { match view.leader {
                         Some((id, term)) => format!("Leader: node {id} in term {term}"),
+                        None if view.nodes.is_empty() => "No server left".to_string(),
                         None => "No leader: an election is needed".to_string(),
                     } }
                 </p>

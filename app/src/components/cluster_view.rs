@@ -91,7 +91,30 @@ pub fn cluster_svg(p: &Props) -> Html {
             <g class="links">{ for links }</g>
             <g class="nodes">{ for v.nodes.iter().map(|node| node_view(v, node, p.selection == Selection::Node(node.id), p.pointed.nodes.contains(&node.id), p.projector, &p.dispatch)) }</g>
             <g class="messages">{ for v.messages.iter().map(|m| message(v, m, &p.dispatch)) }</g>
+            { if v.nodes.is_empty() { no_server_left() } else { Html::default() } }
         </svg>
+    }
+}
+
+/// Every server shut down: correct Raft never gets here (the last voter
+/// cannot be removed), a broken rule can. Say why, and what to do.
+fn no_server_left() -> Html {
+    const LINES: [&str; 6] = [
+        "No server is left.",
+        "Each was shut down once a configuration",
+        "without it was seen committed: with a rule",
+        "broken, replicas disagree on which one did.",
+        "\u{a0}",
+        "Rewind on the timeline, or start a New run.",
+    ];
+    let top = SIZE / 2.0 - 22.0 * (LINES.len() as f64 - 1.0) / 2.0;
+    html! {
+        <text class="no-server" data-testid="no-server" x={fmt(SIZE / 2.0)} y={fmt(top)} text-anchor="middle">
+            { for LINES.iter().enumerate().map(|(i, line)| html! {
+                <tspan x={fmt(SIZE / 2.0)} dy={if i == 0 { "0".to_string() } else { "22".to_string() }}
+                       class={if i == 0 { "head" } else { "" }}>{ *line }</tspan>
+            }) }
+        </text>
     }
 }
 
