@@ -41,9 +41,9 @@ pub const MAX_OPENED_RUN_MS: u64 = 6 * 3_600_000;
 /// The most events the page simulates to open a run (a link, a file, a
 /// lesson, or the saved run at a reload): the replay runs in one go, so this
 /// bounds how long the tab is busy. Measured in headless Chromium: six idle
-/// hours of the default cluster are about 7 million events and open in
-/// 2.5 s; a busier run (9 nodes, 1 ms heartbeats: 5 million events by its
-/// 62nd virtual second) is refused after about 5 s.
+/// hours of the default cluster (about 7 million events) open in 3.2 s; a
+/// busy run (9 nodes, 1 ms heartbeats, no latency: 8 million events by its
+/// 98th virtual second) is refused after 6.4 s.
 pub const MAX_OPENED_RUN_EVENTS: u64 = 8_000_000;
 
 /// What is selected for the inspector.

@@ -266,10 +266,10 @@ impl Timeline {
 
     /// [`Timeline::from_recipe`], refused once the replay has simulated more
     /// than `max_events` events: a run's virtual length says little of its
-    /// cost (9 nodes with 1 ms heartbeats simulate about 40 times as many
-    /// events a second as the default cluster), and a page must not freeze
-    /// for minutes on a link. Counted in events, not in real time, so that a
-    /// run opens on every machine or on none.
+    /// cost (9 nodes with 1 ms heartbeats and no latency simulate about 250
+    /// times as many events a second as the default cluster), and a page
+    /// must not freeze for minutes on a link. Counted in events, not in real
+    /// time, so that a run opens on every machine or on none.
     pub fn from_recipe_within(recipe: &Recipe, max_events: u64) -> Result<Timeline, OpenError> {
         recipe.validate().map_err(OpenError::Invalid)?;
         let mut t = Timeline::new(recipe.config.clone()).map_err(OpenError::Invalid)?;
