@@ -1661,21 +1661,29 @@ impl AppState {
                 nodes,
                 recipe,
             } => {
-                let saved = recipe.as_deref().map(crate::json::recipe_from_json);
-                // Why the saved run was not replayed, if it was too busy to.
-                let mut not_replayed = None;
-                if let Some(Ok(recipe)) = saved {
-                    match Timeline::from_recipe_within(&recipe, MAX_OPENED_RUN_EVENTS) {
-                        Ok(timeline) => {
-                            let snapshots = nodes.iter().filter(|n| n.1.snapshot.is_some()).count();
-                            let mut fresh =
-                                s.reloaded(cluster, settings, author, timeline, &recipe, snapshots);
-                            return fresh.open_pending();
+                // Why the saved run was not replayed, if there was one.
+                let not_replayed = match recipe.as_deref().map(crate::json::recipe_from_json) {
+                    None => None,
+                    Some(Err(why)) => Some(format!("could not be read ({why})")),
+                    Some(Ok(recipe)) => {
+                        match Timeline::from_recipe_within(&recipe, MAX_OPENED_RUN_EVENTS) {
+                            Ok(timeline) => {
+                                let snapshots =
+                                    nodes.iter().filter(|n| n.1.snapshot.is_some()).count();
+                                let mut fresh = s.reloaded(
+                                    cluster, settings, author, timeline, &recipe, snapshots,
+                                );
+                                return fresh.open_pending();
+                            }
+                            Err(OpenError::Invalid(why)) => {
+                                Some(format!("could not be replayed ({why})"))
+                            }
+                            Err(too_busy) => {
+                                Some(format!("was not replayed: {too_busy}, the page's limit"))
+                            }
                         }
-                        Err(e @ OpenError::TooBusy { .. }) => not_replayed = Some(e),
-                        Err(OpenError::Invalid(_)) => {}
                     }
-                }
+                };
                 let count = nodes.len();
                 let max_term = nodes.iter().map(|n| n.1.hard_state.term).max().unwrap_or(0);
                 let entries: usize = nodes.iter().map(|n| n.1.entries.len()).sum();
@@ -1684,8 +1692,10 @@ impl AppState {
                 let mut notice = format!(
                     "Restored the saved cluster: {count} nodes, terms up to {max_term}, {entries} log entries and {snapshots} snapshot(s) on disk. Each chat starts from its snapshot and refills as a leader learns what is committed."
                 );
-                if let Some(e) = not_replayed {
-                    notice = format!("{notice} Its recorded run was not replayed: {e}, the page's limit; its timeline starts at this reload.");
+                if let Some(why) = not_replayed {
+                    notice = format!(
+                        "{notice} Its recorded run {why}; its timeline starts at this reload."
+                    );
                 }
                 fresh.notice = Some(notice);
                 fresh.flush_writes();

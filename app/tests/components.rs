@@ -451,45 +451,55 @@ fn a_run_too_busy_for_the_page_is_refused_by_its_events_and_the_cluster_kept() {
 }
 
 #[wasm_bindgen_test]
-fn a_saved_run_too_busy_to_replay_at_a_reload_restores_the_cluster_from_its_records() {
+fn a_saved_run_too_busy_or_damaged_at_a_reload_restores_the_cluster_from_its_records_and_says_why()
+{
     use raftchat_core::storage::PersistedState;
     use raftchat_core::types::Membership;
-    let settings = Settings {
-        nodes: 9,
-        ..Settings::default()
+    // A reload of a 9-node cluster whose saved run is `recipe`.
+    let restore = |recipe: String| {
+        let nodes = (1..=9)
+            .map(|id| (id, PersistedState::bootstrap(Membership::new(1..=9))))
+            .collect();
+        let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+        reduce(
+            s,
+            Action::Restore {
+                cluster: 7,
+                settings: Settings {
+                    nodes: 9,
+                    ..Settings::default()
+                },
+                author: "test".into(),
+                nodes,
+                recipe: Some(recipe),
+            },
+        )
     };
-    let recipe = raftchat_app::json::recipe_to_json(&busy_run(600_000)).unwrap();
-    let nodes = (1..=9)
-        .map(|id| (id, PersistedState::bootstrap(Membership::new(1..=9))))
-        .collect();
-    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
-    let s = reduce(
-        s,
-        Action::Restore {
-            cluster: 7,
-            settings,
-            author: "test".into(),
-            nodes,
-            recipe: Some(recipe),
-        },
-    );
-    let notice = s.notice.clone().expect("a notice");
-    assert!(
-        notice.starts_with("Restored the saved cluster: 9 nodes"),
-        "{notice}"
-    );
-    assert!(
-        notice.contains("was not replayed: replaying it takes more than"),
-        "{notice}"
-    );
-    assert!(
-        notice.contains("its timeline starts at this reload"),
-        "{notice}"
-    );
-    // The nodes as read back, at the start of a new timeline (the recorded
-    // one ended at 10 min).
-    assert_eq!(s.view.nodes.len(), 9);
-    assert_eq!(s.view.now_ms, 0);
+    let busy = raftchat_app::json::recipe_to_json(&busy_run(600_000)).unwrap();
+    let damaged = busy[..busy.len() / 2].to_string();
+    for (recipe, why) in [
+        (busy, "was not replayed: replaying it takes more than"),
+        (damaged, "could not be read ("),
+    ] {
+        let s = restore(recipe);
+        let notice = s.notice.clone().expect("a notice");
+        assert!(
+            notice.starts_with("Restored the saved cluster: 9 nodes"),
+            "{notice}"
+        );
+        assert!(
+            notice.contains(&format!("Its recorded run {why}")),
+            "{notice}"
+        );
+        assert!(
+            notice.ends_with("its timeline starts at this reload."),
+            "{notice}"
+        );
+        // The nodes as read back, at the start of a new timeline (the
+        // recorded one ended at 10 min).
+        assert_eq!(s.view.nodes.len(), 9);
+        assert_eq!(s.view.now_ms, 0);
+    }
 }
 
 #[wasm_bindgen_test]
