@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
+use yew::prelude::*;
 use yew::Reducible;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -1157,4 +1158,48 @@ fn the_feed_filters_are_the_pages_state() {
         s.take_effects().is_empty(),
         "filters ask nothing of the world"
     );
+}
+
+#[derive(Properties, PartialEq)]
+struct LogsProps {
+    view: Rc<raftchat_app::view::ClusterView>,
+}
+
+/// The log grid alone, as the page draws it.
+#[function_component]
+fn Logs(p: &LogsProps) -> Html {
+    use raftchat_app::components::log_view::{log_view, Props};
+    log_view(&Props {
+        view: p.view.clone(),
+        highlight: None,
+        pointed: Rc::default(),
+    })
+}
+
+#[wasm_bindgen_test]
+async fn the_log_grid_says_no_entries_yet_then_the_indexes_it_shows() {
+    let heading = |view: Rc<raftchat_app::view::ClusterView>| async move {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let root = document.create_element("div").unwrap();
+        document.body().unwrap().append_child(&root).unwrap();
+        yew::Renderer::<Logs>::with_root_and_props(root.clone(), LogsProps { view }).render();
+        yew::platform::time::sleep(Duration::from_millis(10)).await;
+        let text = root
+            .query_selector("h2")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap();
+        root.remove();
+        text
+    };
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let empty = heading(s.view.clone()).await;
+    assert!(empty.starts_with("Logs no entries yet;"), "{empty}");
+    // A leader's first entry (its no-op) on every log.
+    let s = step_until(s, 5_000, |s| {
+        s.view.nodes.iter().all(|n| n.last_index() >= 1)
+    });
+    let shown = heading(s.view.clone()).await;
+    assert!(shown.starts_with("Logs indexes 1–"), "{shown}");
 }

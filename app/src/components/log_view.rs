@@ -34,7 +34,8 @@ pub fn log_view(p: &Props) -> Html {
         .find(|n| n.up && n.role == Role::Leader && Some((n.id, n.term)) == v.leader);
     html! {
         <section class={classes!("log-view", p.pointed.log.then_some("pointed"))} aria-label="logs">
-            <h2>{"Logs"}<span class="hint">{ format!(" indexes {first}–{last}; solid = committed, hatched = not yet; grey S = in the node's snapshot; n/m = leader's next/match index") }</span></h2>
+            <h2>{"Logs"}<span class="hint">{ format!(" {}; solid = committed, hatched = not yet; grey S = in the node's snapshot; n/m = leader's next/match index",
+                if last == 0 { "no entries yet".to_string() } else { format!("indexes {first}–{last}") }) }</span></h2>
             <table class="log-grid" data-testid="log-grid">
                 <thead><tr><th></th>{ for (first..=last.max(first)).map(|i| html! { <th>{ i }</th> }) }</tr></thead>
                 <tbody>
