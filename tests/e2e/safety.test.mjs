@@ -127,6 +127,7 @@ test('a run whose broken rule shut every server down says so, and a rewind bring
   assert.equal(await state(page, 'safety'), 'violated');
   assert.match(await page.textContent('[data-testid="leader"]'), /^No server left$/);
   assert.match(await page.textContent('[data-testid="no-server"]'), /No server is left\..*Rewind on the timeline, or start a New run\./);
+  assert.equal(await page.getAttribute('[data-testid="cluster"]', 'aria-label'), 'the cluster: no server is left');
   await screenshot(page, 'no-server-left');
   // Rewound to the first second, the servers are back and the note is gone.
   await page.$eval('[data-testid="timeline"]', (el) => { el.value = '1000'; el.dispatchEvent(new Event('input', { bubbles: true })); });

@@ -87,7 +87,7 @@ pub fn cluster_svg(p: &Props) -> Html {
     }
     html! {
         <svg class="cluster" viewBox={if p.projector { format!("-20 -20 {0} {0}", SIZE as u32 + 40) } else { format!("0 0 {0} {0}", SIZE as u32) }} role="img"
-             aria-label="the cluster" data-testid="cluster" data-in-flight={v.messages.len().to_string()}>
+             aria-label={if v.nodes.is_empty() { "the cluster: no server is left" } else { "the cluster" }} data-testid="cluster" data-in-flight={v.messages.len().to_string()}>
             <g class="links">{ for links }</g>
             <g class="nodes">{ for v.nodes.iter().map(|node| node_view(v, node, p.selection == Selection::Node(node.id), p.pointed.nodes.contains(&node.id), p.projector, &p.dispatch)) }</g>
             <g class="messages">{ for v.messages.iter().map(|m| message(v, m, &p.dispatch)) }</g>
