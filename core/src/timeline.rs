@@ -739,11 +739,15 @@ fn grouped(n: u64) -> String {
     out
 }
 
-/// A virtual duration for a message: seconds, minutes or hours.
-fn span(ms: u64) -> String {
-    match ms {
-        0..120_000 => format!("{:.1} s", ms as f64 / 1e3),
-        120_000..7_200_000 => format!("{:.1} min", ms as f64 / 6e4),
-        _ => format!("{:.1} h", ms as f64 / 3.6e6),
-    }
+/// A virtual duration for a message, to a tenth of its unit: seconds up to
+/// two minutes, minutes up to two hours, then hours ("12.2 min"). In integers
+/// (the float formatter is kilobytes of the page's wasm).
+pub fn span(ms: u64) -> String {
+    let (unit_ms, unit) = match ms {
+        0..120_000 => (1_000, "s"),
+        120_000..7_200_000 => (60_000, "min"),
+        _ => (3_600_000, "h"),
+    };
+    let tenths = (ms + unit_ms / 20) / (unit_ms / 10);
+    format!("{}.{} {unit}", tenths / 10, tenths % 10)
 }
