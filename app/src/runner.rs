@@ -35,9 +35,8 @@ impl Runner {
         if !fragment.is_empty() {
             let d = self.dispatch.clone();
             spawn_local(async move {
-                d.emit(Action::OpenRun(
-                    crate::share::from_fragment(&fragment).await,
-                ));
+                let run = crate::share::from_fragment(&fragment).await;
+                crate::share::open(run, d).await;
             });
         }
         let lesson = crate::share::take_lesson_fragment();
@@ -45,7 +44,7 @@ impl Runner {
             self.dispatch.emit(Action::LoadLesson(lesson));
         }
         let d = self.dispatch.clone();
-        crate::share::listen(move |run| d.emit(Action::OpenRun(run)));
+        crate::share::listen(d);
         self.boot(crate::boot::current_cluster(), settings, author, None);
     }
 

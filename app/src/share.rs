@@ -5,6 +5,7 @@
 //! `#run=v1.` links (the plain JSON) are still read. Files are the recipe's
 //! plain JSON.
 
+use crate::state::Action;
 use raftchat_core::recipe::{Recipe, MAX_RECIPE_BYTES};
 use wasm_bindgen::prelude::*;
 
@@ -113,6 +114,12 @@ export function listen_for_runs(on_file, on_fragment) {
     if (h) on_fragment(h);
   });
 }
+export function after_paint() {
+  return new Promise((done) => {
+    requestAnimationFrame(() => setTimeout(done, 0));
+    setTimeout(done, 200);
+  });
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(catch)]
@@ -137,6 +144,10 @@ extern "C" {
         on_file: &Closure<dyn FnMut(web_sys::File)>,
         on_fragment: &Closure<dyn FnMut(String)>,
     );
+    /// Resolves once the page has painted: a task after the next animation
+    /// frame (or after 200 ms in a hidden tab, which paints nothing).
+    #[wasm_bindgen(catch)]
+    async fn after_paint() -> Result<JsValue, JsValue>;
 }
 
 use crate::json::{lesson_from_json, lesson_json, message, recipe_from_json, recipe_to_json};
@@ -180,6 +191,19 @@ pub async fn from_fragment(fragment: &str) -> Result<Recipe, String> {
 }
 
 /// The run in a file (exported, or written by hand).
+/// Opens `run` through `emit`: a readable run is announced first
+/// ([`Action::Opening`]) and the page painted, so that it says what it is
+/// doing while the replay keeps it busy (seconds, for a long run).
+pub async fn open(run: Result<Recipe, String>, emit: yew::Callback<Action>) {
+    if let Ok(recipe) = &run {
+        emit.emit(Action::Opening {
+            end_ms: recipe.run_end_ms(),
+        });
+        let _ = after_paint().await;
+    }
+    emit.emit(Action::OpenRun(run));
+}
+
 pub async fn from_file(file: &web_sys::File) -> Result<Recipe, String> {
     let text = read_file(file, MAX_RECIPE_BYTES as u32)
         .await
@@ -255,19 +279,23 @@ pub async fn copy(text: &str) -> Result<(), String> {
     copy_text(text).await.map(|_| ()).map_err(message)
 }
 
-/// Calls `on_run` with the run of every file dropped on the page and of every
+/// Opens ([`open`]) the run of every file dropped on the page and of every
 /// `#run=` link opened in this tab. For the page's lifetime.
-pub fn listen(on_run: impl Fn(Result<Recipe, String>) + Clone + 'static) {
+pub fn listen(emit: yew::Callback<Action>) {
     let on_file = {
-        let on_run = on_run.clone();
+        let emit = emit.clone();
         Closure::<dyn FnMut(web_sys::File)>::new(move |file: web_sys::File| {
-            let on_run = on_run.clone();
-            wasm_bindgen_futures::spawn_local(async move { on_run(from_file(&file).await) });
+            let emit = emit.clone();
+            wasm_bindgen_futures::spawn_local(
+                async move { open(from_file(&file).await, emit).await },
+            );
         })
     };
     let on_fragment = Closure::<dyn FnMut(String)>::new(move |fragment: String| {
-        let on_run = on_run.clone();
-        wasm_bindgen_futures::spawn_local(async move { on_run(from_fragment(&fragment).await) });
+        let emit = emit.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            open(from_fragment(&fragment).await, emit).await
+        });
     });
     listen_for_runs(&on_file, &on_fragment);
     on_file.forget();

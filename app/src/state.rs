@@ -96,6 +96,11 @@ pub enum Action {
     Seek(u64),
     /// Return to another branch of the run (pauses).
     SwitchBranch(u32),
+    /// A run of `end_ms` of virtual time is about to be opened: say so (the
+    /// replay keeps the page busy).
+    Opening {
+        end_ms: u64,
+    },
     /// Open a shared or exported run (a recipe); bad input leaves the cluster as it is.
     OpenRun(Result<Recipe, String>),
     /// Load a built-in lesson by id (fetched beside the page).
@@ -1159,6 +1164,13 @@ impl AppState {
             }),
             Action::Seek(at) => s.jump(|t| t.seek(at)),
             Action::SwitchBranch(id) => s.jump(|t| t.switch_branch(id)),
+            Action::Opening { end_ms } => {
+                s.notice = Some(format!(
+                    "Opening the run: replaying {} of virtual time…",
+                    raftchat_core::timeline::span(end_ms)
+                ));
+                return Rc::new(s);
+            }
             Action::OpenRun(Err(why)) => {
                 s.import_error = Some(why);
                 return Rc::new(s);
@@ -1172,6 +1184,8 @@ impl AppState {
                 return Rc::new(s);
             }
             Action::OpenRun(Ok(recipe)) if self.starting() => {
+                // Opened once the cluster is: "Opening the run…" stays.
+                s.notice = self.notice.clone();
                 s.pending_run = Some(recipe);
                 return Rc::new(s);
             }

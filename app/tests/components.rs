@@ -405,6 +405,29 @@ fn a_run_too_long_for_the_page_is_refused_and_the_cluster_kept() {
     assert_eq!((s.view.now_ms, s.view.leader), before);
 }
 
+#[wasm_bindgen_test]
+fn opening_a_run_is_announced_and_the_announcement_gives_way_to_the_outcome() {
+    use raftchat_core::recipe::Recipe;
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let s = reduce(s, Action::Opening { end_ms: 21_600_000 });
+    assert_eq!(
+        s.notice.as_deref(),
+        Some("Opening the run: replaying 6.0 h of virtual time…")
+    );
+    let refused = reduce(
+        s.clone(),
+        Action::OpenRun(Err("the link is damaged".into())),
+    );
+    assert_eq!(refused.notice, None);
+    assert_eq!(refused.import_error.as_deref(), Some("the link is damaged"));
+    let mut short = Recipe::new(Settings::default().sim_config());
+    short.end_ms = 2_000;
+    short.at_ms = 2_000;
+    let opened = reduce(s, Action::OpenRun(Ok(short)));
+    let notice = opened.notice.clone().unwrap_or_default();
+    assert!(notice.starts_with("Opened a run of 0 steps"), "{notice}");
+}
+
 /// Nine nodes, 1 ms heartbeats, no latency, for `end_ms`: about 45,000
 /// events a virtual second, so ten minutes (far under the page's
 /// virtual-time limit) would take minutes to replay.

@@ -242,3 +242,39 @@ test('a damaged link, an unknown version and a bad file get a message and the cl
   await screenshot(page, 'timeline-bad-link');
   assert.deepEqual(page.errors, []);
 });
+
+test('a run being opened says so before its replay keeps the page busy, from a file and from a link', async () => {
+  // Half an hour of an idle cluster: a replay of about 600,000 events.
+  const { readFile } = await import('node:fs/promises');
+  const { deflateRawSync } = await import('node:zlib');
+  const recipe = JSON.parse(await readFile(new URL('../scenarios/figure-8.json', import.meta.url), 'utf8'));
+  Object.assign(recipe, { steps: [], end_ms: 30 * 60_000, at_ms: 30 * 60_000 });
+  recipe.config.bugs = [];
+  // Every text the notice shows, in order, as the DOM changes.
+  const watch = () => {
+    window.notices = [];
+    new MutationObserver(() => {
+      const text = document.querySelector('[data-testid="notice"]')?.textContent ?? '';
+      if (text && text !== window.notices.at(-1)) window.notices.push(text);
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  };
+  const opened = async (page) => {
+    await page.waitForFunction(() => /Opened a run/.test(document.querySelector('[data-testid="notice"]')?.textContent ?? ''), null, { timeout: 20_000 });
+    const notices = await page.evaluate(() => window.notices);
+    const opening = notices.findIndex((t) => t.startsWith('Opening the run: replaying 30.0 min of virtual time…'));
+    assert.ok(opening >= 0 && opening < notices.findIndex((t) => /Opened a run/.test(t)), JSON.stringify(notices));
+  };
+  const viaFile = await open(browser, server);
+  await viaFile.evaluate(watch);
+  await viaFile.setInputFiles('[data-testid="import-run"]', { name: 'half-hour.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(recipe)) });
+  await opened(viaFile);
+  // A link opened as the page starts (the cluster's storage opening meanwhile).
+  const viaLink = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  viaLink.errors = [];
+  viaLink.on('pageerror', (e) => viaLink.errors.push(String(e)));
+  await viaLink.addInitScript(`document.addEventListener('DOMContentLoaded', ${watch.toString()})`);
+  await viaLink.goto(`${server.url}#run=v1.${deflateRawSync(JSON.stringify(recipe)).toString('base64url')}`);
+  await opened(viaLink);
+  assert.deepEqual(viaFile.errors, []);
+  assert.deepEqual(viaLink.errors, []);
+});
