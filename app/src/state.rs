@@ -985,13 +985,16 @@ impl AppState {
 
     /// Whether `action` cannot be taken yet: a click on the run while a write
     /// due at the current moment is not yet durable; a step while any write
-    /// is not (it may be the next event). Asking runs the current moment's
-    /// events that can run, so that a step goes on from a finished moment.
+    /// is not (it may be the next event). For a step, asking runs the current
+    /// moment's events that can run, so that it goes on from a finished
+    /// moment; a click runs them only if it succeeds (`Timeline::act`).
     fn blocked(&self, action: &Action) -> bool {
-        let held = |s: &Self| s.timeline.borrow_mut().held_at_now().is_some();
         match Self::kind(action) {
-            Kind::Step => held(self) || self.waiting_for_disk().is_some(),
-            Kind::ActsOnRun => held(self),
+            Kind::Step => {
+                self.timeline.borrow_mut().held_at_now().is_some()
+                    || self.waiting_for_disk().is_some()
+            }
+            Kind::ActsOnRun => self.timeline.borrow().would_hold_now().is_some(),
             Kind::MovesInTime | Kind::Other => false,
         }
     }

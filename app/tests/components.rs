@@ -1226,3 +1226,34 @@ async fn the_log_grid_says_no_entries_yet_then_the_indexes_it_shows() {
     let shown = heading(s.view.clone()).await;
     assert!(shown.starts_with("Logs indexes 1–"), "{shown}");
 }
+
+#[wasm_bindgen_test]
+fn a_refused_click_at_a_violation_pause_changes_nothing_not_even_the_rest_of_the_moment() {
+    // Figure 8 with its rule broken, opened at its start and played: the run
+    // pauses at the event that first breaks a property (at 744 ms), before
+    // the other events of that millisecond have run.
+    let mut recipe =
+        raftchat_app::json::recipe_from_json(include_str!("../../tests/scenarios/figure-8.json"))
+            .unwrap();
+    recipe.at_ms = 0;
+    let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
+    let s = reduce(s, Action::OpenRun(Ok(recipe)));
+    assert!(s.violations.is_empty(), "opened before the violation");
+    let mut s = reduce(s, Action::TogglePlay);
+    for _ in 0..10_000 {
+        if !s.running {
+            break;
+        }
+        s = reduce(s, Action::Frame { real_ms: 16.0 });
+    }
+    assert!(!s.violations.is_empty(), "paused at a violation");
+    let seen = |s: &AppState| (s.view.clone(), s.event_count, s.violations.clone());
+    let before = seen(&s);
+    // A click on a node that does not exist is refused, and shown as such.
+    let s = reduce(s, Action::Crash(42));
+    assert_eq!(seen(&s), before, "a refused click moved the run");
+    // A click that succeeds runs the rest of the moment first, as a replay does.
+    let s = reduce(s, Action::Crash(1));
+    assert!(s.view.nodes.iter().any(|n| n.id == 1 && !n.up));
+    assert!(s.event_count > before.1);
+}

@@ -507,19 +507,48 @@ impl Timeline {
         self.sim.waiting_for_disk().filter(|_| due)
     }
 
+    /// What [`Timeline::held_at_now`] would answer, without running anything
+    /// here (the moment's events run on a copy): whether an action now would
+    /// be refused for a write the driver's disk has not confirmed.
+    pub fn would_hold_now(&self) -> Option<NodeId> {
+        let now = self.now_ms();
+        if !self.sim.next_event_ms().is_some_and(|t| t <= now) {
+            return None;
+        }
+        let mut sim = self.sim.clone();
+        sim.run_until(now);
+        let due = sim.next_event_ms().is_some_and(|t| t <= now);
+        sim.waiting_for_disk().filter(|_| due)
+    }
+
     /// Applies `action` now and records it. At a past moment this forks: the
-    /// old branch keeps its future. An action that fails changes nothing and
-    /// is not recorded; one made while the driver's disk holds this moment
-    /// ([`Timeline::held_at_now`]) fails.
+    /// old branch keeps its future. An action that fails changes nothing (not
+    /// even the rest of the moment's events, which run before one that
+    /// succeeds) and is not recorded; one made while the driver's disk holds
+    /// this moment ([`Timeline::held_at_now`]) fails.
     pub fn act(&mut self, action: Action) -> Result<(), String> {
         let now = self.now_ms();
-        // As a replay will: every event up to now has run before the action.
-        if let Some(node) = self.held_at_now() {
-            return Err(format!(
+        // Stopped mid-moment (a step, a violation): the rest of the moment
+        // runs before the action, as in a replay. Kept, so that an action
+        // that fails changes nothing, not even by those events.
+        let kept = self
+            .sim
+            .next_event_ms()
+            .is_some_and(|t| t <= now)
+            .then(|| (self.sim.clone(), self.checker.clone()));
+        let applied = match self.held_at_now() {
+            Some(node) => Err(format!(
                 "node {node}'s disk has not yet confirmed a write due at {now} ms: an action now would land before it, and a replay would not repeat the run; act once the write is durable"
-            ));
+            )),
+            None => action.apply(&mut self.sim),
+        };
+        if let Err(e) = applied {
+            if let Some((sim, checker)) = kept {
+                self.sim = sim;
+                self.checker = checker;
+            }
+            return Err(e);
         }
-        action.apply(&mut self.sim)?;
         self.check(true);
         if self.is_rewound() {
             self.fork(now);

@@ -309,10 +309,9 @@ fn drive(t: &mut Timeline, user: &mut User, tally: &Tally) -> Result<(), String>
             // command now, as in a replay: run them first.
             t.advance(t.now_ms())?;
             // With a rule broken, that stops at a property's first violation,
-            // maybe mid-moment, as the page pauses; any click then first runs
-            // the rest of the moment (`Timeline::act`, as a replay does), so
-            // that is where "before" is.
-            t.held_at_now();
+            // maybe mid-moment, as the page pauses: a click that succeeds then
+            // first runs the rest of the moment (`Timeline::act`, as a replay
+            // does); one that fails must change nothing, those events included.
             let action = user.action(t.sim());
             let before = (fingerprint(t.sim()), t.steps().len(), t.branch_id());
             let deliver = matches!(action, Action::Deliver(_));
