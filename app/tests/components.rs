@@ -428,29 +428,9 @@ fn opening_a_run_is_announced_and_the_announcement_gives_way_to_the_outcome() {
     assert!(notice.starts_with("Opened a run of 0 steps"), "{notice}");
 }
 
-/// Nine nodes, 1 ms heartbeats, no latency, for `end_ms`: about 45,000
-/// events a virtual second, so ten minutes (far under the page's
-/// virtual-time limit) would take minutes to replay.
-fn busy_run(end_ms: u64) -> raftchat_core::recipe::Recipe {
-    use raftchat_core::sim::{NetConfig, SimConfig};
-    let mut busy = raftchat_core::recipe::Recipe::new(SimConfig {
-        nodes: 9,
-        election_timeout_min_ms: 2,
-        election_timeout_max_ms: 3,
-        heartbeat_interval_ms: 1,
-        disk_latency_min_ms: 0,
-        disk_latency_max_ms: 0,
-        net: NetConfig {
-            latency_min_ms: 0,
-            latency_max_ms: 1,
-            ..NetConfig::default()
-        },
-        ..SimConfig::default()
-    });
-    busy.end_ms = end_ms;
-    busy.at_ms = end_ms;
-    busy
-}
+#[path = "../../core/tests/busy/mod.rs"]
+mod busy;
+use busy::busy_run;
 
 #[wasm_bindgen_test]
 fn a_run_too_busy_for_the_page_is_refused_by_its_events_and_the_cluster_kept() {

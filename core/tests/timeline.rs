@@ -11,6 +11,8 @@ use raftchat_core::timeline::{
     MarkerKind, OpenError, Timeline, CHECKPOINT_EVERY_MS, MAX_CHECKPOINTS,
 };
 
+mod busy;
+
 /// Everything a user sees of a cluster, and more: roles, terms, logs, commit
 /// and applied digests, chats, wire, counters.
 fn fingerprint(sim: &Simulator<ChatRoom>) -> String {
@@ -437,22 +439,7 @@ fn a_run_too_busy_to_open_is_refused_by_its_event_count_not_its_length() {
     let mut quiet = Recipe::new(SimConfig::default());
     quiet.end_ms = 60_000;
     quiet.at_ms = 60_000;
-    let mut busy = Recipe::new(SimConfig {
-        nodes: 9,
-        election_timeout_min_ms: 2,
-        election_timeout_max_ms: 3,
-        heartbeat_interval_ms: 1,
-        disk_latency_min_ms: 0,
-        disk_latency_max_ms: 0,
-        net: NetConfig {
-            latency_min_ms: 0,
-            latency_max_ms: 1,
-            ..NetConfig::default()
-        },
-        ..SimConfig::default()
-    });
-    busy.end_ms = 10_000;
-    busy.at_ms = 10_000;
+    let busy = busy::busy_run(10_000);
     let events = |r: &Recipe| Timeline::from_recipe(r).unwrap().sim().stats().events;
     let (quiet_events, busy_events) = (events(&quiet), events(&busy));
     assert!(
