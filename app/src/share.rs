@@ -190,7 +190,6 @@ pub async fn from_fragment(fragment: &str) -> Result<Recipe, String> {
     recipe_from_json(&json.as_string().unwrap_or_default())
 }
 
-/// The run in a file (exported, or written by hand).
 /// Opens `run` through `emit`: a readable run is announced first
 /// ([`Action::Opening`]) and the page painted, so that it says what it is
 /// doing while the replay keeps it busy (seconds, for a long run).
@@ -204,6 +203,7 @@ pub async fn open(run: Result<Recipe, String>, emit: yew::Callback<Action>) {
     emit.emit(Action::OpenRun(run));
 }
 
+/// The run in a file (exported, or written by hand).
 pub async fn from_file(file: &web_sys::File) -> Result<Recipe, String> {
     let text = read_file(file, MAX_RECIPE_BYTES as u32)
         .await

@@ -503,22 +503,19 @@ impl Timeline {
     pub fn held_at_now(&mut self) -> Option<NodeId> {
         let now = self.now_ms();
         self.run_checked(now, false);
-        let due = self.sim.next_event_ms().is_some_and(|t| t <= now);
-        self.sim.waiting_for_disk().filter(|_| due)
+        disk_holds(&self.sim)
     }
 
     /// What [`Timeline::held_at_now`] would answer, without running anything
     /// here (the moment's events run on a copy): whether an action now would
     /// be refused for a write the driver's disk has not confirmed.
     pub fn would_hold_now(&self) -> Option<NodeId> {
-        let now = self.now_ms();
-        if !self.sim.next_event_ms().is_some_and(|t| t <= now) {
+        if !due_now(&self.sim) {
             return None;
         }
         let mut sim = self.sim.clone();
-        sim.run_until(now);
-        let due = sim.next_event_ms().is_some_and(|t| t <= now);
-        sim.waiting_for_disk().filter(|_| due)
+        sim.run_until(self.now_ms());
+        disk_holds(&sim)
     }
 
     /// Applies `action` now and records it. At a past moment this forks: the
@@ -528,14 +525,11 @@ impl Timeline {
     /// this moment ([`Timeline::held_at_now`]) fails.
     pub fn act(&mut self, action: Action) -> Result<(), String> {
         let now = self.now_ms();
-        // Stopped mid-moment (a step, a violation): the rest of the moment
-        // runs before the action, as in a replay. Kept, so that an action
-        // that fails changes nothing, not even by those events.
-        let kept = self
-            .sim
-            .next_event_ms()
-            .is_some_and(|t| t <= now)
-            .then(|| (self.sim.clone(), self.checker.clone()));
+        // Stopped mid-moment (at a violation, or at a write the driver's
+        // disk has not confirmed): the rest of the moment runs before the
+        // action, as in a replay. Kept, so that an action that fails changes
+        // nothing, not even by those events.
+        let kept = due_now(&self.sim).then(|| (self.sim.clone(), self.checker.clone()));
         let applied = match self.held_at_now() {
             Some(node) => Err(format!(
                 "node {node}'s disk has not yet confirmed a write due at {now} ms: an action now would land before it, and a replay would not repeat the run; act once the write is durable"
@@ -753,6 +747,17 @@ fn event_marker(kind: &EventKind) -> Option<MarkerKind> {
         } => Some(MarkerKind::Committed { index }),
         _ => None,
     }
+}
+
+/// Whether events are due at `sim`'s current moment (it stopped mid-moment).
+fn due_now(sim: &Simulator<ChatRoom>) -> bool {
+    sim.next_event_ms().is_some_and(|t| t <= sim.now_ms())
+}
+
+/// The node whose write, due now, the driver's disk has not confirmed: an
+/// action must wait for it (see [`Timeline::held_at_now`]).
+fn disk_holds(sim: &Simulator<ChatRoom>) -> Option<NodeId> {
+    sim.waiting_for_disk().filter(|_| due_now(sim))
 }
 
 /// A count with its thousands separated: 5,000,000.
