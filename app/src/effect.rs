@@ -51,6 +51,9 @@ pub enum Effect {
     RunExperiment { kind: &'static str, trials: u32 },
     /// Stop the running experiment.
     StopExperiment,
+    /// Once the page is drawn, come back as `Action::OpenMore(n)`: the next
+    /// slice of a run being opened.
+    OpenMore(u64),
     /// Fetch a built-in lesson; comes back as `Action::OpenLesson`.
     FetchLesson(String),
     /// Download a lesson written in the page: the run and its stops.

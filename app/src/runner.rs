@@ -35,8 +35,9 @@ impl Runner {
         if !fragment.is_empty() {
             let d = self.dispatch.clone();
             spawn_local(async move {
-                let run = crate::share::from_fragment(&fragment).await;
-                crate::share::open(run, d).await;
+                d.emit(Action::OpenRun(
+                    crate::share::from_fragment(&fragment).await,
+                ));
             });
         }
         let lesson = crate::share::take_lesson_fragment();
@@ -125,6 +126,13 @@ impl Runner {
                 self.dispatch.reform(Action::ExperimentReply),
             ),
             Effect::StopExperiment => crate::experiments::stop(),
+            Effect::OpenMore(n) => {
+                let d = self.dispatch.clone();
+                spawn_local(async move {
+                    let _ = crate::share::after_paint().await;
+                    d.emit(Action::OpenMore(n));
+                });
+            }
             Effect::FetchLesson(id) => {
                 let d = self.dispatch.clone();
                 spawn_local(async move {

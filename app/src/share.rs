@@ -147,7 +147,7 @@ extern "C" {
     /// Resolves once the page has painted: a task after the next animation
     /// frame (or after 200 ms in a hidden tab, which paints nothing).
     #[wasm_bindgen(catch)]
-    async fn after_paint() -> Result<JsValue, JsValue>;
+    pub async fn after_paint() -> Result<JsValue, JsValue>;
 }
 
 use crate::json::{lesson_from_json, lesson_json, message, recipe_from_json, recipe_to_json};
@@ -188,19 +188,6 @@ pub async fn from_fragment(fragment: &str) -> Result<Recipe, String> {
         .await
         .map_err(message)?;
     recipe_from_json(&json.as_string().unwrap_or_default())
-}
-
-/// Opens `run` through `emit`: a readable run is announced first
-/// ([`Action::Opening`]) and the page painted, so that it says what it is
-/// doing while the replay keeps it busy (seconds, for a long run).
-pub async fn open(run: Result<Recipe, String>, emit: yew::Callback<Action>) {
-    if let Ok(recipe) = &run {
-        emit.emit(Action::Opening {
-            end_ms: recipe.run_end_ms(),
-        });
-        let _ = after_paint().await;
-    }
-    emit.emit(Action::OpenRun(run));
 }
 
 /// The run in a file (exported, or written by hand).
@@ -279,22 +266,22 @@ pub async fn copy(text: &str) -> Result<(), String> {
     copy_text(text).await.map(|_| ()).map_err(message)
 }
 
-/// Opens ([`open`]) the run of every file dropped on the page and of every
-/// `#run=` link opened in this tab. For the page's lifetime.
+/// Opens ([`Action::OpenRun`]) the run of every file dropped on the page and
+/// of every `#run=` link opened in this tab. For the page's lifetime.
 pub fn listen(emit: yew::Callback<Action>) {
     let on_file = {
         let emit = emit.clone();
         Closure::<dyn FnMut(web_sys::File)>::new(move |file: web_sys::File| {
             let emit = emit.clone();
-            wasm_bindgen_futures::spawn_local(
-                async move { open(from_file(&file).await, emit).await },
-            );
+            wasm_bindgen_futures::spawn_local(async move {
+                emit.emit(Action::OpenRun(from_file(&file).await))
+            });
         })
     };
     let on_fragment = Closure::<dyn FnMut(String)>::new(move |fragment: String| {
         let emit = emit.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            open(from_fragment(&fragment).await, emit).await
+            emit.emit(Action::OpenRun(from_fragment(&fragment).await))
         });
     });
     listen_for_runs(&on_file, &on_fragment);

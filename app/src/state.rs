@@ -19,7 +19,7 @@ use raftchat_core::node_map::NodeMap;
 use raftchat_core::recipe::{Action as Run, Recipe};
 use raftchat_core::sim::{Simulator, MAX_NODES};
 use raftchat_core::storage::PersistedState;
-use raftchat_core::timeline::{OpenError, Timeline};
+use raftchat_core::timeline::{OpenError, Opening, Timeline};
 use raftchat_core::{NodeId, Outcome};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -45,6 +45,18 @@ pub const MAX_OPENED_RUN_MS: u64 = 6 * 3_600_000;
 /// busy run (9 nodes, 1 ms heartbeats, no latency: 8 million events by its
 /// 98th virtual second) is refused after 6.4 s.
 pub const MAX_OPENED_RUN_EVENTS: u64 = 8_000_000;
+/// A run is opened this many simulated events at a time, the page drawn
+/// between slices (its progress, a Cancel button that answers): about 70 ms
+/// of replay in headless Chromium.
+pub const OPEN_SLICE_EVENTS: u64 = 150_000;
+
+/// A run being opened: its recipe and its replay so far.
+struct OpeningRun {
+    n: u64,
+    recipe: Recipe,
+    /// Taken when the replay is done.
+    replay: RefCell<Option<Opening>>,
+}
 
 /// What is selected for the inspector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,13 +108,13 @@ pub enum Action {
     Seek(u64),
     /// Return to another branch of the run (pauses).
     SwitchBranch(u32),
-    /// A run of `end_ms` of virtual time is about to be opened: say so (the
-    /// replay keeps the page busy).
-    Opening {
-        end_ms: u64,
-    },
-    /// Open a shared or exported run (a recipe); bad input leaves the cluster as it is.
+    /// Open a shared or exported run (a recipe): its replay starts, a slice
+    /// at a time; bad input leaves the cluster as it is.
     OpenRun(Result<Recipe, String>),
+    /// Replay the next slice of opening number `n` (the page has been drawn).
+    OpenMore(u64),
+    /// Stop opening the run: the cluster on screen stays.
+    CancelOpen,
     /// Load a built-in lesson by id (fetched beside the page).
     LoadLesson(String),
     /// Open a lesson (a built-in one, a file); bad input leaves the page as it is.
@@ -313,6 +325,11 @@ pub struct AppState {
     pending_run: Option<Recipe>,
     /// A lesson opened (by link) while storage was still opening.
     pending_lesson: Option<Rc<Lesson>>,
+    /// The run being opened, a slice at a time, while this one stays on
+    /// screen. Not carried over when the cluster is replaced.
+    opening: Option<Rc<OpeningRun>>,
+    /// How many openings this page has started: each one's number.
+    openings: u64,
     /// The timeline's marks and branches, as the components draw them.
     pub marks: Rc<crate::view::TimelineView>,
     /// The first violation of each property so far (the safety panel).
@@ -410,6 +427,8 @@ impl AppState {
             share_link: None,
             pending_run: None,
             pending_lesson: None,
+            opening: None,
+            openings: 0,
             marks: Rc::default(),
             violations: Rc::default(),
             checking: true,
@@ -524,8 +543,20 @@ impl AppState {
     }
 
     /// A new page state running `recipe` (paused at its `at_ms`), keeping
-    /// what the user chose on the page; or why it cannot be opened.
+    /// what the user chose on the page; or why it cannot be opened. In one go.
     fn open_recipe(&self, recipe: &Recipe) -> Result<AppState, String> {
+        self.opened(
+            recipe,
+            Timeline::from_recipe_within(recipe, MAX_OPENED_RUN_EVENTS),
+        )
+    }
+
+    /// [`AppState::open_recipe`] with the replay made: `timeline`.
+    fn opened(
+        &self,
+        recipe: &Recipe,
+        timeline: Result<Timeline, OpenError>,
+    ) -> Result<AppState, String> {
         let s = self;
         let settings = Settings {
             seed: recipe.config.seed,
@@ -537,13 +568,12 @@ impl AppState {
             drop_rate: recipe.config.net.drop_rate,
             ..s.settings.clone()
         };
-        let timeline =
-            Timeline::from_recipe_within(recipe, MAX_OPENED_RUN_EVENTS).map_err(|e| match e {
-                OpenError::Invalid(why) => format!("the run cannot be opened: {why}"),
-                too_busy => format!(
-                    "the run is too busy to open in the page: {too_busy}, the page's limit. Replay it with raftchat-sim --replay FILE"
-                ),
-            })?;
+        let timeline = timeline.map_err(|e| match e {
+            OpenError::Invalid(why) => format!("the run cannot be opened: {why}"),
+            too_busy => format!(
+                "the run is too busy to open in the page: {too_busy}, the page's limit. Replay it with raftchat-sim --replay FILE"
+            ),
+        })?;
         let old = s.node_ids();
         let mut fresh = s.replaced_by(
             settings,
@@ -557,6 +587,38 @@ impl AppState {
         fresh.refresh();
         fresh.flush_writes();
         Ok(fresh)
+    }
+
+    /// The page once a run's replay is done: the run opened, paused where it
+    /// was, and said so; or, if it could not be, this page and why not.
+    fn finish_opening(
+        mut self,
+        recipe: &Recipe,
+        timeline: Result<Timeline, OpenError>,
+    ) -> AppState {
+        // A run recorded by a build whose Raft behaves differently.
+        let note = recipe.replay_note();
+        match self.opened(recipe, timeline) {
+            Ok(mut fresh) => {
+                let opened = format!(
+                    "Opened a run of {} steps, paused at {}.",
+                    recipe.steps.len(),
+                    crate::text::seconds(recipe.at_ms, 1)
+                );
+                fresh.notice = Some(match note {
+                    Some(note) => format!("{opened} {note}"),
+                    None => opened,
+                });
+                fresh
+            }
+            Err(e) => {
+                self.import_error = Some(match note {
+                    Some(note) => format!("{e}. {note}"),
+                    None => e,
+                });
+                self
+            }
+        }
     }
 
     /// Opens part `part` of `lesson` at its first stop.
@@ -593,12 +655,27 @@ impl AppState {
         self.experiment = from.experiment.clone();
         self.pending_run = from.pending_run.clone();
         self.pending_lesson = from.pending_lesson.clone();
+        self.openings = from.openings;
     }
 
     /// Until storage is open the cluster does not start: what happened in it
     /// would be lost when the saved cluster is brought in.
     pub fn starting(&self) -> bool {
         self.storage == StorageState::Opening
+    }
+
+    /// The run being opened, if one is: how far its replay has come and
+    /// where it ends, in virtual time (at 0 while it waits for storage).
+    pub fn opening(&self) -> Option<(u64, u64)> {
+        match (&self.opening, &self.pending_run) {
+            (Some(run), _) => {
+                let replay = run.replay.borrow();
+                let at_ms = replay.as_ref().map_or(0, Opening::at_ms);
+                Some((at_ms, run.recipe.run_end_ms()))
+            }
+            (None, Some(recipe)) => Some((0, recipe.run_end_ms())),
+            (None, None) => None,
+        }
     }
 
     /// Whether the nodes persist to IndexedDB (through the runner).
@@ -739,6 +816,8 @@ impl AppState {
             share_link: self.share_link.clone(),
             pending_run: self.pending_run.clone(),
             pending_lesson: self.pending_lesson.clone(),
+            opening: self.opening.clone(),
+            openings: self.openings,
             marks: self.marks.clone(),
             violations: self.violations.clone(),
             checking: self.checking,
@@ -1078,6 +1157,7 @@ impl AppState {
                 | Action::DiskUnavailable(_)
                 | Action::DiskFailed(_)
                 | Action::OpenElsewhere { .. }
+                | Action::OpenMore(_)
         );
         if from_user {
             s.notice = None;
@@ -1167,13 +1247,6 @@ impl AppState {
             }),
             Action::Seek(at) => s.jump(|t| t.seek(at)),
             Action::SwitchBranch(id) => s.jump(|t| t.switch_branch(id)),
-            Action::Opening { end_ms } => {
-                s.notice = Some(format!(
-                    "Opening the run: replaying {} of virtual time…",
-                    raftchat_core::timeline::span(end_ms)
-                ));
-                return Rc::new(s);
-            }
             Action::OpenRun(Err(why)) => {
                 s.import_error = Some(why);
                 return Rc::new(s);
@@ -1187,35 +1260,60 @@ impl AppState {
                 return Rc::new(s);
             }
             Action::OpenRun(Ok(recipe)) if self.starting() => {
-                // Opened once the cluster is: "Opening the run…" stays.
-                s.notice = self.notice.clone();
+                // Opened once the cluster is (the page shows it as opening).
                 s.pending_run = Some(recipe);
                 return Rc::new(s);
             }
             Action::OpenRun(Ok(recipe)) => {
-                let mut notice = format!(
-                    "Opened a run of {} steps, paused at {}.",
-                    recipe.steps.len(),
-                    crate::text::seconds(recipe.at_ms, 1)
-                );
-                // A run recorded by a build whose Raft behaves differently.
-                let note = recipe.replay_note();
-                match s.open_recipe(&recipe) {
-                    Ok(mut fresh) => {
-                        if let Some(note) = note {
-                            notice = format!("{notice} {note}");
-                        }
-                        fresh.notice = Some(notice);
-                        return Rc::new(fresh);
-                    }
-                    Err(e) => {
-                        s.import_error = Some(match note {
-                            Some(note) => format!("{e}. {note}"),
-                            None => e,
-                        });
+                // The run on screen stays until the replay is done; another
+                // opening in progress gives way to this one.
+                match Opening::new(&recipe, MAX_OPENED_RUN_EVENTS) {
+                    Ok(replay) => {
+                        s.openings += 1;
+                        s.opening = Some(Rc::new(OpeningRun {
+                            n: s.openings,
+                            recipe,
+                            replay: RefCell::new(Some(replay)),
+                        }));
+                        s.effect(Effect::OpenMore(s.openings));
                         return Rc::new(s);
                     }
+                    Err(e) => return Rc::new(s.finish_opening(&recipe, Err(e))),
                 }
+            }
+            Action::OpenMore(n) => {
+                let Some(run) = s.opening.clone().filter(|r| r.n == n) else {
+                    // Cancelled, or given way to another.
+                    return self;
+                };
+                if self.starting() {
+                    // The page is opening a cluster of its own: this run is
+                    // opened once it is, from the start.
+                    s.opening = None;
+                    s.pending_run = Some(run.recipe.clone());
+                    return Rc::new(s);
+                }
+                let Some(mut replay) = run.replay.borrow_mut().take() else {
+                    return self;
+                };
+                let opened = match replay.advance(OPEN_SLICE_EVENTS) {
+                    Ok(false) => {
+                        run.replay.replace(Some(replay));
+                        s.effect(Effect::OpenMore(n));
+                        return Rc::new(s);
+                    }
+                    Ok(true) => replay.finish(),
+                    Err(e) => Err(e),
+                };
+                s.opening = None;
+                return Rc::new(s.finish_opening(&run.recipe, opened));
+            }
+            Action::CancelOpen => {
+                if s.opening.take().is_some() || s.pending_run.take().is_some() {
+                    s.notice =
+                        Some("Stopped opening the run: the cluster on screen is as it was.".into());
+                }
+                return Rc::new(s);
             }
             Action::LoadLesson(id) => {
                 s.effect(Effect::FetchLesson(id));

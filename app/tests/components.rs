@@ -111,6 +111,28 @@ fn reduce(state: Rc<AppState>, action: Action) -> Rc<AppState> {
     state.reduce(action)
 }
 
+/// The slice of a run's opening that `s` queued for the runner, if any (the
+/// other effects are dropped).
+fn queued_slice(s: &AppState) -> Option<u64> {
+    s.take_effects().into_iter().find_map(|e| match e {
+        Effect::OpenMore(n) => Some(n),
+        _ => None,
+    })
+}
+
+/// Opens `run` as the page does: the replay a slice at a time, each slice
+/// when the runner would hand it back (after a redraw).
+fn open_run(s: Rc<AppState>, run: Result<raftchat_core::recipe::Recipe, String>) -> Rc<AppState> {
+    let mut s = reduce(s, Action::OpenRun(run));
+    for _ in 0..100_000 {
+        match queued_slice(&s) {
+            Some(n) => s = reduce(s, Action::OpenMore(n)),
+            None => return s,
+        }
+    }
+    panic!("the run was not opened in 100,000 slices");
+}
+
 /// Steps the simulation until `done` holds (at most `max` events).
 fn step_until(mut s: Rc<AppState>, max: usize, done: impl Fn(&AppState) -> bool) -> Rc<AppState> {
     for _ in 0..max {
@@ -400,32 +422,119 @@ fn a_run_too_long_for_the_page_is_refused_and_the_cluster_kept() {
     let mut long = Recipe::new(Settings::default().sim_config());
     long.end_ms = MAX_OPENED_RUN_MS + 1;
     let s = reduce(s, Action::OpenRun(Ok(long)));
+    assert_eq!(s.opening(), None, "refused before any replay");
     let why = s.import_error.clone().expect("refused");
     assert!(why.contains("raftchat-sim --replay"), "{why}");
     assert_eq!((s.view.now_ms, s.view.leader), before);
 }
 
 #[wasm_bindgen_test]
-fn opening_a_run_is_announced_and_the_announcement_gives_way_to_the_outcome() {
+fn a_run_opens_a_slice_at_a_time_under_the_cluster_on_screen_and_a_cancel_keeps_that_cluster() {
+    use raftchat_app::state::OPEN_SLICE_EVENTS;
     use raftchat_core::recipe::Recipe;
     let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
-    let s = reduce(s, Action::Opening { end_ms: 21_600_000 });
+    let s = step_until(s, 5_000, |s| s.view.leader.is_some());
+    let before = (s.view.now_ms, s.view.leader, s.settings.seed);
+    // Half an hour of another cluster: about 600,000 events, several slices.
+    let mut config = Settings::default().sim_config();
+    config.seed = 77;
+    let mut long = Recipe::new(config);
+    long.end_ms = 1_800_000;
+    long.at_ms = 1_200_000;
+    let s = reduce(s, Action::OpenRun(Ok(long.clone())));
+    assert_eq!(s.opening(), Some((0, 1_800_000)));
+    let first = queued_slice(&s).expect("the first slice is queued for after a redraw");
+    let s = reduce(s, Action::OpenMore(first));
+    let (at_ms, _) = s.opening().expect("still opening after one slice");
+    assert!(
+        at_ms > 0 && at_ms < 1_800_000,
+        "one slice replayed {at_ms} ms"
+    );
+    assert_eq!((s.view.now_ms, s.view.leader, s.settings.seed), before);
+    // The cluster on screen still answers meanwhile.
+    let n = queued_slice(&s).expect("the next slice");
+    let s = reduce(s, Action::Step);
+    assert!(
+        s.view.now_ms > before.0,
+        "a step while opening moves the cluster on screen"
+    );
     assert_eq!(
-        s.notice.as_deref(),
-        Some("Opening the run: replaying 6.0 h of virtual time…")
+        s.opening().map(|(at, _)| at),
+        Some(at_ms),
+        "a step replays nothing"
     );
-    let refused = reduce(
-        s.clone(),
-        Action::OpenRun(Err("the link is damaged".into())),
+    // A cancel keeps the cluster, says so, and a slice already on its way
+    // does nothing.
+    let cancelled = reduce(s.clone(), Action::CancelOpen);
+    assert_eq!(cancelled.opening(), None);
+    assert_eq!(
+        cancelled.notice.as_deref(),
+        Some("Stopped opening the run: the cluster on screen is as it was.")
     );
-    assert_eq!(refused.notice, None);
-    assert_eq!(refused.import_error.as_deref(), Some("the link is damaged"));
+    let late = reduce(cancelled.clone(), Action::OpenMore(n));
+    assert!(Rc::ptr_eq(&late, &cancelled), "a cancelled opening went on");
+    // A new run drops it too.
+    let reset = reduce(s.clone(), Action::Reset { seed: 5, nodes: 3 });
+    assert_eq!(reset.opening(), None);
+    assert_eq!(queued_slice(&reset), None);
+    let late = reduce(reset.clone(), Action::OpenMore(n));
+    assert!(
+        Rc::ptr_eq(&late, &reset),
+        "an opening went on past a new run"
+    );
+    // A second opening takes the place of the first, whose slices then do nothing.
     let mut short = Recipe::new(Settings::default().sim_config());
     short.end_ms = 2_000;
     short.at_ms = 2_000;
-    let opened = reduce(s, Action::OpenRun(Ok(short)));
-    let notice = opened.notice.clone().unwrap_or_default();
-    assert!(notice.starts_with("Opened a run of 0 steps"), "{notice}");
+    let second = reduce(s.clone(), Action::OpenRun(Ok(short)));
+    assert_eq!(second.opening(), Some((0, 2_000)));
+    let its_own = queued_slice(&second).expect("the second opening's first slice");
+    assert_ne!(its_own, n);
+    let stale = reduce(second.clone(), Action::OpenMore(n));
+    assert!(Rc::ptr_eq(&stale, &second), "the first opening went on");
+    // Let alone, the first opening ends with the run opened where it was paused.
+    let mut s = s;
+    let mut slices = 1;
+    let mut next = Some(n);
+    while let Some(n) = next {
+        let at = s.opening().map(|(at, _)| at);
+        s = reduce(s, Action::OpenMore(n));
+        assert!(
+            s.opening().is_none() || s.opening().map(|(at, _)| at) > at,
+            "no progress"
+        );
+        slices += 1;
+        assert!(slices < 1_000, "the opening does not end");
+        next = queued_slice(&s);
+    }
+    assert!(slices >= 3, "{slices} slices of {OPEN_SLICE_EVENTS} events");
+    assert_eq!(s.opening(), None);
+    assert_eq!(s.import_error, None);
+    assert_eq!((s.view.now_ms, s.settings.seed), (1_200_000, 77));
+    assert_eq!(
+        s.notice.as_deref(),
+        Some("Opened a run of 0 steps, paused at 1200.0 s.")
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_run_linked_while_storage_opens_shows_as_opening_and_can_be_cancelled() {
+    use raftchat_core::recipe::Recipe;
+    let s = Rc::new(AppState::new(Settings::default()));
+    assert!(s.starting());
+    let mut run = Recipe::new(Settings::default().sim_config());
+    run.end_ms = 60_000;
+    run.at_ms = 60_000;
+    let s = reduce(s, Action::OpenRun(Ok(run)));
+    assert_eq!(
+        s.opening(),
+        Some((0, 60_000)),
+        "waiting for storage, shown at 0"
+    );
+    assert_eq!(queued_slice(&s), None, "no replay before storage is open");
+    let s = reduce(s, Action::CancelOpen);
+    assert_eq!(s.opening(), None);
+    assert!(s.notice.is_some());
 }
 
 #[path = "../../core/tests/busy/mod.rs"]
@@ -440,7 +549,8 @@ fn a_run_too_busy_for_the_page_is_refused_by_its_events_and_the_cluster_kept() {
     let before = (s.view.now_ms, s.view.leader);
     let busy = busy_run(600_000);
     assert!(busy.end_ms < MAX_OPENED_RUN_MS);
-    let s = reduce(s, Action::OpenRun(Ok(busy)));
+    let s = open_run(s, Ok(busy));
+    assert_eq!(s.opening(), None);
     let why = s.import_error.clone().expect("refused");
     assert!(why.contains("too busy"), "{why}");
     // The core's count, as it writes it (8,000,000).
@@ -571,7 +681,7 @@ fn an_opened_run_shows_in_the_feed_what_happened_up_to_its_moment() {
     let s = step_until(s, 5_000, |s| s.view.leader.is_some());
     let (leader, term) = s.view.leader.expect("a leader");
     let recipe = s.recipe().expect("a shareable run");
-    let opened = reduce(s, Action::OpenRun(Ok(recipe.clone())));
+    let opened = open_run(s, Ok(recipe.clone()));
     assert!(opened.import_error.is_none(), "{:?}", opened.import_error);
     assert_eq!(opened.view.now_ms, recipe.at_ms);
     let won = format!("node {leader} wins the election: leader of term {term}");
@@ -947,7 +1057,10 @@ fn a_damaged_link_file_or_lesson_is_refused_with_a_message_or_opens_and_never_pa
             }
             Action::OpenRun(recipe)
         };
-        let s = reduce(fresh.clone(), action);
+        let s = match action {
+            Action::OpenRun(run) => open_run(fresh.clone(), run),
+            action => reduce(fresh.clone(), action),
+        };
         match &s.import_error {
             Some(why) => {
                 assert!(!why.is_empty(), "seed {seed}: an empty message");
@@ -1217,7 +1330,7 @@ fn a_refused_click_at_a_violation_pause_changes_nothing_not_even_the_rest_of_the
             .unwrap();
     recipe.at_ms = 0;
     let s = Rc::new(AppState::in_memory(Settings::default(), "test"));
-    let s = reduce(s, Action::OpenRun(Ok(recipe)));
+    let s = open_run(s, Ok(recipe));
     assert!(s.violations.is_empty(), "opened before the violation");
     let mut s = reduce(s, Action::TogglePlay);
     for _ in 0..10_000 {

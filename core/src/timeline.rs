@@ -34,8 +34,7 @@ pub const CHECKPOINT_EVERY_MS: u64 = 30_000;
 /// A branch keeps at most this many checkpoints (each a whole simulator:
 /// about 0.4 MB in a half-hour lesson with a chat message a second).
 pub const MAX_CHECKPOINTS: usize = 128;
-/// [`Timeline::from_recipe_within`] counts events after each this much
-/// virtual time.
+/// [`Opening`] counts events after each this much virtual time.
 const OPEN_SLICE_MS: u64 = 1_000;
 
 struct Checkpoint {
@@ -271,45 +270,7 @@ impl Timeline {
     /// must not freeze for minutes on a link. Counted in events, not in real
     /// time, so that a run opens on every machine or on none.
     pub fn from_recipe_within(recipe: &Recipe, max_events: u64) -> Result<Timeline, OpenError> {
-        recipe.validate().map_err(OpenError::Invalid)?;
-        let mut t = Timeline::new(recipe.config.clone()).map_err(OpenError::Invalid)?;
-        t.branch_mut().steps = recipe.steps.clone();
-        let end_ms = recipe.run_end_ms();
-        let mut at_ms = 0;
-        loop {
-            // A virtual second at a time: the budget is overrun by at most
-            // one second's events.
-            at_ms = (at_ms + OPEN_SLICE_MS).min(end_ms);
-            t.run_to(at_ms, false).map_err(OpenError::Invalid)?;
-            t.take_events();
-            let events = t.sim.stats().events;
-            if events > max_events {
-                return Err(OpenError::TooBusy {
-                    max_events,
-                    events,
-                    at_ms,
-                    end_ms,
-                });
-            }
-            if at_ms == end_ms {
-                break;
-            }
-        }
-        let step_markers: Vec<Marker> = recipe
-            .steps
-            .iter()
-            .filter_map(|s| {
-                step_marker(&s.action).map(|kind| Marker {
-                    at_ms: s.at_ms,
-                    kind,
-                })
-            })
-            .collect();
-        let b = t.branch_mut();
-        b.markers.extend(step_markers);
-        b.markers.sort_by_key(|m| m.at_ms);
-        t.seek(recipe.at_ms).map_err(OpenError::Invalid)?;
-        Ok(t)
+        Opening::new(recipe, max_events)?.finish()
     }
 
     /// The run on screen, as a recipe: the current branch up to its end, and
@@ -718,6 +679,100 @@ impl Timeline {
         if let Some(last) = events.last() {
             b.markers_through_ms = b.markers_through_ms.max(last.at_ms);
         }
+    }
+}
+
+/// A recorded run being opened a slice at a time ([`Opening::advance`]), so
+/// that a page can draw its progress and stay responsive in between; the
+/// replay is the one [`Timeline::from_recipe_within`] makes in one go.
+pub struct Opening {
+    timeline: Timeline,
+    recipe: Recipe,
+    at_ms: u64,
+    max_events: u64,
+}
+
+impl Opening {
+    /// Checks `recipe` and starts its replay at virtual time 0, to be refused
+    /// once it has simulated more than `max_events` events.
+    pub fn new(recipe: &Recipe, max_events: u64) -> Result<Opening, OpenError> {
+        recipe.validate().map_err(OpenError::Invalid)?;
+        let mut timeline = Timeline::new(recipe.config.clone()).map_err(OpenError::Invalid)?;
+        timeline.branch_mut().steps = recipe.steps.clone();
+        Ok(Opening {
+            timeline,
+            recipe: recipe.clone(),
+            at_ms: 0,
+            max_events,
+        })
+    }
+
+    /// How far the replay has come, in virtual time.
+    pub fn at_ms(&self) -> u64 {
+        self.at_ms
+    }
+
+    /// Where the replay ends: the run's end.
+    pub fn end_ms(&self) -> u64 {
+        self.recipe.run_end_ms()
+    }
+
+    /// Events simulated so far.
+    pub fn events(&self) -> u64 {
+        self.timeline.sim.stats().events
+    }
+
+    /// Replays on, a virtual second at a time, until at least `slice_events`
+    /// more events are simulated or the run's end is reached; true at the
+    /// end. The event budget is checked after each virtual second, so it is
+    /// overrun by at most one second's events.
+    pub fn advance(&mut self, slice_events: u64) -> Result<bool, OpenError> {
+        let end_ms = self.end_ms();
+        let until = self.events().saturating_add(slice_events);
+        loop {
+            if self.at_ms == end_ms {
+                return Ok(true);
+            }
+            self.at_ms = (self.at_ms + OPEN_SLICE_MS).min(end_ms);
+            let t = &mut self.timeline;
+            t.run_to(self.at_ms, false).map_err(OpenError::Invalid)?;
+            t.take_events();
+            let events = self.events();
+            if events > self.max_events {
+                return Err(OpenError::TooBusy {
+                    max_events: self.max_events,
+                    events,
+                    at_ms: self.at_ms,
+                    end_ms,
+                });
+            }
+            if events >= until {
+                return Ok(self.at_ms == end_ms);
+            }
+        }
+    }
+
+    /// The opened run: replayed to its end (the rest of it in one go),
+    /// with the steps' marks, positioned where it was paused.
+    pub fn finish(mut self) -> Result<Timeline, OpenError> {
+        self.advance(u64::MAX)?;
+        let recipe = &self.recipe;
+        let mut t = self.timeline;
+        let step_markers: Vec<Marker> = recipe
+            .steps
+            .iter()
+            .filter_map(|s| {
+                step_marker(&s.action).map(|kind| Marker {
+                    at_ms: s.at_ms,
+                    kind,
+                })
+            })
+            .collect();
+        let b = t.branch_mut();
+        b.markers.extend(step_markers);
+        b.markers.sort_by_key(|m| m.at_ms);
+        t.seek(recipe.at_ms).map_err(OpenError::Invalid)?;
+        Ok(t)
     }
 }
 

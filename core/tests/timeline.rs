@@ -8,7 +8,7 @@ use raftchat_core::recipe::{Action, Recipe};
 use raftchat_core::rng::Rng;
 use raftchat_core::sim::{Event, NetConfig, SimConfig, Simulator};
 use raftchat_core::timeline::{
-    MarkerKind, OpenError, Timeline, CHECKPOINT_EVERY_MS, MAX_CHECKPOINTS,
+    MarkerKind, OpenError, Opening, Timeline, CHECKPOINT_EVERY_MS, MAX_CHECKPOINTS,
 };
 
 mod busy;
@@ -430,6 +430,57 @@ fn a_long_run_keeps_a_bounded_number_of_checkpoints_and_still_seeks_exactly() {
             "at {target}"
         );
     }
+}
+
+#[test]
+fn a_run_opened_a_slice_at_a_time_is_the_run_opened_in_one_go() {
+    // A live session with commands (crashes, partitions, chat, compaction),
+    // paused half-way: what a page opens from a link, in slices of random
+    // event counts with a frame drawn between them.
+    for seed in [3, 17, 42] {
+        let (mut live, _) = live_session(seed, 40_000);
+        live.seek(25_000).unwrap();
+        let recipe = live.recipe();
+        let straight = Timeline::from_recipe(&recipe).unwrap();
+        let mut rng = Rng::new(seed);
+        let mut opening = Opening::new(&recipe, u64::MAX).unwrap();
+        assert_eq!((opening.at_ms(), opening.end_ms()), (0, 40_000));
+        let mut slices = 0;
+        loop {
+            let (at_ms, events) = (opening.at_ms(), opening.events());
+            let slice_events = 1 + below(&mut rng, 2_000);
+            let done = opening.advance(slice_events).unwrap();
+            slices += 1;
+            assert!(opening.at_ms() > at_ms, "seed {seed}: no progress");
+            if done {
+                assert_eq!(opening.at_ms(), 40_000);
+                break;
+            }
+            // A slice stops once it has its events, not before.
+            assert!(
+                opening.events() >= events + slice_events,
+                "seed {seed}: a slice of {} events for {slice_events} asked",
+                opening.events() - events
+            );
+            assert!(slices < 10_000, "seed {seed}: the opening does not end");
+        }
+        assert!(slices > 5, "seed {seed}: only {slices} slices");
+        assert!(opening.advance(1).unwrap(), "an opened run stays opened");
+        let opened = opening.finish().unwrap();
+        assert_eq!(opened.now_ms(), 25_000);
+        assert_eq!(fingerprint(opened.sim()), fingerprint(straight.sim()));
+        assert_eq!(opened.markers(), straight.markers());
+        assert_eq!(opened.checkpoints(), straight.checkpoints());
+        assert_eq!(opened.recipe(), recipe);
+    }
+    // A damaged recipe is refused before any replay.
+    let mut damaged = Recipe::new(config(1));
+    damaged.end_ms = 1_000;
+    damaged.at_ms = 2_000;
+    assert!(matches!(
+        Opening::new(&damaged, u64::MAX),
+        Err(OpenError::Invalid(_))
+    ));
 }
 
 #[test]

@@ -243,38 +243,62 @@ test('a damaged link, an unknown version and a bad file get a message and the cl
   assert.deepEqual(page.errors, []);
 });
 
-test('a run being opened says so before its replay keeps the page busy, from a file and from a link', async () => {
-  // Half an hour of an idle cluster: a replay of about 600,000 events.
+test('a run opens a slice at a time with its progress shown, from a file and from a link; Cancel keeps the cluster', async () => {
+  // Half an hour of an idle cluster (about 600,000 events, several slices),
+  // and six hours (about 7 million: seconds of replay).
   const { readFile } = await import('node:fs/promises');
   const { deflateRawSync } = await import('node:zlib');
-  const recipe = JSON.parse(await readFile(new URL('../scenarios/figure-8.json', import.meta.url), 'utf8'));
-  Object.assign(recipe, { steps: [], end_ms: 30 * 60_000, at_ms: 30 * 60_000 });
-  recipe.config.bugs = [];
-  // Every text the notice shows, in order, as the DOM changes.
+  const idle = (ms) => {
+    const r = JSON.parse(recipeText);
+    Object.assign(r, { steps: [], end_ms: ms, at_ms: ms });
+    r.config.bugs = [];
+    return r;
+  };
+  const recipeText = await readFile(new URL('../scenarios/figure-8.json', import.meta.url), 'utf8');
+  // Every text the opening bar shows, in order, as the DOM changes.
   const watch = () => {
-    window.notices = [];
+    window.progress = [];
     new MutationObserver(() => {
-      const text = document.querySelector('[data-testid="notice"]')?.textContent ?? '';
-      if (text && text !== window.notices.at(-1)) window.notices.push(text);
+      const text = document.querySelector('[data-testid="opening"]')?.textContent ?? '';
+      if (text && text !== window.progress.at(-1)) window.progress.push(text);
     }).observe(document, { subtree: true, childList: true, characterData: true });
   };
   const opened = async (page) => {
-    await page.waitForFunction(() => /Opened a run/.test(document.querySelector('[data-testid="notice"]')?.textContent ?? ''), null, { timeout: 20_000 });
-    const notices = await page.evaluate(() => window.notices);
-    const opening = notices.findIndex((t) => t.startsWith('Opening the run: replaying 30.0 min of virtual time…'));
-    assert.ok(opening >= 0 && opening < notices.findIndex((t) => /Opened a run/.test(t)), JSON.stringify(notices));
+    await page.waitForFunction(() => /Opened a run/.test(document.querySelector('[data-testid="notice"]')?.textContent ?? ''), null, { timeout: 30_000 });
+    assert.equal(await page.$('[data-testid="opening"]'), null, 'the opening bar is gone once opened');
+    const progress = await page.evaluate(() => window.progress);
+    // Drawn at the start, and again as the replay went on, up to its end.
+    assert.ok(progress.some((t) => t.startsWith('Opening the run: 0.0 s of 30.0 min replayed')), JSON.stringify(progress));
+    const between = progress.filter((t) => !/ 0\.0 s of /.test(t));
+    assert.ok(between.length >= 2, `progress drawn between slices: ${JSON.stringify(progress)}`);
   };
   const viaFile = await open(browser, server);
   await viaFile.evaluate(watch);
-  await viaFile.setInputFiles('[data-testid="import-run"]', { name: 'half-hour.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(recipe)) });
+  await viaFile.setInputFiles('[data-testid="import-run"]', { name: 'half-hour.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(idle(30 * 60_000))) });
   await opened(viaFile);
   // A link opened as the page starts (the cluster's storage opening meanwhile).
   const viaLink = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   viaLink.errors = [];
   viaLink.on('pageerror', (e) => viaLink.errors.push(String(e)));
   await viaLink.addInitScript(`document.addEventListener('DOMContentLoaded', ${watch.toString()})`);
-  await viaLink.goto(`${server.url}#run=v1.${deflateRawSync(JSON.stringify(recipe)).toString('base64url')}`);
+  await viaLink.goto(`${server.url}#run=v1.${deflateRawSync(JSON.stringify(idle(30 * 60_000))).toString('base64url')}`);
   await opened(viaLink);
-  assert.deepEqual(viaFile.errors, []);
-  assert.deepEqual(viaLink.errors, []);
+  // Six hours: the cluster on screen runs on while it opens, and Cancel
+  // keeps it.
+  const page = await open(browser, server);
+  const seed = await page.inputValue('[data-testid="seed"]');
+  await page.setInputFiles('[data-testid="import-run"]', { name: 'six-hours.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(idle(6 * 3_600_000))) });
+  await page.waitForFunction(() => /Opening the run: [1-9][0-9.]* (s|min|h) of 6\.0 h replayed/.test(document.querySelector('[data-testid="opening"]')?.textContent ?? ''));
+  const t = await now(page);
+  await page.waitForFunction((t0) => Number(document.querySelector('[data-testid="timeline"]').value) > t0, t);
+  await screenshot(page, 'timeline-opening');
+  await page.click('[data-testid="cancel-open"]');
+  await page.waitForSelector('[data-testid="opening"]', { state: 'detached' });
+  assert.equal(await page.textContent('[data-testid="notice"]'), 'Stopped opening the run: the cluster on screen is as it was. ×');
+  assert.equal(await page.inputValue('[data-testid="seed"]'), seed);
+  const t1 = await now(page);
+  await page.waitForFunction((t0) => Number(document.querySelector('[data-testid="timeline"]').value) > t0 + 200, t1);
+  assert.equal(await page.$('[data-testid="opening"]'), null, 'a cancelled opening stays cancelled');
+  assert.doesNotMatch(await page.textContent('body'), /Opened a run/);
+  for (const p of [viaFile, viaLink, page]) assert.deepEqual(p.errors, []);
 });

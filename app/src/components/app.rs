@@ -23,6 +23,7 @@ use crate::settings::Settings;
 use crate::state::{Action, AppState, Dispatch};
 use gloo_events::EventListener;
 use gloo_render::{request_animation_frame, AnimationFrame};
+use raftchat_core::timeline::span;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -222,6 +223,13 @@ pub fn app() -> Html {
                     { bug_menu(&bug_menu::Props { bugs: view.bugs, dispatch: dispatch.clone() }) }
                     { storage_status(&storage_status::Props { storage: state.storage.clone(), waiting_for: state.waiting_for_disk(), dispatch: dispatch.clone() }) }
                 </div>
+                if let Some((at_ms, end_ms)) = state.opening() {
+                    <p class="notice opening" role="status" data-testid="opening">
+                        { format!("Opening the run: {} of {} replayed ", span(at_ms), span(end_ms)) }
+                        <progress max={end_ms.to_string()} value={at_ms.to_string()} aria-hidden="true" />{" "}
+                        <button data-testid="cancel-open" onclick={dispatch.to_callback().reform(|_: MouseEvent| Action::CancelOpen)}>{"Cancel"}</button>
+                    </p>
+                }
                 if let Some(notice) = &state.notice {
                     <p class="notice" role="status" data-testid="notice">
                         { notice }{" "}

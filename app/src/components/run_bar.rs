@@ -43,8 +43,7 @@ pub fn run_bar(p: &Props) -> Html {
             input.set_value("");
             let d = d.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let run = crate::share::from_file(&file).await;
-                crate::share::open(run, d.to_callback()).await;
+                d.dispatch(Action::OpenRun(crate::share::from_file(&file).await));
             });
         })
     };
