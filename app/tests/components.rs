@@ -975,7 +975,7 @@ fn the_browsers_json_reads_and_writes_the_same_recipes_as_the_core() {
 }
 
 /// The built-in lessons, as the page fetches them.
-const LESSONS: [(&str, &str); 3] = [
+const LESSONS: [(&str, &str); 4] = [
     (
         "first-election",
         include_str!("../../core/lessons/first-election.json"),
@@ -984,6 +984,10 @@ const LESSONS: [(&str, &str); 3] = [
     (
         "linearizable-reads",
         include_str!("../../core/lessons/linearizable-reads.json"),
+    ),
+    (
+        "election-restriction",
+        include_str!("../../core/lessons/election-restriction.json"),
     ),
 ];
 

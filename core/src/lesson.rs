@@ -39,7 +39,7 @@ pub const MAX_LESSON_BYTES: usize = 1 << 20;
 
 /// The lessons shipped with raftchat (`core/lessons/{id}.json`), in teaching
 /// order: id and title.
-pub const BUILT_IN: [(&str, &str); 10] = [
+pub const BUILT_IN: [(&str, &str); 11] = [
     ("first-election", "1. The first election"),
     ("replication", "2. Replication and commitment"),
     ("leader-crash", "3. The leader crashes"),
@@ -53,6 +53,10 @@ pub const BUILT_IN: [(&str, &str); 10] = [
     ("prevote-checkquorum", "8. PreVote and CheckQuorum"),
     ("membership", "9. A new server joins"),
     ("linearizable-reads", "10. Linearizable reads"),
+    (
+        "election-restriction",
+        "11. The election restriction: a stale log cannot win",
+    ),
 ];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

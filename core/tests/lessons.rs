@@ -104,15 +104,25 @@ fn the_lesson_folder_holds_exactly_the_built_in_lessons() {
 }
 
 #[test]
-fn the_two_figure_8_parts_differ_only_in_the_rule() {
-    let l = Lesson::from_json(&read("figure-8")).unwrap();
-    let (broken, kept) = (&l.parts[0], &l.parts[1]);
-    assert!(!broken.run.config.bugs.is_empty());
-    assert!(kept.run.config.bugs.is_empty());
-    assert_eq!(broken.run.steps, kept.run.steps);
-    let last = |p: &lesson::Part| p.steps.last().unwrap().expect.clone();
-    assert!(last(broken).contains(&Condition::Violated("State Machine Safety".into())));
-    assert!(last(kept).contains(&Condition::Safe));
+fn the_rule_breaking_lessons_run_the_same_moves_with_and_without_the_rule() {
+    // Figure 8 shows the broken rule first; the election restriction, the
+    // rule kept first. Each part's last stop shows its outcome.
+    for (id, broken_part, property) in [
+        ("figure-8", 0, "State Machine Safety"),
+        ("election-restriction", 1, "State Machine Safety"),
+    ] {
+        let l = Lesson::from_json(&read(id)).unwrap();
+        let (broken, kept) = (&l.parts[broken_part], &l.parts[1 - broken_part]);
+        assert!(!broken.run.config.bugs.is_empty(), "{id}");
+        assert!(kept.run.config.bugs.is_empty(), "{id}");
+        assert_eq!(broken.run.steps, kept.run.steps, "{id}");
+        let last = |p: &lesson::Part| p.steps.last().unwrap().expect.clone();
+        assert!(
+            last(broken).contains(&Condition::Violated(property.into())),
+            "{id}"
+        );
+        assert!(last(kept).contains(&Condition::Safe), "{id}");
+    }
 }
 
 /// A small valid lesson, as JSON, for the error cases.

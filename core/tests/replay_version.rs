@@ -16,7 +16,7 @@ use raftchat_core::Outcome;
 use std::path::PathBuf;
 
 /// The replay version this fingerprint was taken under, and the fingerprint.
-const FINGERPRINT: (u32, u64) = (3, 0x8040_6398_ace2_07b3);
+const FINGERPRINT: (u32, u64) = (3, 0x8b09_9f31_3fdb_da06);
 
 /// How long each shipped run is played on past its end.
 const PLAY_ON_MS: u64 = 20_000;

@@ -42,7 +42,7 @@ async function reach(page, part, step) {
 
 test('every built-in lesson plays to its end through the page, stopping where the core stops, answering each question', async () => {
   const ids = (await readdir(lessonDir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
-  assert.equal(ids.length, 10);
+  assert.equal(ids.length, 11);
   const page = await open(browser, server, { speed: '1' });
   const menu = await page.$$eval('details.lessons ol [data-testid^="lesson-"]', (b) => b.map((e) => e.dataset.testid));
   assert.deepEqual([...menu].sort(), ids.map((id) => `lesson-${id}`).sort());
