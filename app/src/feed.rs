@@ -1,6 +1,6 @@
 //! The event feed: what happened, in words, newest first.
 
-use raftchat_core::sim::{DropReason, EventKind};
+use raftchat_core::sim::{DropReason, EventKind, VoteRefusal};
 use raftchat_core::{MessageKind, NodeId, Outcome, Role};
 
 /// The kinds the feed can be filtered by.
@@ -169,6 +169,32 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
             FeedKind::Vote,
             vec![voter, candidate],
             format!("node {voter} votes for node {candidate} in term {term}"),
+        ),
+        EventKind::VoteRefused {
+            voter,
+            candidate,
+            term,
+            why,
+        } => (
+            FeedKind::Vote,
+            vec![voter, candidate],
+            match why {
+                VoteRefusal::StaleTerm => {
+                    format!("node {voter} refuses node {candidate}: its request is from a term before {term}")
+                }
+                VoteRefusal::AlreadyVoted(other) if other == voter => format!(
+                    "node {voter} refuses node {candidate} in term {term}: it voted for itself"
+                ),
+                VoteRefusal::AlreadyVoted(other) => format!(
+                    "node {voter} refuses node {candidate} in term {term}: it already voted for node {other}"
+                ),
+                VoteRefusal::LogBehind {
+                    candidate_last: (ci, ct),
+                    voter_last: (vi, vt),
+                } => format!(
+                    "node {voter} refuses node {candidate} in term {term}: node {candidate}'s log (last entry: index {ci}, term {ct}) is behind its own (index {vi}, term {vt}), §5.4.1"
+                ),
+            },
         ),
         EventKind::TermChanged { node, term } => (
             FeedKind::Term,

@@ -673,6 +673,29 @@ fn a_line_repeated_in_a_row_is_one_line_in_the_feed_with_its_count() {
 }
 
 #[wasm_bindgen_test]
+fn a_refused_vote_shows_in_the_feed_with_its_reason() {
+    // The election-restriction lesson's run at 1 s: node 2, missing three
+    // committed entries, stood for term 2 and was refused on its log.
+    let lesson = raftchat_app::json::lesson_from_json(include_str!(
+        "../../core/lessons/election-restriction.json"
+    ))
+    .unwrap();
+    let mut run = lesson.parts[0].run.clone();
+    run.at_ms = 1_000;
+    let s = open_run(
+        Rc::new(AppState::in_memory(Settings::default(), "test")),
+        Ok(run),
+    );
+    let feed: Vec<&str> = s.feed.iter().map(|f| f.text.as_str()).collect();
+    for voter in [1, 4, 5] {
+        let line = format!(
+            "node {voter} refuses node 2 in term 2: node 2's log (last entry: index 1, term 1) is behind its own (index 4, term 1), §5.4.1"
+        );
+        assert!(feed.contains(&line.as_str()), "{line} in {feed:#?}");
+    }
+}
+
+#[wasm_bindgen_test]
 fn an_opened_run_shows_in_the_feed_what_happened_up_to_its_moment() {
     // A run whose leader has been elected, opened as a link or a lesson opens
     // it: the feed tells the events re-run to reach its moment (the election

@@ -242,6 +242,21 @@ pub enum DropReason {
     ByUser,
 }
 
+/// Why a voter refused its vote (RequestVote receiver, Figure 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VoteRefusal {
+    /// The request's term is older than the voter's (§5.1).
+    StaleTerm,
+    /// The voter already voted for this other candidate in this term (§5.2).
+    AlreadyVoted(NodeId),
+    /// The candidate's log is less up to date than the voter's (§5.4.1): its
+    /// last entry's (index, term), and the voter's.
+    LogBehind {
+        candidate_last: (Index, Term),
+        voter_last: (Index, Term),
+    },
+}
+
 /// Everything that happens in a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EventKind {
@@ -287,6 +302,15 @@ pub enum EventKind {
         voter: NodeId,
         candidate: NodeId,
         term: Term,
+    },
+    /// A RequestVote was answered "no" (a pre-vote's refusal, and a request
+    /// ignored in the §4.2.3 lease, are not reported).
+    VoteRefused {
+        voter: NodeId,
+        candidate: NodeId,
+        /// The voter's term after the request.
+        term: Term,
+        why: VoteRefusal,
     },
     EntriesAppended {
         node: NodeId,
@@ -1722,7 +1746,45 @@ impl<M: StateMachine + 'static> Simulator<M> {
         ) && node.raft().role() == Role::Leader
             && !node.raft().membership().is_member(from);
         let leader_term = node.raft().term();
+        // A vote request: what the voter's answer is judged on (Figure 2).
+        let vote_request = match m.message.body {
+            MessageBody::RequestVote {
+                last_log_index,
+                last_log_term,
+                ..
+            } => {
+                let log = node.raft().log();
+                Some((
+                    m.message.term,
+                    (last_log_index, last_log_term),
+                    (log.last_index(), log.last_term()),
+                ))
+            }
+            _ => None,
+        };
         let batch = node.step(now, m.message);
+        let refused = vote_request.filter(|_| {
+            batch.messages.iter().any(|r| {
+                r.to == from && matches!(r.body, MessageBody::RequestVoteReply { granted: false })
+            })
+        });
+        let refusal = refused.map(|(request_term, candidate_last, voter_last)| {
+            let raft = node.raft();
+            let why = match raft.voted_for() {
+                _ if request_term < raft.term() => VoteRefusal::StaleTerm,
+                Some(other) if other != from => VoteRefusal::AlreadyVoted(other),
+                _ => VoteRefusal::LogBehind {
+                    candidate_last,
+                    voter_last,
+                },
+            };
+            EventKind::VoteRefused {
+                voter: to,
+                candidate: from,
+                term: raft.term(),
+                why,
+            }
+        });
         if outsider_vote && node.raft().role() != Role::Leader && self.disruption.is_none() {
             self.disruption = Some((
                 now,
@@ -1734,6 +1796,9 @@ impl<M: StateMachine + 'static> Simulator<M> {
         }
         self.stats.messages_delivered += 1;
         self.emit(EventKind::MessageDelivered { id, from, to, kind });
+        if let Some(refusal) = refusal {
+            self.emit(refusal);
+        }
         self.process(to, batch);
     }
 

@@ -1395,3 +1395,102 @@ fn a_checker_called_too_rarely_says_so() {
         "{v}"
     );
 }
+
+#[test]
+fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
+    use raftchat_core::sim::VoteRefusal;
+    // The election-restriction lesson: node 2 missed three committed entries
+    // and stands for term 2; nodes 1, 4 and 5 (log to index 4, term 1) refuse
+    // it on its log (Figure 2, RequestVote receiver rule 2; §5.4.1).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+    let text = std::fs::read_to_string(dir.join("election-restriction.json")).unwrap();
+    let lesson = raftchat_core::lesson::Lesson::from_json(&text).unwrap();
+    let events = lesson.parts[0].run.replay(1_000).unwrap().take_events();
+    let mut refusals: Vec<(NodeId, NodeId, Term, VoteRefusal)> = events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::VoteRefused {
+                voter,
+                candidate,
+                term,
+                why,
+            } => Some((voter, candidate, term, why)),
+            _ => None,
+        })
+        .filter(|r| r.1 == 2 && r.2 == 2)
+        .collect();
+    refusals.sort_by_key(|r| r.0);
+    let behind = VoteRefusal::LogBehind {
+        candidate_last: (1, 1),
+        voter_last: (4, 1),
+    };
+    assert_eq!(
+        refusals,
+        vec![(1, 2, 2, behind), (4, 2, 2, behind), (5, 2, 2, behind)]
+    );
+    // A follower crashes and misses three entries; then the leader crashes as
+    // the follower comes back: elections with a stale candidate, and split
+    // votes. Every reason given is what the voter holds when it answers.
+    let mut seen = BTreeMap::new();
+    for seed in 1..=40 {
+        let cfg = SimConfig {
+            seed,
+            ..SimConfig::default()
+        };
+        let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
+        let mut crashed = false;
+        while sim.now_ms() < 6_000 {
+            assert!(sim.step(), "seed {seed}: nothing scheduled");
+            if !crashed && sim.now_ms() >= 2_000 {
+                // A follower misses what follows, then comes back behind.
+                crashed = true;
+                let follower = (1..=5).find(|&id| sim.leader() != Some(id)).unwrap();
+                sim.crash(follower).unwrap();
+                let leader = sim.leader();
+                for seq in 1..=3 {
+                    if let Some(l) = leader {
+                        let _ = sim.submit(l, req(l as ClientId, seq, "while one is down"));
+                    }
+                }
+                sim.run_until(2_500);
+                if let Some(l) = leader {
+                    sim.crash(l).unwrap();
+                }
+                sim.restart(follower).unwrap();
+            }
+            for e in sim.take_events() {
+                let EventKind::VoteRefused {
+                    voter,
+                    candidate,
+                    term,
+                    why,
+                } = e.kind
+                else {
+                    continue;
+                };
+                let raft = sim.node(voter).and_then(|v| v.node).unwrap().raft();
+                match why {
+                    VoteRefusal::AlreadyVoted(other) => {
+                        assert_ne!(other, candidate, "seed {seed}");
+                        if raft.term() == term {
+                            assert_eq!(raft.voted_for(), Some(other), "seed {seed}");
+                        }
+                    }
+                    VoteRefusal::LogBehind {
+                        candidate_last: (ci, ct),
+                        voter_last: (vi, vt),
+                    } => assert!((ct, ci) < (vt, vi), "seed {seed}: {why:?}"),
+                    VoteRefusal::StaleTerm => {}
+                }
+                *seen
+                    .entry(format!("{why:?}").chars().take(5).collect::<String>())
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+    println!("refusals by reason: {seen:?}");
+    assert!(
+        seen.contains_key("Alrea") && seen.contains_key("LogBe"),
+        "both reasons occur: {seen:?}"
+    );
+}
