@@ -768,9 +768,20 @@ impl Opening {
                 })
             })
             .collect();
+        // Both lists are in time order (a recipe's steps are): merged, the
+        // run's own marks first at a tie, as a stable sort would.
         let b = t.branch_mut();
-        b.markers.extend(step_markers);
-        b.markers.sort_by_key(|m| m.at_ms);
+        let mut steps = step_markers.into_iter().peekable();
+        let mut merged = Vec::with_capacity(b.markers.len() + steps.len());
+        for m in std::mem::take(&mut b.markers) {
+            while let Some(s) = steps.next_if(|s| s.at_ms < m.at_ms) {
+                merged.push(s);
+            }
+            merged.push(m);
+        }
+        merged.extend(steps);
+        debug_assert!(merged.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
+        b.markers = merged;
         t.seek(recipe.at_ms).map_err(OpenError::Invalid)?;
         Ok(t)
     }

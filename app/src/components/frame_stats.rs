@@ -38,7 +38,7 @@ pub fn end() {
             d.pop_front();
         }
         let mut sorted: Vec<f64> = d.iter().copied().collect();
-        sorted.sort_by(f64::total_cmp);
+        sorted.sort_unstable_by(f64::total_cmp);
         let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
         let p95 = sorted[((sorted.len() - 1) as f64 * 0.95) as usize];
         let n = COUNT.with(|c| {
