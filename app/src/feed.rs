@@ -188,6 +188,9 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
                 VoteRefusal::AlreadyVoted(other) => format!(
                     "node {voter} refuses node {candidate} in term {term}: it already voted for node {other}"
                 ),
+                VoteRefusal::InLease { request_term } => format!(
+                    "node {voter} ignores node {candidate}'s request for term {request_term}: it hears from a leader (within the minimum election timeout), §4.2.3"
+                ),
                 VoteRefusal::LogBehind {
                     candidate_last: (ci, ct),
                     voter_last: (vi, vt),

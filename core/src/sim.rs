@@ -255,6 +255,9 @@ pub enum VoteRefusal {
         candidate_last: (Index, Term),
         voter_last: (Index, Term),
     },
+    /// Ignored, with no reply and no change of term: the voter heard from a
+    /// current leader within the minimum election timeout (thesis §4.2.3).
+    InLease { request_term: Term },
 }
 
 /// Everything that happens in a run.
@@ -303,8 +306,8 @@ pub enum EventKind {
         candidate: NodeId,
         term: Term,
     },
-    /// A RequestVote was answered "no" (a pre-vote's refusal, and a request
-    /// ignored in the §4.2.3 lease, are not reported).
+    /// A RequestVote was answered "no", or ignored (a pre-vote's refusal is
+    /// not reported).
     VoteRefused {
         voter: NodeId,
         candidate: NodeId,
@@ -1753,38 +1756,45 @@ impl<M: StateMachine + 'static> Simulator<M> {
                 last_log_term,
                 ..
             } => {
-                let log = node.raft().log();
+                let raft = node.raft();
                 Some((
                     m.message.term,
+                    raft.term(),
                     (last_log_index, last_log_term),
-                    (log.last_index(), log.last_term()),
+                    (raft.log().last_index(), raft.log().last_term()),
                 ))
             }
             _ => None,
         };
         let batch = node.step(now, m.message);
-        let refused = vote_request.filter(|_| {
-            batch.messages.iter().any(|r| {
-                r.to == from && matches!(r.body, MessageBody::RequestVoteReply { granted: false })
-            })
+        let reply = batch.messages.iter().find_map(|r| match r.body {
+            MessageBody::RequestVoteReply { granted } if r.to == from => Some(granted),
+            _ => None,
         });
-        let refusal = refused.map(|(request_term, candidate_last, voter_last)| {
-            let raft = node.raft();
-            let why = match raft.voted_for() {
-                _ if request_term < raft.term() => VoteRefusal::StaleTerm,
-                Some(other) if other != from => VoteRefusal::AlreadyVoted(other),
-                _ => VoteRefusal::LogBehind {
-                    candidate_last,
-                    voter_last,
-                },
-            };
-            EventKind::VoteRefused {
-                voter: to,
-                candidate: from,
-                term: raft.term(),
-                why,
-            }
-        });
+        let refusal =
+            vote_request.and_then(|(request_term, term_before, candidate_last, voter_last)| {
+                let raft = node.raft();
+                let why = match (reply, raft.voted_for()) {
+                    (Some(true), _) => return None,
+                    // The only request left unanswered: one in the lease.
+                    (None, _) if request_term > term_before && raft.term() == term_before => {
+                        VoteRefusal::InLease { request_term }
+                    }
+                    (None, _) => return None,
+                    _ if request_term < raft.term() => VoteRefusal::StaleTerm,
+                    (_, Some(other)) if other != from => VoteRefusal::AlreadyVoted(other),
+                    _ => VoteRefusal::LogBehind {
+                        candidate_last,
+                        voter_last,
+                    },
+                };
+                Some(EventKind::VoteRefused {
+                    voter: to,
+                    candidate: from,
+                    term: raft.term(),
+                    why,
+                })
+            });
         if outsider_vote && node.raft().role() != Role::Leader && self.disruption.is_none() {
             self.disruption = Some((
                 now,

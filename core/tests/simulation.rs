@@ -1429,8 +1429,10 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
         vec![(1, 2, 2, behind), (4, 2, 2, behind), (5, 2, 2, behind)]
     );
     // A follower crashes and misses three entries; then the leader crashes as
-    // the follower comes back: elections with a stale candidate, and split
-    // votes. Every reason given is what the voter holds when it answers.
+    // the follower comes back (a stale candidate, and split votes); later a
+    // follower is cut off for 1.5 s and returns with a higher term while the
+    // others hear their leader. Every reason given is what the voter holds
+    // when it answers.
     let mut seen = BTreeMap::new();
     for seed in 1..=40 {
         let cfg = SimConfig {
@@ -1438,25 +1440,39 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
             ..SimConfig::default()
         };
         let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
-        let mut crashed = false;
-        while sim.now_ms() < 6_000 {
+        let (mut follower, mut leader, mut isolated) = (None, None, None);
+        let up = |sim: &Simulator<ChatRoom>, not: Option<NodeId>| {
+            (1..=5).find(|&id| Some(id) != not && sim.node(id).and_then(|v| v.node).is_some())
+        };
+        while sim.now_ms() < 7_000 {
             assert!(sim.step(), "seed {seed}: nothing scheduled");
-            if !crashed && sim.now_ms() >= 2_000 {
-                // A follower misses what follows, then comes back behind.
-                crashed = true;
-                let follower = (1..=5).find(|&id| sim.leader() != Some(id)).unwrap();
-                sim.crash(follower).unwrap();
-                let leader = sim.leader();
+            let now = sim.now_ms();
+            if follower.is_none() && now >= 2_000 {
+                let f = up(&sim, sim.leader()).unwrap();
+                sim.crash(f).unwrap();
+                follower = Some(f);
+                leader = sim.leader();
                 for seq in 1..=3 {
                     if let Some(l) = leader {
                         let _ = sim.submit(l, req(l as ClientId, seq, "while one is down"));
                     }
                 }
-                sim.run_until(2_500);
-                if let Some(l) = leader {
-                    sim.crash(l).unwrap();
+            }
+            if now >= 2_500 {
+                if let Some(f) = follower.filter(|&f| sim.node(f).unwrap().node.is_none()) {
+                    if let Some(l) = leader.take() {
+                        sim.crash(l).unwrap();
+                    }
+                    sim.restart(f).unwrap();
                 }
-                sim.restart(follower).unwrap();
+            }
+            if isolated.is_none() && now >= 3_500 {
+                let n = up(&sim, sim.leader()).unwrap();
+                sim.isolate(n).unwrap();
+                isolated = Some(n);
+            }
+            if now >= 5_000 && !sim.cut_links().is_empty() {
+                sim.heal_all();
             }
             for e in sim.take_events() {
                 let EventKind::VoteRefused {
@@ -1469,18 +1485,28 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
                     continue;
                 };
                 let raft = sim.node(voter).and_then(|v| v.node).unwrap().raft();
+                assert_eq!(raft.term(), term, "seed {seed}: checked as it happens");
                 match why {
                     VoteRefusal::AlreadyVoted(other) => {
                         assert_ne!(other, candidate, "seed {seed}");
-                        if raft.term() == term {
-                            assert_eq!(raft.voted_for(), Some(other), "seed {seed}");
-                        }
+                        assert_eq!(raft.voted_for(), Some(other), "seed {seed}");
                     }
                     VoteRefusal::LogBehind {
                         candidate_last: (ci, ct),
                         voter_last: (vi, vt),
-                    } => assert!((ct, ci) < (vt, vi), "seed {seed}: {why:?}"),
+                    } => {
+                        assert!((ct, ci) < (vt, vi), "seed {seed}: {why:?}");
+                        let log = raft.log();
+                        assert_eq!((log.last_index(), log.last_term()), (vi, vt), "seed {seed}");
+                    }
                     VoteRefusal::StaleTerm => {}
+                    VoteRefusal::InLease { request_term } => {
+                        assert!(term < request_term, "seed {seed}: {why:?}");
+                        assert!(
+                            raft.leader().is_some(),
+                            "seed {seed}: in a lease, a leader is known"
+                        );
+                    }
                 }
                 *seen
                     .entry(format!("{why:?}").chars().take(5).collect::<String>())
@@ -1489,8 +1515,7 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
         }
     }
     println!("refusals by reason: {seen:?}");
-    assert!(
-        seen.contains_key("Alrea") && seen.contains_key("LogBe"),
-        "both reasons occur: {seen:?}"
-    );
+    for reason in ["Alrea", "LogBe", "InLea", "Stale"] {
+        assert!(seen.contains_key(reason), "{reason}… occurs: {seen:?}");
+    }
 }
