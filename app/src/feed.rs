@@ -175,18 +175,21 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
             candidate,
             term,
             why,
-        } => (
-            FeedKind::Vote,
-            vec![voter, candidate],
-            match why {
-                VoteRefusal::StaleTerm => {
-                    format!("node {voter} refuses node {candidate}: its request is from a term before {term}")
-                }
+            pre_vote,
+        } => {
+            let of = if pre_vote { "'s pre-vote" } else { "" };
+            let text = match why {
+                VoteRefusal::StaleTerm => format!(
+                    "node {voter} refuses node {candidate}{of}: its request is for a term not after {term}"
+                ),
                 VoteRefusal::AlreadyVoted(other) if other == voter => format!(
                     "node {voter} refuses node {candidate} in term {term}: it voted for itself"
                 ),
                 VoteRefusal::AlreadyVoted(other) => format!(
                     "node {voter} refuses node {candidate} in term {term}: it already voted for node {other}"
+                ),
+                VoteRefusal::InLease { request_term } if pre_vote => format!(
+                    "node {voter} refuses node {candidate}'s pre-vote for term {request_term}: it hears from a leader (within the minimum election timeout), §9.6"
                 ),
                 VoteRefusal::InLease { request_term } => format!(
                     "node {voter} ignores node {candidate}'s request for term {request_term}: it hears from a leader (within the minimum election timeout), §4.2.3"
@@ -195,10 +198,11 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
                     candidate_last: (ci, ct),
                     voter_last: (vi, vt),
                 } => format!(
-                    "node {voter} refuses node {candidate} in term {term}: node {candidate}'s log (last entry: index {ci}, term {ct}) is behind its own (index {vi}, term {vt}), §5.4.1"
+                    "node {voter} refuses node {candidate}{of} in term {term}: node {candidate}'s log (last entry: index {ci}, term {ct}) is behind its own (index {vi}, term {vt}), §5.4.1"
                 ),
-            },
-        ),
+            };
+            (FeedKind::Vote, vec![voter, candidate], text)
+        }
         EventKind::TermChanged { node, term } => (
             FeedKind::Term,
             vec![node],

@@ -1375,7 +1375,7 @@ impl<C: Clone> Raft<C> {
 
     /// This node has heard from a live leader within the minimum election
     /// timeout (or is that leader).
-    fn in_lease(&self) -> bool {
+    pub fn in_lease(&self) -> bool {
         match self.leader {
             Some(l) if l == self.cfg.id => self.role == Role::Leader,
             Some(_) => self.now_ms < self.leader_contact_ms + self.cfg.election_timeout_min_ms,

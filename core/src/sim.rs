@@ -10,7 +10,7 @@
 
 use crate::bugs::BugSet;
 use crate::node::{Batch, ClientReport, Node, ReadOutcome, ReadReport};
-use crate::raft::{CatchUpOutcome, Config};
+use crate::raft::{CatchUpOutcome, Config, Raft};
 pub use crate::records::Records;
 use crate::rng::{mix_seed, Rng};
 use crate::state_machine::{Applied, StateMachine};
@@ -242,10 +242,12 @@ pub enum DropReason {
     ByUser,
 }
 
-/// Why a voter refused its vote (RequestVote receiver, Figure 2).
+/// Why a voter refused its vote (RequestVote receiver, Figure 2), or its
+/// pre-vote (thesis §9.6: a later term, no leader heard, a log as up to date).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VoteRefusal {
-    /// The request's term is older than the voter's (§5.1).
+    /// The request's term is older than the voter's (§5.1); for a pre-vote,
+    /// not later than the voter's.
     StaleTerm,
     /// The voter already voted for this other candidate in this term (§5.2).
     AlreadyVoted(NodeId),
@@ -255,9 +257,65 @@ pub enum VoteRefusal {
         candidate_last: (Index, Term),
         voter_last: (Index, Term),
     },
-    /// Ignored, with no reply and no change of term: the voter heard from a
-    /// current leader within the minimum election timeout (thesis §4.2.3).
+    /// The voter heard from a current leader within the minimum election
+    /// timeout (thesis §4.2.3): a vote request is ignored, with no reply and
+    /// no change of term; a pre-vote is refused.
     InLease { request_term: Term },
+}
+
+/// A vote or pre-vote request as its voter received it.
+#[derive(Clone, Copy)]
+struct VoteRequest {
+    pre_vote: bool,
+    term: Term,
+    candidate_last: (Index, Term),
+    /// The voter's term and last entry before the request.
+    voter_term: Term,
+    voter_last: (Index, Term),
+}
+
+impl VoteRequest {
+    /// Why `voter` (after handling this request from `candidate`) refused
+    /// it, given its reply; `None` if it granted it.
+    fn refusal<C: Clone>(
+        &self,
+        reply: Option<bool>,
+        voter: &Raft<C>,
+        candidate: NodeId,
+    ) -> Option<VoteRefusal> {
+        let behind = VoteRefusal::LogBehind {
+            candidate_last: self.candidate_last,
+            voter_last: self.voter_last,
+        };
+        Some(match reply {
+            Some(true) => return None,
+            // Thesis §9.6, in the order `handle_pre_vote` asks.
+            Some(false) if self.pre_vote => match () {
+                _ if self.term <= self.voter_term => VoteRefusal::StaleTerm,
+                _ if voter.in_lease() => VoteRefusal::InLease {
+                    request_term: self.term,
+                },
+                _ => behind,
+            },
+            // Figure 2, RequestVote receiver: a stale term; already voted;
+            // a log less up to date (§5.4.1).
+            Some(false) if self.term < voter.term() => VoteRefusal::StaleTerm,
+            Some(false) => match voter.voted_for() {
+                Some(other) if other != candidate => VoteRefusal::AlreadyVoted(other),
+                _ => behind,
+            },
+            // The only request left unanswered: a vote request in the lease.
+            None if !self.pre_vote
+                && self.term > self.voter_term
+                && voter.term() == self.voter_term =>
+            {
+                VoteRefusal::InLease {
+                    request_term: self.term,
+                }
+            }
+            None => return None,
+        })
+    }
 }
 
 /// Everything that happens in a run.
@@ -306,14 +364,16 @@ pub enum EventKind {
         candidate: NodeId,
         term: Term,
     },
-    /// A RequestVote was answered "no", or ignored (a pre-vote's refusal is
-    /// not reported).
+    /// A RequestVote (or a PreVote, thesis §9.6) was answered "no", or
+    /// ignored.
     VoteRefused {
         voter: NodeId,
         candidate: NodeId,
         /// The voter's term after the request.
         term: Term,
         why: VoteRefusal,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pre_vote: bool,
     },
     EntriesAppended {
         node: NodeId,
@@ -1749,52 +1809,48 @@ impl<M: StateMachine + 'static> Simulator<M> {
         ) && node.raft().role() == Role::Leader
             && !node.raft().membership().is_member(from);
         let leader_term = node.raft().term();
-        // A vote request: what the voter's answer is judged on (Figure 2).
-        let vote_request = match m.message.body {
+        // A vote or pre-vote request: what the voter's answer is judged on.
+        let request = match m.message.body {
             MessageBody::RequestVote {
                 last_log_index,
                 last_log_term,
                 ..
-            } => {
-                let raft = node.raft();
-                Some((
-                    m.message.term,
-                    raft.term(),
-                    (last_log_index, last_log_term),
-                    (raft.log().last_index(), raft.log().last_term()),
-                ))
             }
+            | MessageBody::PreVote {
+                last_log_index,
+                last_log_term,
+            } => Some(VoteRequest {
+                pre_vote: kind == MessageKind::PreVote,
+                term: m.message.term,
+                candidate_last: (last_log_index, last_log_term),
+                voter_term: node.raft().term(),
+                voter_last: (
+                    node.raft().log().last_index(),
+                    node.raft().log().last_term(),
+                ),
+            }),
             _ => None,
         };
         let batch = node.step(now, m.message);
-        let reply = batch.messages.iter().find_map(|r| match r.body {
-            MessageBody::RequestVoteReply { granted } if r.to == from => Some(granted),
-            _ => None,
-        });
-        let refusal =
-            vote_request.and_then(|(request_term, term_before, candidate_last, voter_last)| {
-                let raft = node.raft();
-                let why = match (reply, raft.voted_for()) {
-                    (Some(true), _) => return None,
-                    // The only request left unanswered: one in the lease.
-                    (None, _) if request_term > term_before && raft.term() == term_before => {
-                        VoteRefusal::InLease { request_term }
-                    }
-                    (None, _) => return None,
-                    _ if request_term < raft.term() => VoteRefusal::StaleTerm,
-                    (_, Some(other)) if other != from => VoteRefusal::AlreadyVoted(other),
-                    _ => VoteRefusal::LogBehind {
-                        candidate_last,
-                        voter_last,
-                    },
-                };
-                Some(EventKind::VoteRefused {
-                    voter: to,
-                    candidate: from,
-                    term: raft.term(),
-                    why,
-                })
+        let refusal = request.and_then(|request| {
+            let reply = batch.messages.iter().find_map(|r| match r.body {
+                MessageBody::RequestVoteReply { granted }
+                | MessageBody::PreVoteReply { granted }
+                    if r.to == from =>
+                {
+                    Some(granted)
+                }
+                _ => None,
             });
+            let raft = node.raft();
+            Some(EventKind::VoteRefused {
+                voter: to,
+                candidate: from,
+                term: raft.term(),
+                why: request.refusal(reply, raft, from)?,
+                pre_vote: request.pre_vote,
+            })
+        });
         if outsider_vote && node.raft().role() != Role::Leader && self.disruption.is_none() {
             self.disruption = Some((
                 now,

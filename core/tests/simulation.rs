@@ -1414,6 +1414,7 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
                 candidate,
                 term,
                 why,
+                pre_vote: false,
             } => Some((voter, candidate, term, why)),
             _ => None,
         })
@@ -1434,9 +1435,11 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
     // others hear their leader. Every reason given is what the voter holds
     // when it answers.
     let mut seen = BTreeMap::new();
-    for seed in 1..=40 {
+    for seed in 1..=60 {
         let cfg = SimConfig {
             seed,
+            // A third of the runs ask for pre-votes first (thesis §9.6).
+            pre_vote: seed % 3 == 0,
             ..SimConfig::default()
         };
         let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
@@ -1480,6 +1483,7 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
                     candidate,
                     term,
                     why,
+                    pre_vote,
                 } = e.kind
                 else {
                     continue;
@@ -1487,6 +1491,15 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
                 let raft = sim.node(voter).and_then(|v| v.node).unwrap().raft();
                 assert_eq!(raft.term(), term, "seed {seed}: checked as it happens");
                 match why {
+                    VoteRefusal::AlreadyVoted(_) if pre_vote => {
+                        panic!(
+                            "seed {seed}: a pre-vote binds no one, so none is refused for a vote"
+                        )
+                    }
+                    VoteRefusal::InLease { request_term } if pre_vote => {
+                        assert!(raft.in_lease(), "seed {seed}: {why:?}");
+                        assert!(request_term > term, "seed {seed}: {why:?}");
+                    }
                     VoteRefusal::AlreadyVoted(other) => {
                         assert_ne!(other, candidate, "seed {seed}");
                         assert_eq!(raft.voted_for(), Some(other), "seed {seed}");
@@ -1508,14 +1521,26 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
                         );
                     }
                 }
+                let reason: String = format!("{why:?}").chars().take(5).collect();
                 *seen
-                    .entry(format!("{why:?}").chars().take(5).collect::<String>())
+                    .entry(if pre_vote {
+                        format!("pre-vote {reason}")
+                    } else {
+                        reason
+                    })
                     .or_insert(0) += 1;
             }
         }
     }
     println!("refusals by reason: {seen:?}");
-    for reason in ["Alrea", "LogBe", "InLea", "Stale"] {
+    for reason in [
+        "Alrea",
+        "LogBe",
+        "InLea",
+        "Stale",
+        "pre-vote InLea",
+        "pre-vote LogBe",
+    ] {
         assert!(seen.contains_key(reason), "{reason}… occurs: {seen:?}");
     }
 }
