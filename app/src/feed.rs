@@ -1,6 +1,6 @@
 //! The event feed: what happened, in words, newest first.
 
-use raftchat_core::sim::{DropReason, EventKind, VoteRefusal};
+use raftchat_core::sim::{AppendRefusal, DropReason, EventKind, VoteRefusal};
 use raftchat_core::{MessageKind, NodeId, Outcome, Role};
 
 /// The kinds the feed can be filtered by.
@@ -16,6 +16,8 @@ pub enum FeedKind {
     Network,
     Membership,
     Snapshot,
+    /// A follower's log repaired: AppendEntries rejected, and why.
+    Repair,
 }
 
 impl FeedKind {
@@ -31,7 +33,7 @@ impl FeedKind {
         set & self.bit() != 0
     }
 
-    pub const ALL: [FeedKind; 10] = [
+    pub const ALL: [FeedKind; 11] = [
         FeedKind::Election,
         FeedKind::Vote,
         FeedKind::Term,
@@ -42,6 +44,7 @@ impl FeedKind {
         FeedKind::Network,
         FeedKind::Membership,
         FeedKind::Snapshot,
+        FeedKind::Repair,
     ];
 
     pub fn label(self) -> &'static str {
@@ -56,6 +59,7 @@ impl FeedKind {
             FeedKind::Network => "links",
             FeedKind::Membership => "membership",
             FeedKind::Snapshot => "snapshots",
+            FeedKind::Repair => "repairs",
         }
     }
 }
@@ -203,6 +207,33 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
             };
             (FeedKind::Vote, vec![voter, candidate], text)
         }
+        EventKind::AppendRejected {
+            follower,
+            leader,
+            term,
+            why,
+        } => (
+            FeedKind::Repair,
+            vec![follower, leader],
+            match why {
+                AppendRefusal::StaleTerm => format!(
+                    "node {follower} rejects node {leader}'s AppendEntries: its term is older than {term}"
+                ),
+                AppendRefusal::Missing {
+                    prev_index,
+                    last_index,
+                } => format!(
+                    "node {follower} rejects node {leader}'s AppendEntries: no entry at index {prev_index} (its log ends at {last_index}); the leader backs up, §5.3"
+                ),
+                AppendRefusal::Conflict {
+                    prev_index,
+                    prev_term,
+                    has_term,
+                } => format!(
+                    "node {follower} rejects node {leader}'s AppendEntries: its entry at index {prev_index} is of term {has_term}, not {prev_term}; the leader backs up, §5.3"
+                ),
+            },
+        ),
         EventKind::TermChanged { node, term } => (
             FeedKind::Term,
             vec![node],

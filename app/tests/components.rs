@@ -673,7 +673,7 @@ fn a_line_repeated_in_a_row_is_one_line_in_the_feed_with_its_count() {
 }
 
 #[wasm_bindgen_test]
-fn a_refused_vote_shows_in_the_feed_with_its_reason() {
+fn a_refused_vote_and_a_rejected_append_show_in_the_feed_with_their_reasons() {
     // The election-restriction lesson's run at 1 s: node 2, missing three
     // committed entries, stood for term 2 and was refused on its log.
     let lesson = raftchat_app::json::lesson_from_json(include_str!(
@@ -681,7 +681,7 @@ fn a_refused_vote_shows_in_the_feed_with_its_reason() {
     ))
     .unwrap();
     let mut run = lesson.parts[0].run.clone();
-    run.at_ms = 1_000;
+    run.at_ms = 1_200;
     let s = open_run(
         Rc::new(AppState::in_memory(Settings::default(), "test")),
         Ok(run),
@@ -693,6 +693,14 @@ fn a_refused_vote_shows_in_the_feed_with_its_reason() {
         );
         assert!(feed.contains(&line.as_str()), "{line} in {feed:#?}");
     }
+    // Node 4 won term 3; its first AppendEntries to node 2 finds no entry
+    // where it starts, and the leader backs up.
+    assert!(
+        feed.iter().any(|l| l
+            .starts_with("node 2 rejects node 4's AppendEntries: no entry at index ")
+            && l.ends_with(" (its log ends at 1); the leader backs up, §5.3")),
+        "{feed:#?}"
+    );
 }
 
 #[wasm_bindgen_test]

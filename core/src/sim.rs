@@ -263,6 +263,26 @@ pub enum VoteRefusal {
     InLease { request_term: Term },
 }
 
+/// Why a follower rejected an AppendEntries (receiver rules 1 and 2, Figure
+/// 2): the leader then backs up and tries an earlier entry (§5.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppendRefusal {
+    /// The request's term is older than the follower's (§5.1).
+    StaleTerm,
+    /// The follower has no entry at `prev_index`: its log ends at `last_index`.
+    Missing {
+        prev_index: Index,
+        last_index: Index,
+    },
+    /// The follower's entry at `prev_index` is of term `has_term`, not the
+    /// leader's `prev_term`.
+    Conflict {
+        prev_index: Index,
+        prev_term: Term,
+        has_term: Term,
+    },
+}
+
 /// A vote or pre-vote request as its voter received it.
 #[derive(Clone, Copy)]
 struct VoteRequest {
@@ -374,6 +394,14 @@ pub enum EventKind {
         why: VoteRefusal,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         pre_vote: bool,
+    },
+    /// A follower answered an AppendEntries (or a heartbeat) "no".
+    AppendRejected {
+        follower: NodeId,
+        leader: NodeId,
+        /// The follower's term after the request.
+        term: Term,
+        why: AppendRefusal,
     },
     EntriesAppended {
         node: NodeId,
@@ -1831,7 +1859,54 @@ impl<M: StateMachine + 'static> Simulator<M> {
             }),
             _ => None,
         };
+        // An AppendEntries: its previous entry, and the follower's log there.
+        let append = match m.message.body {
+            MessageBody::AppendEntries {
+                prev_log_index,
+                prev_log_term,
+                ..
+            } => {
+                let log = node.raft().log();
+                Some((
+                    m.message.term,
+                    prev_log_index,
+                    prev_log_term,
+                    log.last_index(),
+                    log.term(prev_log_index),
+                ))
+            }
+            _ => None,
+        };
         let batch = node.step(now, m.message);
+        let rejected = append.filter(|_| {
+            batch.messages.iter().any(|r| {
+                r.to == from
+                    && matches!(
+                        r.body,
+                        MessageBody::AppendEntriesReply { success: false, .. }
+                    )
+            })
+        });
+        let rejection = rejected.map(|(term, prev_index, prev_term, last_index, has_term)| {
+            let follower_term = node.raft().term();
+            EventKind::AppendRejected {
+                follower: to,
+                leader: from,
+                term: follower_term,
+                why: match has_term {
+                    _ if term < follower_term => AppendRefusal::StaleTerm,
+                    _ if prev_index > last_index => AppendRefusal::Missing {
+                        prev_index,
+                        last_index,
+                    },
+                    has_term => AppendRefusal::Conflict {
+                        prev_index,
+                        prev_term,
+                        has_term: has_term.unwrap_or(0),
+                    },
+                },
+            }
+        });
         let refusal = request.and_then(|request| {
             let reply = batch.messages.iter().find_map(|r| match r.body {
                 MessageBody::RequestVoteReply { granted }
@@ -1862,8 +1937,8 @@ impl<M: StateMachine + 'static> Simulator<M> {
         }
         self.stats.messages_delivered += 1;
         self.emit(EventKind::MessageDelivered { id, from, to, kind });
-        if let Some(refusal) = refusal {
-            self.emit(refusal);
+        for event in [refusal, rejection].into_iter().flatten() {
+            self.emit(event);
         }
         self.process(to, batch);
     }

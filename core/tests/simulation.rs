@@ -1397,8 +1397,8 @@ fn a_checker_called_too_rarely_says_so() {
 }
 
 #[test]
-fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
-    use raftchat_core::sim::VoteRefusal;
+fn a_refused_vote_or_append_says_why_and_the_reason_is_what_the_receiver_holds() {
+    use raftchat_core::sim::{AppendRefusal, VoteRefusal};
     // The election-restriction lesson: node 2 missed three committed entries
     // and stands for term 2; nodes 1, 4 and 5 (log to index 4, term 1) refuse
     // it on its log (Figure 2, RequestVote receiver rule 2; §5.4.1).
@@ -1429,11 +1429,29 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
         refusals,
         vec![(1, 2, 2, behind), (4, 2, 2, behind), (5, 2, 2, behind)]
     );
+    // Then node 4 leads term 3, and node 2 has no entry where node 4's first
+    // AppendEntries to it starts: the leader backs up (§5.3).
+    let events = lesson.parts[0].run.replay(1_200).unwrap().take_events();
+    assert!(
+        events.iter().any(|e| matches!(
+            e.kind,
+            EventKind::AppendRejected {
+                follower: 2,
+                leader: 4,
+                term: 3,
+                why: AppendRefusal::Missing { last_index: 1, .. },
+            }
+        )),
+        "node 2 rejects node 4's first AppendEntries"
+    );
+
     // A follower crashes and misses three entries; then the leader crashes as
     // the follower comes back (a stale candidate, and split votes); later a
     // follower is cut off for 1.5 s and returns with a higher term while the
-    // others hear their leader. Every reason given is what the voter holds
-    // when it answers.
+    // others hear their leader; last the leader is cut off with five new
+    // entries, the next leader commits three and crashes, and the one after
+    // it finds the old leader's entries in conflict with its own (§5.3).
+    // Every reason given is what the receiver holds when it answers.
     let mut seen = BTreeMap::new();
     for seed in 1..=60 {
         let cfg = SimConfig {
@@ -1444,10 +1462,11 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
         };
         let mut sim = Simulator::<ChatRoom>::new(cfg).unwrap();
         let (mut follower, mut leader, mut isolated) = (None, None, None);
+        let (mut cut_leader, mut second) = (None, None);
         let up = |sim: &Simulator<ChatRoom>, not: Option<NodeId>| {
             (1..=5).find(|&id| Some(id) != not && sim.node(id).and_then(|v| v.node).is_some())
         };
-        while sim.now_ms() < 7_000 {
+        while sim.now_ms() < 9_500 {
             assert!(sim.step(), "seed {seed}: nothing scheduled");
             let now = sim.now_ms();
             if follower.is_none() && now >= 2_000 {
@@ -1474,10 +1493,69 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
                 sim.isolate(n).unwrap();
                 isolated = Some(n);
             }
-            if now >= 5_000 && !sim.cut_links().is_empty() {
+            if (5_000..5_500).contains(&now) && !sim.cut_links().is_empty() {
                 sim.heal_all();
             }
+            if cut_leader.is_none() && now >= 6_000 {
+                if let Some(l) = sim.leader() {
+                    cut_leader = Some(l);
+                    sim.isolate(l).unwrap();
+                    for seq in 10..15 {
+                        let _ = sim.submit(l, req(l as ClientId, seq, "never to commit"));
+                    }
+                }
+            }
+            if second.is_none() && now >= 7_000 {
+                if let Some(l) = sim.leader().filter(|&l| Some(l) != cut_leader) {
+                    second = Some(l);
+                    for seq in 20..23 {
+                        let _ = sim.submit(l, req(l as ClientId, seq, "committed"));
+                    }
+                }
+            }
+            if (7_300..8_000).contains(&now) {
+                if let Some(l) = second.filter(|&l| sim.node(l).unwrap().node.is_some()) {
+                    sim.crash(l).unwrap();
+                }
+            }
+            if now >= 8_000 && !sim.cut_links().is_empty() {
+                sim.heal_all();
+                if let Some(l) = second.filter(|&l| sim.node(l).unwrap().node.is_none()) {
+                    sim.restart(l).unwrap();
+                }
+            }
             for e in sim.take_events() {
+                if let EventKind::AppendRejected {
+                    follower,
+                    term,
+                    why,
+                    ..
+                } = e.kind
+                {
+                    let raft = sim.node(follower).and_then(|v| v.node).unwrap().raft();
+                    assert_eq!(raft.term(), term, "seed {seed}: checked as it happens");
+                    match why {
+                        AppendRefusal::Missing {
+                            prev_index,
+                            last_index,
+                        } => {
+                            assert_eq!(raft.log().last_index(), last_index, "seed {seed}");
+                            assert!(prev_index > last_index, "seed {seed}: {why:?}");
+                        }
+                        AppendRefusal::Conflict {
+                            prev_index,
+                            prev_term,
+                            has_term,
+                        } => {
+                            assert_eq!(raft.log().term(prev_index), Some(has_term), "seed {seed}");
+                            assert_ne!(has_term, prev_term, "seed {seed}: {why:?}");
+                        }
+                        AppendRefusal::StaleTerm => {}
+                    }
+                    let reason: String = format!("{why:?}").chars().take(5).collect();
+                    *seen.entry(format!("append {reason}")).or_insert(0) += 1;
+                    continue;
+                }
                 let EventKind::VoteRefused {
                     voter,
                     candidate,
@@ -1540,6 +1618,9 @@ fn a_refused_vote_says_why_and_the_reason_is_what_the_voter_holds() {
         "Stale",
         "pre-vote InLea",
         "pre-vote LogBe",
+        "append Missi",
+        "append Stale",
+        "append Confl",
     ] {
         assert!(seen.contains_key(reason), "{reason}… occurs: {seen:?}");
     }
