@@ -234,6 +234,11 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
                 ),
             },
         ),
+        EventKind::LogTruncated { node, from_index } => (
+            FeedKind::Repair,
+            vec![node],
+            format!("node {node} deletes its log from index {from_index} on: those entries conflict with the leader's, §5.3"),
+        ),
         EventKind::TermChanged { node, term } => (
             FeedKind::Term,
             vec![node],
@@ -373,7 +378,6 @@ pub fn describe(kind: &EventKind) -> Option<(FeedKind, Vec<NodeId>, String)> {
         EventKind::MessageSent { .. }
         | EventKind::MessageDelivered { .. }
         | EventKind::EntriesAppended { .. }
-        | EventKind::LogTruncated { .. }
         | EventKind::Persisted { .. }
         | EventKind::EntryApplied { .. }
         | EventKind::ClientSubmitted { .. } => return None,

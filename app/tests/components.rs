@@ -701,6 +701,19 @@ fn a_refused_vote_and_a_rejected_append_show_in_the_feed_with_their_reasons() {
             && l.ends_with(" (its log ends at 1); the leader backs up, §5.3")),
         "{feed:#?}"
     );
+    // With vote-for-stale-log on, node 2 wins term 2 and its log replaces the
+    // others': they delete their entries from index 2, committed ones too.
+    let mut run = lesson.parts[1].run.clone();
+    run.at_ms = 910;
+    let s = open_run(
+        Rc::new(AppState::in_memory(Settings::default(), "test")),
+        Ok(run),
+    );
+    let feed: Vec<&str> = s.feed.iter().map(|f| f.text.as_str()).collect();
+    for node in [1, 4, 5] {
+        let line = format!("node {node} deletes its log from index 2 on: those entries conflict with the leader's, §5.3");
+        assert!(feed.contains(&line.as_str()), "{line} in {feed:#?}");
+    }
 }
 
 #[wasm_bindgen_test]
