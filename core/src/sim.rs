@@ -338,6 +338,85 @@ impl VoteRequest {
     }
 }
 
+/// A request whose "no" the simulator reports, with why.
+#[derive(Clone, Copy)]
+enum Question {
+    Vote(VoteRequest),
+    Append {
+        term: Term,
+        prev_index: Index,
+        prev_term: Term,
+    },
+}
+
+impl Question {
+    /// The event for the receiver's "no" (in `messages`, its output), if it
+    /// said no: [`EventKind::VoteRefused`] or [`EventKind::AppendRejected`].
+    /// Kept out of line: it runs for every heartbeat.
+    #[inline(never)]
+    fn refusal<C: Clone>(
+        self,
+        receiver: &Raft<C>,
+        messages: &[Message<C>],
+        from: NodeId,
+        to: NodeId,
+    ) -> Option<EventKind> {
+        match self {
+            Question::Vote(request) => {
+                let reply = messages.iter().find_map(|r| match r.body {
+                    MessageBody::RequestVoteReply { granted }
+                    | MessageBody::PreVoteReply { granted }
+                        if r.to == from =>
+                    {
+                        Some(granted)
+                    }
+                    _ => None,
+                });
+                Some(EventKind::VoteRefused {
+                    voter: to,
+                    candidate: from,
+                    term: receiver.term(),
+                    why: request.refusal(reply, receiver, from)?,
+                    pre_vote: request.pre_vote,
+                })
+            }
+            Question::Append {
+                term,
+                prev_index,
+                prev_term,
+            } => {
+                messages.iter().find(|r| {
+                    r.to == from
+                        && matches!(
+                            r.body,
+                            MessageBody::AppendEntriesReply { success: false, .. }
+                        )
+                })?;
+                // A rejection leaves the follower's log as it was: read it now.
+                let log = receiver.log();
+                let last_index = log.last_index();
+                Some(EventKind::AppendRejected {
+                    follower: to,
+                    leader: from,
+                    term: receiver.term(),
+                    why: match log.term(prev_index) {
+                        _ if term < receiver.term() => AppendRefusal::StaleTerm,
+                        _ if prev_index > last_index => AppendRefusal::Missing {
+                            prev_index,
+                            last_index,
+                        },
+                        has_term => AppendRefusal::Conflict {
+                            prev_index,
+                            prev_term,
+                            has_term: has_term.unwrap_or(0),
+                        },
+                    },
+                })
+            }
+        }
+    }
+}
+
 /// Everything that happens in a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EventKind {
@@ -1837,8 +1916,8 @@ impl<M: StateMachine + 'static> Simulator<M> {
         ) && node.raft().role() == Role::Leader
             && !node.raft().membership().is_member(from);
         let leader_term = node.raft().term();
-        // A vote or pre-vote request: what the voter's answer is judged on.
-        let request = match m.message.body {
+        // A vote, pre-vote or AppendEntries request: what a "no" is judged on.
+        let question = match m.message.body {
             MessageBody::RequestVote {
                 last_log_index,
                 last_log_term,
@@ -1847,7 +1926,7 @@ impl<M: StateMachine + 'static> Simulator<M> {
             | MessageBody::PreVote {
                 last_log_index,
                 last_log_term,
-            } => Some(VoteRequest {
+            } => Some(Question::Vote(VoteRequest {
                 pre_vote: kind == MessageKind::PreVote,
                 term: m.message.term,
                 candidate_last: (last_log_index, last_log_term),
@@ -1856,76 +1935,20 @@ impl<M: StateMachine + 'static> Simulator<M> {
                     node.raft().log().last_index(),
                     node.raft().log().last_term(),
                 ),
-            }),
-            _ => None,
-        };
-        // An AppendEntries: its previous entry, and the follower's log there.
-        let append = match m.message.body {
+            })),
             MessageBody::AppendEntries {
                 prev_log_index,
                 prev_log_term,
                 ..
-            } => {
-                let log = node.raft().log();
-                Some((
-                    m.message.term,
-                    prev_log_index,
-                    prev_log_term,
-                    log.last_index(),
-                    log.term(prev_log_index),
-                ))
-            }
+            } => Some(Question::Append {
+                term: m.message.term,
+                prev_index: prev_log_index,
+                prev_term: prev_log_term,
+            }),
             _ => None,
         };
         let batch = node.step(now, m.message);
-        let rejected = append.filter(|_| {
-            batch.messages.iter().any(|r| {
-                r.to == from
-                    && matches!(
-                        r.body,
-                        MessageBody::AppendEntriesReply { success: false, .. }
-                    )
-            })
-        });
-        let rejection = rejected.map(|(term, prev_index, prev_term, last_index, has_term)| {
-            let follower_term = node.raft().term();
-            EventKind::AppendRejected {
-                follower: to,
-                leader: from,
-                term: follower_term,
-                why: match has_term {
-                    _ if term < follower_term => AppendRefusal::StaleTerm,
-                    _ if prev_index > last_index => AppendRefusal::Missing {
-                        prev_index,
-                        last_index,
-                    },
-                    has_term => AppendRefusal::Conflict {
-                        prev_index,
-                        prev_term,
-                        has_term: has_term.unwrap_or(0),
-                    },
-                },
-            }
-        });
-        let refusal = request.and_then(|request| {
-            let reply = batch.messages.iter().find_map(|r| match r.body {
-                MessageBody::RequestVoteReply { granted }
-                | MessageBody::PreVoteReply { granted }
-                    if r.to == from =>
-                {
-                    Some(granted)
-                }
-                _ => None,
-            });
-            let raft = node.raft();
-            Some(EventKind::VoteRefused {
-                voter: to,
-                candidate: from,
-                term: raft.term(),
-                why: request.refusal(reply, raft, from)?,
-                pre_vote: request.pre_vote,
-            })
-        });
+        let refusal = question.and_then(|q| q.refusal(node.raft(), &batch.messages, from, to));
         if outsider_vote && node.raft().role() != Role::Leader && self.disruption.is_none() {
             self.disruption = Some((
                 now,
@@ -1937,8 +1960,8 @@ impl<M: StateMachine + 'static> Simulator<M> {
         }
         self.stats.messages_delivered += 1;
         self.emit(EventKind::MessageDelivered { id, from, to, kind });
-        for event in [refusal, rejection].into_iter().flatten() {
-            self.emit(event);
+        if let Some(refusal) = refusal {
+            self.emit(refusal);
         }
         self.process(to, batch);
     }
