@@ -674,24 +674,28 @@ fn a_line_repeated_in_a_row_is_one_line_in_the_feed_with_its_count() {
 
 #[wasm_bindgen_test]
 fn a_refused_vote_and_a_rejected_append_show_in_the_feed_with_their_reasons() {
-    // The election-restriction lesson's run at 1 s: node 2, missing three
-    // committed entries, stood for term 2 and was refused on its log.
     let lesson = raftchat_app::json::lesson_from_json(include_str!(
         "../../core/lessons/election-restriction.json"
     ))
     .unwrap();
-    let mut run = lesson.parts[0].run.clone();
-    run.at_ms = 1_200;
-    let s = open_run(
-        Rc::new(AppState::in_memory(Settings::default(), "test")),
-        Ok(run),
-    );
-    let feed: Vec<&str> = s.feed.iter().map(|f| f.text.as_str()).collect();
+    // The feed of the lesson's part `part` opened at `at_ms`.
+    let feed_at = |part: usize, at_ms: u64| -> Vec<String> {
+        let mut run = lesson.parts[part].run.clone();
+        run.at_ms = at_ms;
+        let s = open_run(
+            Rc::new(AppState::in_memory(Settings::default(), "test")),
+            Ok(run),
+        );
+        s.feed.iter().map(|f| f.text.clone()).collect()
+    };
+    // At 1.2 s: node 2, missing three committed entries, stood for term 2
+    // and was refused on its log.
+    let feed = feed_at(0, 1_200);
     for voter in [1, 4, 5] {
         let line = format!(
             "node {voter} refuses node 2 in term 2: node 2's log (last entry: index 1, term 1) is behind its own (index 4, term 1), §5.4.1"
         );
-        assert!(feed.contains(&line.as_str()), "{line} in {feed:#?}");
+        assert!(feed.contains(&line), "{line} in {feed:#?}");
     }
     // Node 4 won term 3; its first AppendEntries to node 2 finds no entry
     // where it starts, and the leader backs up.
@@ -703,16 +707,10 @@ fn a_refused_vote_and_a_rejected_append_show_in_the_feed_with_their_reasons() {
     );
     // With vote-for-stale-log on, node 2 wins term 2 and its log replaces the
     // others': they delete their entries from index 2, committed ones too.
-    let mut run = lesson.parts[1].run.clone();
-    run.at_ms = 910;
-    let s = open_run(
-        Rc::new(AppState::in_memory(Settings::default(), "test")),
-        Ok(run),
-    );
-    let feed: Vec<&str> = s.feed.iter().map(|f| f.text.as_str()).collect();
+    let feed = feed_at(1, 910);
     for node in [1, 4, 5] {
         let line = format!("node {node} deletes its log from index 2 on: those entries conflict with the leader's, §5.3");
-        assert!(feed.contains(&line.as_str()), "{line} in {feed:#?}");
+        assert!(feed.contains(&line), "{line} in {feed:#?}");
     }
 }
 
